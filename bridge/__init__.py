@@ -1,0 +1,26 @@
+"""Loyalty Bridge: a self-hosted customer club for WooCommerce and other shops."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from bridge.config import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The only app factory. Reads ``$BRIDGE_CONFIG`` (or ./config.yaml) when no settings are given."""
+    from bridge import logs
+    from bridge.runtime import EXTENSION_KEY, Runtime
+    from bridge.web import admin_api, errors, health, webhooks
+
+    settings = settings or load_settings()
+    logs.configure(settings.log_level)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions[EXTENSION_KEY] = Runtime.build(settings)
+    errors.init_app(app)
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(admin_api.bp)
+    app.register_blueprint(health.bp)
+    return app

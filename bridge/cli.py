@@ -1,0 +1,197 @@
+"""The ``bridge`` command: run, serve, worker, db upgrade, check-config, inbox ..."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from bridge.config import Settings, load_settings
+from bridge.errors import BridgeError, ConfigError
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_settings(ctx.obj.get("config"))
+    except ConfigError as exc:
+        click.echo(f"configuration error: {exc}", err=True)
+        sys.exit(2)
+
+
+def _runtime(ctx: click.Context) -> Any:
+    from bridge.runtime import Runtime
+
+    return Runtime.build(_settings(ctx))
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="YAML config file [default: $BRIDGE_CONFIG or ./config.yaml].",
+)
+@click.pass_context
+def cli(ctx: click.Context, config: str | None) -> None:
+    """Loyalty Bridge: a customer club for your shop."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+    if config:
+        os.environ["BRIDGE_CONFIG"] = os.path.abspath(config)  # children and gunicorn read the same file
+
+
+@cli.command("check-config")
+@click.pass_context
+def check_config(ctx: click.Context) -> None:
+    """Validate the configuration and print a summary (secrets never shown)."""
+    s = _settings(ctx)
+    click.echo(f"config OK: {s.source}")
+    click.echo(f"  database: {s.database_url.split('@')[-1] if '@' in s.database_url else s.database_url}")
+    click.echo(f"  redis:    {'embedded' if s.uses_embedded_redis else s.redis_url.split('@')[-1]}")
+    click.echo(f"  program:  {s.program.id} ({s.program.name})")
+    for shop in s.shops:
+        click.echo(f"  shop:     {shop.id} {shop.platform} {shop.url} {shop.currency}")
+    click.echo(f"  admin API keys: {len(s.admin_api_keys)}")
+
+
+@cli.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.pass_context
+def db_upgrade(ctx: click.Context) -> None:
+    """Apply all migrations and mirror the configured program and shops."""
+    from bridge.bootstrap import prepare_database
+    from bridge.storage.migrate import current_revision
+
+    rt = _runtime(ctx)
+    prepare_database(rt, migrate_schema=True)
+    click.echo(f"database at revision {current_revision(rt.engine)}")
+
+
+@cli.command()
+@click.option("--host", default=DEFAULT_HOST, show_default=True)
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+@click.option("--threads", default=4, show_default=True, type=int, help="threads per gunicorn worker")
+@click.option("--skip-prepare", is_flag=True, hidden=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, skip_prepare: bool) -> None:
+    """Web only (gunicorn): webhooks, widget and admin API."""
+    if not skip_prepare:
+        from bridge.bootstrap import prepare_database
+
+        prepare_database(_runtime(ctx), migrate_schema=False)
+    argv = [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{host}:{port}",
+        "--workers", str(workers),
+        "--worker-class", "gthread",
+        "--threads", str(threads),
+        "--no-control-socket",
+        "--graceful-timeout", "10",
+        "bridge:create_app()",
+    ]  # fmt: skip
+    os.execv(sys.executable, argv)
+
+
+@cli.command()
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty.")
+@click.pass_context
+def worker(ctx: click.Context, burst: bool) -> None:
+    """Process inbox deliveries (RQ worker + inbox sweeper)."""
+    from bridge import create_app
+    from bridge.bootstrap import prepare_database
+    from bridge.jobs.worker import run_worker
+    from bridge.runtime import current_runtime
+
+    app = create_app(_settings(ctx))
+    with app.app_context():
+        prepare_database(current_runtime(), migrate_schema=False)
+    run_worker(app, burst=burst)
+
+
+@cli.command()
+@click.option("--host", default=DEFAULT_HOST, show_default=True)
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+@click.pass_context
+def run(ctx: click.Context, host: str, port: int) -> None:
+    """Everything on one machine: embedded Redis, a worker and the web server, stopped together."""
+    from bridge import logs
+    from bridge.bootstrap import prepare_database
+    from bridge.embedded_redis import EmbeddedRedis
+    from bridge.runtime import Runtime
+    from bridge.supervisor import Supervisor, child_env
+
+    settings = _settings(ctx)
+    logs.configure(settings.log_level)
+    prepare_database(Runtime.build(settings), migrate_schema=True)
+    supervisor = Supervisor(child_env(ctx.obj.get("config")))
+    try:
+        if settings.uses_embedded_redis:
+            supervisor.start_redis(EmbeddedRedis(settings.embedded_redis_socket, settings.data_dir / "redis.log"))
+        supervisor.spawn("worker", "worker")
+        supervisor.spawn("web", "serve", "--host", host, "--port", str(port), "--skip-prepare")
+    except BaseException:
+        supervisor.stop_all()
+        raise
+    click.echo(f"Loyalty Bridge listening on http://{host}:{port} (Ctrl-C to stop)", err=True)
+    sys.exit(supervisor.wait())
+
+
+@cli.group()
+def inbox() -> None:
+    """Webhook deliveries: list, replay, sweep."""
+
+
+@inbox.command("list")
+@click.option("--state", type=click.Choice(["pending", "done", "failed"]), default=None)
+@click.option("--limit", default=20, show_default=True, type=int)
+@click.pass_context
+def inbox_list(ctx: click.Context, state: str | None, limit: int) -> None:
+    """Recent deliveries, newest first."""
+    from bridge.inbox import service
+
+    for row in service.listing(_runtime(ctx), state, None, limit, None):
+        error = f"  {row['last_error']}" if row["last_error"] else ""
+        click.echo(
+            f"{row['id']:>8} {row['state']:<8} {row['shop_id']} {row['topic']} #{row['resource_id']} "
+            f"attempts={row['attempts']}{error}"
+        )
+
+
+@inbox.command("replay")
+@click.argument("delivery_id", type=int)
+@click.pass_context
+def inbox_replay(ctx: click.Context, delivery_id: int) -> None:
+    """Make a delivery pending again (a worker applies it; its ledger effects stay idempotent)."""
+    from bridge.inbox import service
+
+    try:
+        found = service.replay(_runtime(ctx), delivery_id)
+    except BridgeError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(json.dumps({"id": found["id"], "topic": found["topic"], "state": "pending"}))
+
+
+@inbox.command("sweep")
+@click.pass_context
+def inbox_sweep(ctx: click.Context) -> None:
+    """Trigger a drain for every shop with due deliveries (what the worker's sweeper does continuously)."""
+    from bridge.jobs.sweeper import sweep
+
+    click.echo(json.dumps({"triggered": sweep(_runtime(ctx))}))
+
+
+def main() -> None:
+    cli(obj={})

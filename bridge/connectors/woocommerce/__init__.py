@@ -1,0 +1,1 @@
+"""WooCommerce: connector.py (the Connector), webhooks.py (verify + parse), consts.py."""

@@ -1,0 +1,218 @@
+"""Verify and parse WooCommerce webhook deliveries.
+
+Verification runs on the raw bytes before any JSON parsing. Parsing keeps only the fields we use and ignores
+the rest, because shops add fields without notice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bridge.connectors.base import (
+    EventKind,
+    LineItem,
+    Refund,
+    ShopCustomer,
+    ShopEvent,
+    ShopOrder,
+)
+from bridge.connectors.woocommerce import consts
+from bridge.errors import InvalidSignature, MalformedPayload
+
+_PING_BODY = re.compile(rb"^webhook_id=\d+$")
+
+
+def signature_for(body: bytes, secret: str) -> str:
+    """The value WooCommerce puts in ``X-WC-Webhook-Signature`` for ``body``."""
+    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def verify_signature(body: bytes, headers: Mapping[str, str], secret: str) -> None:
+    """Raise ``InvalidSignature`` unless the header matches the HMAC of the raw body.
+
+    A missing secret fails closed: it is a configuration error, never a reason to skip the check.
+    """
+    if not secret:
+        raise RuntimeError("webhook secret missing for this shop: refusing to accept deliveries")
+    given = headers.get(consts.HEADER_SIGNATURE, "")
+    if not given:
+        raise InvalidSignature("missing X-WC-Webhook-Signature header")
+    expected = signature_for(body, secret)
+    if not hmac.compare_digest(given.strip().encode("ascii", "replace"), expected.encode("ascii")):
+        raise InvalidSignature("signature does not match the body")
+
+
+def is_ping(body: bytes, headers: Mapping[str, str]) -> bool:
+    """The unsigned, form-encoded ``webhook_id=N`` probe sent when a webhook is created."""
+    if headers.get(consts.HEADER_SIGNATURE) or headers.get(consts.HEADER_TOPIC):
+        return False
+    content_type = headers.get("Content-Type", "").split(";")[0].strip().lower()
+    return content_type == consts.PING_CONTENT_TYPE and bool(_PING_BODY.match(body.strip()))
+
+
+def load_json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise MalformedPayload("body must be a JSON object")
+    return data
+
+
+def parse_order(data: Mapping[str, Any]) -> ShopOrder:
+    billing = data.get("billing") or {}
+    customer_id = _int(data.get("customer_id", 0), "customer_id")
+    return ShopOrder(
+        order_id=_id(data),
+        status=_str(data.get("status")),
+        currency=_str(data.get("currency")).upper(),
+        total=_money(data.get("total"), "total"),
+        total_tax=_money(data.get("total_tax"), "total_tax"),
+        shipping_total=_money(data.get("shipping_total"), "shipping_total"),
+        discount_total=_money(data.get("discount_total"), "discount_total"),
+        customer_id=None if customer_id == consts.GUEST_CUSTOMER_ID else str(customer_id),
+        email=_str(billing.get("email") if isinstance(billing, Mapping) else ""),
+        date_created=_gmt(data.get("date_created_gmt")),
+        date_modified=_gmt(data.get("date_modified_gmt")),
+        date_paid=_gmt(data.get("date_paid_gmt")),
+        line_items=tuple(_line_item(item) for item in _list(data.get("line_items"), "line_items")),
+        refunds=tuple(_refund(item) for item in _list(data.get("refunds"), "refunds")),
+        coupon_codes=tuple(_str(c.get("code")).lower() for c in _list(data.get("coupon_lines"), "coupon_lines")),
+    )
+
+
+def parse_customer(data: Mapping[str, Any]) -> ShopCustomer:
+    return ShopCustomer(
+        customer_id=_id(data),
+        email=_str(data.get("email")),
+        first_name=_str(data.get("first_name")),
+        last_name=_str(data.get("last_name")),
+        date_created=_gmt(data.get("date_created_gmt")),
+        date_modified=_gmt(data.get("date_modified_gmt")),
+    )
+
+
+def _order_event(topic: str, data: Mapping[str, Any]) -> ShopEvent:
+    order = parse_order(data)
+    return ShopEvent(EventKind.ORDER, topic, order.order_id, order=order)
+
+
+def _order_deleted_event(topic: str, data: Mapping[str, Any]) -> ShopEvent:
+    return ShopEvent(EventKind.ORDER_DELETED, topic, _id(data))
+
+
+def _customer_created_event(topic: str, data: Mapping[str, Any]) -> ShopEvent:
+    customer = parse_customer(data)
+    return ShopEvent(EventKind.CUSTOMER_CREATED, topic, customer.customer_id, customer=customer)
+
+
+def _customer_updated_event(topic: str, data: Mapping[str, Any]) -> ShopEvent:
+    customer = parse_customer(data)
+    return ShopEvent(EventKind.CUSTOMER_UPDATED, topic, customer.customer_id, customer=customer)
+
+
+def _customer_deleted_event(topic: str, data: Mapping[str, Any]) -> ShopEvent:
+    return ShopEvent(EventKind.CUSTOMER_DELETED, topic, _id(data))
+
+
+EVENT_PARSERS: dict[str, Callable[[str, Mapping[str, Any]], ShopEvent]] = {
+    consts.TOPIC_ORDER_CREATED: _order_event,
+    consts.TOPIC_ORDER_UPDATED: _order_event,
+    consts.TOPIC_ORDER_RESTORED: _order_event,
+    consts.TOPIC_ORDER_DELETED: _order_deleted_event,
+    consts.TOPIC_CUSTOMER_CREATED: _customer_created_event,
+    consts.TOPIC_CUSTOMER_UPDATED: _customer_updated_event,
+    consts.TOPIC_CUSTOMER_DELETED: _customer_deleted_event,
+}
+SUPPORTED_TOPICS = frozenset(EVENT_PARSERS)
+
+
+def parse_event(topic: str, body: bytes) -> ShopEvent:
+    """Turn a verified delivery into a ``ShopEvent``; raises ``MalformedPayload``."""
+    parser = EVENT_PARSERS.get(topic)
+    if parser is None:
+        raise MalformedPayload(f"unsupported topic {topic!r}")
+    return parser(topic, load_json_object(body))
+
+
+def _id(data: Mapping[str, Any]) -> str:
+    value = _int(data.get("id"), "id")
+    if value <= 0:
+        raise MalformedPayload("id must be a positive integer")
+    return str(value)
+
+
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise MalformedPayload(f"{name} must be an integer")
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise MalformedPayload(f"{name} must be an integer, got {value!r}") from exc
+
+
+def _str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _list(value: Any, name: str) -> list[Mapping[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+        raise MalformedPayload(f"{name} must be a list of objects")
+    return value
+
+
+def _money(value: Any, name: str) -> Decimal:
+    """Money arrives as strings ("42.90"), sometimes unpadded ("5") or as numbers; never via float."""
+    if value is None or value == "":
+        return Decimal(0)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise MalformedPayload(f"{name} must be an amount, got {value!r}")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise MalformedPayload(f"{name} must be an amount, got {value!r}") from exc
+    if not amount.is_finite():
+        raise MalformedPayload(f"{name} must be a finite amount")
+    return amount
+
+
+def _gmt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    except ValueError as exc:
+        raise MalformedPayload(f"bad GMT date {value!r}") from exc
+
+
+def _line_item(item: Mapping[str, Any]) -> LineItem:
+    return LineItem(
+        product_id=str(_int(item.get("product_id", 0), "line_items.product_id")),
+        variation_id=str(_int(item.get("variation_id", 0), "line_items.variation_id")),
+        sku=_str(item.get("sku")),
+        quantity=_int(item.get("quantity", 0), "line_items.quantity"),
+        subtotal=_money(item.get("subtotal"), "line_items.subtotal"),
+        total=_money(item.get("total"), "line_items.total"),
+        total_tax=_money(item.get("total_tax"), "line_items.total_tax"),
+    )
+
+
+def _refund(item: Mapping[str, Any]) -> Refund:
+    # WooCommerce lists refunds with negative totals ("-10.00"); we store what was given back.
+    return Refund(
+        refund_id=_id(item),
+        amount=abs(_money(item.get("total"), "refunds.total")),
+        reason=_str(item.get("reason")),
+    )

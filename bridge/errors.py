@@ -1,0 +1,65 @@
+"""Domain exceptions, one flat module, each named for what happened.
+
+Web handlers map them to HTTP in one place (``bridge.web.errors``); ``code`` is the stable machine-readable
+identifier that API clients may rely on.
+"""
+
+from __future__ import annotations
+
+
+class BridgeError(Exception):
+    """Base class: ``code`` is stable, the message is for humans and never carries secrets."""
+
+    code = "bridge_error"
+    status = 500
+
+
+class ConfigError(BridgeError):
+    """The configuration cannot be used; names the file, the key and the reason."""
+
+    code = "config_error"
+
+    def __init__(self, source: str, key: str, reason: str) -> None:
+        super().__init__(f"{source}: {key}: {reason}")
+        self.source = source
+        self.key = key
+        self.reason = reason
+
+
+class UnknownShop(BridgeError):
+    code = "unknown_shop"
+    status = 404
+
+
+class InvalidSignature(BridgeError):
+    code = "invalid_signature"
+    status = 401
+
+
+class MalformedPayload(BridgeError):
+    """A delivery or request body that cannot be read as what it claims to be."""
+
+    code = "malformed_payload"
+    status = 400
+
+
+class UnknownMember(BridgeError):
+    code = "member_not_found"
+    status = 404
+
+
+class InsufficientPoints(BridgeError):
+    code = "insufficient_points"
+    status = 409
+
+
+class InboxDeliveryNotFound(BridgeError):
+    code = "delivery_not_found"
+    status = 404
+
+
+class IdempotencyConflict(BridgeError):
+    """The same idempotency key was already used for a different request."""
+
+    code = "idempotency_conflict"
+    status = 409

@@ -1,0 +1,48 @@
+"""One parsed event -> the service that applies it. Table-driven, explicit about what it ignores."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection
+
+from bridge.connectors.base import EventKind, ShopEvent
+from bridge.members.signup import apply_customer
+from bridge.orders.service import ShopContext, apply_order, apply_order_deleted
+
+
+def _order(conn: Connection, ctx: ShopContext, event: ShopEvent) -> str:
+    assert event.order is not None
+    return apply_order(conn, ctx, event.order)
+
+
+def _order_deleted(conn: Connection, ctx: ShopContext, event: ShopEvent) -> str:
+    return apply_order_deleted(conn, ctx, event.resource_id)
+
+
+def _customer_created(conn: Connection, ctx: ShopContext, event: ShopEvent) -> str:
+    assert event.customer is not None
+    return apply_customer(conn, ctx, event.customer, created=True)
+
+
+def _customer_updated(conn: Connection, ctx: ShopContext, event: ShopEvent) -> str:
+    assert event.customer is not None
+    return apply_customer(conn, ctx, event.customer, created=False)
+
+
+def _ignored(conn: Connection, ctx: ShopContext, event: ShopEvent) -> str:
+    # A deleted shop account keeps its member: the points belong to the person, and orders may still refund.
+    return "ignored"
+
+
+HANDLERS: dict[EventKind, Callable[[Connection, ShopContext, ShopEvent], str]] = {
+    EventKind.ORDER: _order,
+    EventKind.ORDER_DELETED: _order_deleted,
+    EventKind.CUSTOMER_CREATED: _customer_created,
+    EventKind.CUSTOMER_UPDATED: _customer_updated,
+    EventKind.CUSTOMER_DELETED: _ignored,
+}
+
+
+def apply_event(conn: Connection, ctx: ShopContext, event: ShopEvent) -> str:
+    return HANDLERS[event.kind](conn, ctx, event)

@@ -1,0 +1,103 @@
+"""Storing deliveries (web side) and applying them (worker side)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from bridge.connectors import connector_for
+from bridge.errors import InboxDeliveryNotFound, MalformedPayload
+from bridge.inbox.dispatch import apply_event
+from bridge.runtime import Runtime
+from bridge.storage import db
+from bridge.storage import inbox as store
+from bridge.storage.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+KEPT_HEADERS = ("Content-Type", "User-Agent")
+"""Besides the platform's own (X-WC-*), the headers worth keeping with a delivery for tracing."""
+
+
+def receive(rt: Runtime, shop_id: str, topic: str, resource_id: str, headers: Mapping[str, str], body: bytes) -> int:
+    """Store a verified delivery in one short transaction, then make sure a drain job will pick it up."""
+    kept = {k: v for k, v in headers.items() if k.lower().startswith("x-wc-") or k in KEPT_HEADERS}
+    with db.write(rt.engine) as conn:
+        delivery_id = store.add(
+            conn,
+            program_id=rt.settings.program.id,
+            shop_id=shop_id,
+            topic=topic,
+            resource_id=resource_id,
+            platform_delivery_id=headers.get("X-WC-Webhook-Delivery-ID", "")[:128],
+            headers=kept,
+            body=body,
+            now=utcnow(),
+        )
+    rt.drains.ensure_drain(shop_id)  # after commit: the job must find the row
+    return delivery_id
+
+
+def process_due(rt: Runtime, shop_id: str) -> int:
+    """Apply one batch of the shop's due deliveries; returns how many were attempted (0: nothing due).
+
+    Each delivery runs in its own savepoint: one that fails is rolled back alone and retried later with
+    backoff (or parked as failed), and never blocks the others.
+    """
+    ctx = rt.shop_context(shop_id)
+    connector = connector_for(rt.settings.shop(shop_id).platform)  # type: ignore[union-attr]
+    inbox = rt.settings.inbox
+    with db.write(rt.engine) as conn:
+        batch = store.due_batch(conn, shop_id, utcnow(), inbox.batch_size)
+        for delivery in batch:
+            try:
+                with conn.begin_nested():
+                    event = connector.parse_event(delivery.topic, delivery.body)
+                    outcome = apply_event(conn, ctx, event)
+                    store.mark_done(conn, delivery.id, utcnow())
+                log.debug("delivery %s (%s %s): %s", delivery.id, delivery.topic, delivery.resource_id, outcome)
+            except Exception as exc:
+                _record_failure(rt, conn, delivery, exc)
+    return len(batch)
+
+
+def _record_failure(rt: Runtime, conn: Any, delivery: store.Delivery, exc: Exception) -> None:
+    attempts = delivery.attempts + 1
+    permanent = isinstance(exc, MalformedPayload)  # retrying cannot fix the payload itself
+    now = utcnow()
+    retry_at = None
+    if not permanent and attempts < rt.settings.inbox.max_attempts:
+        delay = min(rt.settings.inbox.retry_base_seconds * 2 ** (attempts - 1), rt.settings.inbox.retry_max_seconds)
+        retry_at = now + timedelta(seconds=delay)
+    error = f"{type(exc).__name__}: {exc}"
+    store.mark_attempt_failed(conn, delivery.id, error=error, retry_at=retry_at, now=now)
+    log.warning(
+        "delivery %s (%s %s) attempt %s failed%s: %s",
+        delivery.id,
+        delivery.topic,
+        delivery.resource_id,
+        attempts,
+        "" if retry_at else ", parked as failed",
+        error,
+        exc_info=not permanent,
+    )
+
+
+def replay(rt: Runtime, delivery_id: int) -> dict[str, Any]:
+    """Make a delivery (typically a failed one) pending again and trigger a drain."""
+    with db.write(rt.engine) as conn:
+        found = store.get(conn, rt.settings.program.id, delivery_id)
+        if found is None:
+            raise InboxDeliveryNotFound(f"no inbox delivery {delivery_id}")
+        store.requeue(conn, delivery_id, utcnow())
+    rt.drains.ensure_drain(found["shop_id"])
+    return found
+
+
+def listing(
+    rt: Runtime, state: str | None, shop_id: str | None, limit: int, before_id: int | None
+) -> list[dict[str, Any]]:
+    with db.read(rt.engine) as conn:
+        return store.listing(conn, rt.settings.program.id, state, shop_id, limit, before_id)

@@ -1,0 +1,1 @@
+"""RQ job functions and the machinery around them: small, idempotent, take ids, enqueued after commit."""

@@ -1,0 +1,53 @@
+"""``bridge worker``: an RQ worker inside the app context, plus the inbox sweeper thread.
+
+A ``SimpleWorker`` (no fork per job): jobs are few and long (each drains a batch stream), and staying in one
+process keeps the database pool warm. If Redis goes away the worker waits for it; the sweeper keeps looking
+for due deliveries in SQL and triggers a drain as soon as Redis answers again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask
+from redis.exceptions import RedisError
+from rq.worker import SimpleWorker
+
+from bridge.jobs.queue import make_queue
+from bridge.jobs.sweeper import Sweeper
+from bridge.runtime import current_runtime
+
+log = logging.getLogger(__name__)
+
+REDIS_RETRY_SECONDS = 1.0
+
+
+def run_worker(app: Flask, *, burst: bool = False, sweep: bool = True) -> None:
+    with app.app_context():
+        rt = current_runtime()
+        sweeper = Sweeper(rt) if sweep else None
+        if sweeper:
+            sweeper.start()
+        try:
+            _work(burst)
+        finally:
+            if sweeper:
+                sweeper.stop()
+
+
+def _work(burst: bool) -> None:
+    rt = current_runtime()
+    while True:
+        try:
+            connection = rt.worker_redis()
+            worker = SimpleWorker(
+                [make_queue(connection)], connection=connection, serializer=make_queue(connection).serializer
+            )
+            worker.work(burst=burst, logging_level=rt.settings.log_level, with_scheduler=False)
+            return
+        except RedisError as exc:
+            if burst:
+                raise
+            log.warning("redis unreachable (%s); retrying in %ss", exc, REDIS_RETRY_SECONDS)
+            time.sleep(REDIS_RETRY_SECONDS)

@@ -1,0 +1,99 @@
+"""Posting to the ledger. Every write goes through ``post``, which is idempotent on the entry's key."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Connection
+
+from bridge.errors import IdempotencyConflict, InsufficientPoints, UnknownMember
+from bridge.ledger.model import Balance, Entry, EntryKind, NewEntry
+from bridge.storage import audit
+from bridge.storage import ledger as store
+from bridge.storage import members as member_store
+from bridge.storage.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def post(conn: Connection, entry: NewEntry) -> tuple[Entry, bool]:
+    """Write ``entry`` unless its idempotency key is already in the ledger.
+
+    Returns the stored entry and whether this call created it. A replay returns the original untouched.
+    """
+    if entry.points == 0:
+        raise ValueError("a ledger entry must move points")
+    created = store.insert(conn, entry, utcnow())
+    stored = store.by_key(conn, entry.idempotency_key)
+    assert stored is not None
+    if not created and (stored.member_id != entry.member_id or stored.points != entry.points):
+        log.warning(
+            "ledger key %s replayed with different figures (stored %s pts for member %s, now %s for %s)",
+            entry.idempotency_key,
+            stored.points,
+            stored.member_id,
+            entry.points,
+            entry.member_id,
+        )
+    return stored, created
+
+
+def balance(conn: Connection, member_id: int) -> Balance:
+    return store.balance(conn, member_id)
+
+
+def history(conn: Connection, member_id: int, limit: int = 50, before_id: int | None = None) -> list[Entry]:
+    return store.history(conn, member_id, limit, before_id)
+
+
+def adjust(
+    conn: Connection,
+    *,
+    program_id: str,
+    member_id: int,
+    points: int,
+    reason: str,
+    actor: str,
+    request_key: str,
+) -> tuple[Entry, bool]:
+    """A manual correction by an admin: audited, idempotent on ``request_key``, never overdraws.
+
+    Raises:
+        UnknownMember: no such member in the program.
+        InsufficientPoints: a deduction larger than the available balance.
+        IdempotencyConflict: ``request_key`` was used before for a different adjustment.
+    """
+    if not member_store.lock(conn, program_id, member_id):
+        raise UnknownMember(f"no member {member_id} in this program")
+    key = f"{program_id}:adjust:{request_key}"
+    existing = store.by_key(conn, key)
+    if existing is not None:
+        if existing.member_id != member_id or existing.points != points:
+            raise IdempotencyConflict("this Idempotency-Key was already used for another adjustment")
+        return existing, False
+    if points < 0 and store.balance(conn, member_id).available + points < 0:
+        raise InsufficientPoints("the deduction is larger than the member's available points")
+    entry, created = post(
+        conn,
+        NewEntry(
+            program_id=program_id,
+            member_id=member_id,
+            points=points,
+            kind=EntryKind.ADJUST,
+            idempotency_key=key,
+            cause_type="admin",
+            cause_id=request_key,
+            note=reason,
+            meta={"actor": actor},
+        ),
+    )
+    audit.record(
+        conn,
+        program_id=program_id,
+        actor=actor,
+        action="ledger.adjust",
+        target_type="member",
+        target_id=str(member_id),
+        details={"points": points, "reason": reason, "entry_id": entry.id},
+    )
+    return entry, created

@@ -1,0 +1,1 @@
+"""Members: one person per normalised email in a program, whatever shop accounts they have."""

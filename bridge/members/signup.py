@@ -1,0 +1,40 @@
+"""A shop account was created or changed: map it to its member, and award the sign-up bonus once."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from bridge.connectors.base import ShopCustomer
+from bridge.ledger import service as ledger
+from bridge.ledger.model import EntryKind, NewEntry
+from bridge.members.service import resolve
+from bridge.orders.service import ShopContext
+from bridge.rules import evaluate_signup
+
+CAUSE_SIGNUP = "signup"
+
+
+def apply_customer(conn: Connection, ctx: ShopContext, customer: ShopCustomer, *, created: bool) -> str:
+    member_id = resolve(conn, ctx.program_id, ctx.shop_id, customer.customer_id, customer.email)
+    if member_id is None:
+        return "no-member"
+    if not created:
+        return "linked"
+    for award in evaluate_signup(customer, ctx.rules):
+        # Keyed on the member, not the shop account: one sign-up bonus per person per program.
+        ledger.post(
+            conn,
+            NewEntry(
+                program_id=ctx.program_id,
+                shop_id=ctx.shop_id,
+                member_id=member_id,
+                points=award.points,
+                kind=EntryKind.EARN,
+                idempotency_key=f"{ctx.program_id}:member:{member_id}:signup:{award.rule_id}",
+                cause_type=CAUSE_SIGNUP,
+                cause_id=customer.customer_id,
+                rule_id=award.rule_id,
+                note=award.reason,
+            ),
+        )
+    return "signed-up"

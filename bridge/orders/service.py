@@ -1,0 +1,233 @@
+"""From "the order now looks like this" to ledger entries.
+
+Every delivery is a snapshot. We compare it with what the ledger already holds for that order and post only
+what is missing, each entry under a key derived from its cause, so a duplicate, a replay or a stale snapshot
+changes nothing, and any arrival order of one order's deliveries ends in the same ledger:
+
+* ``<shop>:order:<id>[:c<cycle>]:<rule>``              the earn entry of each rule, once the order is paid
+* ``<shop>:order:<id>[:c<cycle>]:refund:<refund>:<rule>`` pro rata reversal for one refund
+* ``<shop>:order:<id>[:c<cycle>]:reverse:<rule>``       the remainder, when the order is refunded/cancelled
+
+Reversals are computed from the figures stored on the earn entry (its points and the order total at the
+time), never from today's rules. Refund reversals are cumulative in refund-id order and rounded down, so
+each refund's share does not depend on which snapshot reported it first.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_FLOOR, Decimal
+
+from sqlalchemy import Connection
+
+from bridge.connectors.base import Refund, ShopOrder
+from bridge.ledger import service as ledger
+from bridge.ledger.model import Entry, EntryKind, EntryState, NewEntry
+from bridge.members import service as members
+from bridge.rules import OrderContext, RuleSet, evaluate_order
+from bridge.storage import ledger as ledger_store
+from bridge.storage import orders as order_store
+from bridge.storage.clock import utcnow
+from bridge.storage.orders import OrderState
+
+log = logging.getLogger(__name__)
+
+CAUSE_ORDER = "order"
+REVERSING_STATUSES = frozenset({"cancelled", "refunded", "failed", "trash", "deleted"})
+"""Statuses that take back whatever the order still holds."""
+
+
+@dataclass(frozen=True)
+class ShopContext:
+    program_id: str
+    shop_id: str
+    minor_unit: int
+    paid_statuses: frozenset[str]
+    rules: RuleSet
+
+
+@dataclass(frozen=True)
+class _OrderLedger:
+    """The order's entries in the current cycle, grouped: earn entries and what each has had reversed."""
+
+    earns: list[Entry]
+    reversed_points: dict[int, int]
+    closed: bool  # every earn of this cycle has had its remainder reversed
+
+
+def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> str:
+    """Bring the ledger in line with this snapshot of ``order``; returns what happened, for the logs."""
+    now_state = order_store.lock_or_create(conn, ctx.program_id, ctx.shop_id, order.order_id, utcnow())
+    if _is_stale(now_state, order):
+        return "stale"
+    member_id = now_state.member_id or members.resolve(
+        conn, ctx.program_id, ctx.shop_id, order.customer_id, order.email
+    )
+    cycle = now_state.cycle
+    if member_id is not None:
+        current = _order_ledger(conn, ctx, order.order_id, cycle)
+        if current.closed and order.status in ctx.paid_statuses and _is_newer(now_state, order):
+            cycle += 1  # restored after a full reversal: a new earning cycle with its own keys
+            current = _OrderLedger([], {}, False)
+        _settle(conn, ctx, order, member_id, cycle, current)
+    order_store.save(
+        conn,
+        now_state.id,
+        member_id=member_id,
+        status=order.status,
+        total=str(order.total),
+        refunded_total=str(order.refunded_total),
+        date_modified=_latest(now_state.date_modified, order.date_modified),
+        cycle=cycle,
+        updated_at=utcnow(),
+    )
+    return "applied" if member_id is not None else "no-member"
+
+
+def apply_order_deleted(conn: Connection, ctx: ShopContext, order_id: str) -> str:
+    """A deleted order (``{"id": N}`` only) gives back whatever it still holds."""
+    state = order_store.lock_or_create(conn, ctx.program_id, ctx.shop_id, order_id, utcnow())
+    if state.member_id is not None:
+        current = _order_ledger(conn, ctx, order_id, state.cycle)
+        for earn in current.earns:
+            _reverse_rest(conn, ctx, earn, current.reversed_points.get(earn.id, 0), state.cycle)
+    order_store.save(conn, state.id, status="deleted", updated_at=utcnow())
+    return "deleted"
+
+
+def _settle(
+    conn: Connection, ctx: ShopContext, order: ShopOrder, member_id: int, cycle: int, current: _OrderLedger
+) -> None:
+    earns = current.earns
+    if not earns and _was_paid(ctx, order):
+        earns = _earn(conn, ctx, order, member_id, cycle)
+    reversing = order.status in REVERSING_STATUSES
+    for earn in earns:
+        reversed_points = current.reversed_points.get(earn.id, 0)
+        reversed_points += _reverse_refunds(conn, ctx, earn, order.refunds, reversed_points, cycle)
+        if reversing:
+            _reverse_rest(conn, ctx, earn, reversed_points, cycle)
+
+
+def _was_paid(ctx: ShopContext, order: ShopOrder) -> bool:
+    """Paid now, or refunded/cancelled after payment (a snapshot that skipped the paid state still earned)."""
+    if order.status in ctx.paid_statuses:
+        return True
+    return order.status in REVERSING_STATUSES and order.date_paid is not None
+
+
+def _earn(conn: Connection, ctx: ShopContext, order: ShopOrder, member_id: int, cycle: int) -> list[Entry]:
+    rule_ctx = OrderContext(shop_id=ctx.shop_id, currency_minor_unit=ctx.minor_unit)
+    earned = []
+    for award in evaluate_order(order, ctx.rules, rule_ctx):
+        entry, _ = ledger.post(
+            conn,
+            NewEntry(
+                program_id=ctx.program_id,
+                shop_id=ctx.shop_id,
+                member_id=member_id,
+                points=award.points,
+                kind=EntryKind.EARN,
+                state=EntryState.AVAILABLE,
+                idempotency_key=f"{_prefix(ctx, order.order_id, cycle)}:{award.rule_id}",
+                cause_type=CAUSE_ORDER,
+                cause_id=order.order_id,
+                rule_id=award.rule_id,
+                note=award.reason,
+                meta={**award.detail, "order_total": str(order.total), "cycle": cycle},
+            ),
+        )
+        earned.append(entry)
+    return earned
+
+
+def _reverse_refunds(
+    conn: Connection, ctx: ShopContext, earn: Entry, refunds: tuple[Refund, ...], already: int, cycle: int
+) -> int:
+    """Post each refund's pro rata share of ``earn``; returns the points newly reversed."""
+    order_total = Decimal(earn.meta.get("order_total", "0"))
+    if order_total <= 0:
+        return 0
+    newly = 0
+    refunded = Decimal(0)
+    for refund in sorted(refunds, key=lambda r: int(r.refund_id)):
+        share_before = _share(earn.points, refunded, order_total)
+        refunded += refund.amount
+        points = min(_share(earn.points, refunded, order_total) - share_before, earn.points - already - newly)
+        if points <= 0:
+            continue
+        key = f"{_prefix(ctx, earn.cause_id, cycle)}:refund:{refund.refund_id}:{earn.rule_id}"
+        _, created = ledger.post(conn, _reversal(earn, points, key, refund.refund_id, f"refund: {refund.reason}"))
+        if created:
+            newly += points
+    return newly
+
+
+def _reverse_rest(conn: Connection, ctx: ShopContext, earn: Entry, already: int, cycle: int) -> None:
+    points = earn.points - already
+    if points > 0:
+        key = f"{_prefix(ctx, earn.cause_id, cycle)}:reverse:{earn.rule_id}"
+        ledger.post(conn, _reversal(earn, points, key, "", "order refunded or cancelled"))
+
+
+def _reversal(earn: Entry, points: int, key: str, refund_id: str, note: str) -> NewEntry:
+    return NewEntry(
+        program_id=earn.program_id,
+        shop_id=earn.shop_id,
+        member_id=earn.member_id,
+        points=-points,
+        kind=EntryKind.REVERSE,
+        state=EntryState(earn.state),
+        idempotency_key=key,
+        cause_type=CAUSE_ORDER,
+        cause_id=earn.cause_id,
+        rule_id=earn.rule_id,
+        refund_id=refund_id,
+        reverses_entry_id=earn.id,
+        note=note,
+        meta={"cycle": earn.meta.get("cycle", 1), "rest": not refund_id},
+    )
+
+
+def _share(points: int, refunded: Decimal, order_total: Decimal) -> int:
+    """Points of ``points`` that ``refunded`` out of ``order_total`` accounts for, rounded down."""
+    fraction = min(refunded, order_total) / order_total
+    return int((points * fraction).to_integral_value(rounding=ROUND_FLOOR))
+
+
+def _order_ledger(conn: Connection, ctx: ShopContext, order_id: str, cycle: int) -> _OrderLedger:
+    entries = [
+        e for e in ledger_store.for_cause(conn, ctx.shop_id, CAUSE_ORDER, order_id) if e.meta.get("cycle", 1) == cycle
+    ]
+    earns = [e for e in entries if e.kind == EntryKind.EARN]
+    reversed_points: dict[int, int] = {}
+    rest_reversed: set[int] = set()
+    for e in entries:
+        if e.kind == EntryKind.REVERSE and e.reverses_entry_id is not None:
+            reversed_points[e.reverses_entry_id] = reversed_points.get(e.reverses_entry_id, 0) - e.points
+            if e.meta.get("rest"):
+                rest_reversed.add(e.reverses_entry_id)
+    closed = bool(earns) and all(e.id in rest_reversed or reversed_points.get(e.id, 0) >= e.points for e in earns)
+    return _OrderLedger(earns, reversed_points, closed)
+
+
+def _prefix(ctx: ShopContext, order_id: str, cycle: int) -> str:
+    base = f"{ctx.shop_id}:order:{order_id}"
+    return base if cycle == 1 else f"{base}:c{cycle}"
+
+
+def _is_stale(state: OrderState, order: ShopOrder) -> bool:
+    """Older than a snapshot we already applied: everything in it is already reflected (refunds only grow)."""
+    return bool(state.date_modified and order.date_modified and order.date_modified < state.date_modified)
+
+
+def _is_newer(state: OrderState, order: ShopOrder) -> bool:
+    return bool(order.date_modified and (state.date_modified is None or order.date_modified > state.date_modified))
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b)

@@ -1,0 +1,1 @@
+"""Redemption: rewards catalogue; points -> shop coupon (issue: redemption)."""

@@ -1,0 +1,1 @@
+"""Referrals: codes and links, attribution, qualification, fraud checks (issue: referrals)."""

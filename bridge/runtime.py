@@ -1,0 +1,82 @@
+"""What one app instance holds: settings, the database engine, the rules, Redis clients and the drain trigger.
+
+Built by ``create_app`` and kept in ``app.extensions["bridge"]``; job functions reach it with
+``current_runtime()`` because the worker runs them inside the app context.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from redis import Redis
+from sqlalchemy import Engine
+
+from bridge.config import Settings
+from bridge.errors import UnknownShop
+from bridge.jobs.queue import DrainTrigger
+from bridge.orders.service import ShopContext
+from bridge.rules import RuleSet, build_rules
+from bridge.storage.db import make_engine
+
+EXTENSION_KEY = "bridge"
+
+
+def redis_url(settings: Settings) -> str:
+    """The Redis URL to use; ``embedded`` means the unix socket of the server that ``bridge run`` starts."""
+    if settings.uses_embedded_redis:
+        return f"unix://{settings.embedded_redis_socket.resolve()}"
+    return settings.redis_url
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    rules: RuleSet
+    drains: DrainTrigger
+    _redis: dict[str, Redis] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings, **engine_kwargs: Any) -> Runtime:
+        engine = make_engine(settings.database_url, **engine_kwargs)
+        runtime = cls(settings, engine, build_rules(settings.program), DrainTrigger(lambda: runtime.redis()))
+        return runtime
+
+    def redis(self) -> Redis:
+        """A client for the web side: short timeouts, so an unreachable Redis never slows a webhook down."""
+        if "web" not in self._redis:
+            self._redis["web"] = Redis.from_url(
+                redis_url(self.settings), socket_connect_timeout=0.5, socket_timeout=1.0
+            )
+        return self._redis["web"]
+
+    def worker_redis(self) -> Redis:
+        """A client for workers, whose blocking reads must not time out."""
+        if "worker" not in self._redis:
+            self._redis["worker"] = Redis.from_url(redis_url(self.settings), socket_connect_timeout=2.0)
+        return self._redis["worker"]
+
+    def shop_context(self, shop_id: str) -> ShopContext:
+        shop = self.settings.shop(shop_id)
+        if shop is None:
+            raise UnknownShop(f"no shop {shop_id!r} in the configuration")
+        return ShopContext(
+            program_id=self.settings.program.id,
+            shop_id=shop.id,
+            minor_unit=shop.minor_unit,
+            paid_statuses=frozenset(self.settings.program.earn.paid_statuses),
+            rules=self.rules,
+        )
+
+    def close(self) -> None:
+        for client in self._redis.values():
+            client.close()
+        self._redis.clear()
+        self.engine.dispose()
+
+
+def current_runtime() -> Runtime:
+    runtime: Runtime = current_app.extensions[EXTENSION_KEY]
+    return runtime

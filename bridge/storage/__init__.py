@@ -1,0 +1,1 @@
+"""Tables, engines, repositories and migrations. Services call repositories; nothing else touches tables."""

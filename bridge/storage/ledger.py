@@ -1,0 +1,96 @@
+"""Ledger rows. Append-only: this module has no UPDATE and no DELETE on purpose."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, case, func, select
+
+from bridge.ledger.model import Balance, Entry, EntryKind, EntryState, NewEntry
+from bridge.storage import tables as t
+from bridge.storage.db import insert_or_ignore
+
+_LIFETIME_KINDS = (EntryKind.EARN, EntryKind.REVERSE, EntryKind.REFERRAL, EntryKind.ADJUST)
+
+
+def insert(conn: Connection, entry: NewEntry, now: datetime) -> bool:
+    """Insert unless the idempotency key exists; True when this call wrote the row."""
+    values = {
+        "program_id": entry.program_id,
+        "shop_id": entry.shop_id,
+        "member_id": entry.member_id,
+        "points": entry.points,
+        "kind": str(entry.kind),
+        "state": str(entry.state),
+        "available_at": entry.available_at or now,
+        "expires_at": entry.expires_at,
+        "cause_type": entry.cause_type,
+        "cause_id": entry.cause_id,
+        "rule_id": entry.rule_id,
+        "refund_id": entry.refund_id,
+        "idempotency_key": entry.idempotency_key,
+        "reverses_entry_id": entry.reverses_entry_id,
+        "note": entry.note,
+        "meta": entry.meta,
+        "created_at": now,
+    }
+    return insert_or_ignore(conn, t.ledger_entry, values, ["idempotency_key"])
+
+
+def by_key(conn: Connection, key: str) -> Entry | None:
+    row = conn.execute(select(t.ledger_entry).where(t.ledger_entry.c.idempotency_key == key)).mappings().first()
+    return _entry(row) if row else None
+
+
+def for_cause(conn: Connection, shop_id: str, cause_type: str, cause_id: str) -> list[Entry]:
+    stmt = (
+        select(t.ledger_entry)
+        .where(
+            t.ledger_entry.c.shop_id == shop_id,
+            t.ledger_entry.c.cause_type == cause_type,
+            t.ledger_entry.c.cause_id == cause_id,
+        )
+        .order_by(t.ledger_entry.c.id)
+    )
+    return [_entry(r) for r in conn.execute(stmt).mappings()]
+
+
+def balance(conn: Connection, member_id: int) -> Balance:
+    e = t.ledger_entry.c
+    stmt = select(
+        func.coalesce(func.sum(case((e.state == EntryState.AVAILABLE, e.points), else_=0)), 0),
+        func.coalesce(func.sum(case((e.state == EntryState.PENDING, e.points), else_=0)), 0),
+        func.coalesce(func.sum(case((e.kind.in_([str(k) for k in _LIFETIME_KINDS]), e.points), else_=0)), 0),
+    ).where(e.member_id == member_id)
+    available, pending, lifetime = conn.execute(stmt).one()
+    return Balance(available=int(available), pending=int(pending), lifetime=int(lifetime))
+
+
+def history(conn: Connection, member_id: int, limit: int, before_id: int | None) -> list[Entry]:
+    stmt = select(t.ledger_entry).where(t.ledger_entry.c.member_id == member_id)
+    if before_id is not None:
+        stmt = stmt.where(t.ledger_entry.c.id < before_id)
+    stmt = stmt.order_by(t.ledger_entry.c.id.desc()).limit(limit)
+    return [_entry(r) for r in conn.execute(stmt).mappings()]
+
+
+def _entry(row: Any) -> Entry:
+    return Entry(
+        id=row["id"],
+        program_id=row["program_id"],
+        shop_id=row["shop_id"],
+        member_id=row["member_id"],
+        points=row["points"],
+        kind=row["kind"],
+        state=row["state"],
+        cause_type=row["cause_type"],
+        cause_id=row["cause_id"],
+        rule_id=row["rule_id"],
+        refund_id=row["refund_id"],
+        idempotency_key=row["idempotency_key"],
+        reverses_entry_id=row["reverses_entry_id"],
+        note=row["note"],
+        meta=row["meta"] or {},
+        created_at=row["created_at"],
+    )

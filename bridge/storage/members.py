@@ -1,0 +1,78 @@
+"""Members and the shop identities (customer ids) that map to them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from bridge.storage import tables as t
+from bridge.storage.clock import utcnow
+from bridge.storage.db import insert_or_ignore
+
+
+def by_identity(conn: Connection, shop_id: str, customer_id: str) -> int | None:
+    stmt = select(t.member_identity.c.member_id).where(
+        t.member_identity.c.shop_id == shop_id,
+        t.member_identity.c.platform_customer_id == customer_id,
+    )
+    return conn.scalar(stmt)
+
+
+def by_email(conn: Connection, program_id: str, email: str) -> int | None:
+    stmt = select(t.member.c.id).where(t.member.c.program_id == program_id, t.member.c.email == email)
+    return conn.scalar(stmt)
+
+
+def get_or_create(conn: Connection, program_id: str, email: str, shop_id: str | None) -> int:
+    """The member with this normalised email; created when absent (safe against a concurrent creator)."""
+    found = by_email(conn, program_id, email)
+    if found is not None:
+        return found
+    values = {"program_id": program_id, "email": email, "first_shop_id": shop_id, "created_at": utcnow()}
+    insert_or_ignore(conn, t.member, values, ["program_id", "email"])
+    member_id = by_email(conn, program_id, email)
+    assert member_id is not None
+    return member_id
+
+
+def link_identity(conn: Connection, program_id: str, shop_id: str, customer_id: str, member_id: int) -> None:
+    values = {
+        "program_id": program_id,
+        "shop_id": shop_id,
+        "platform_customer_id": customer_id,
+        "member_id": member_id,
+        "created_at": utcnow(),
+    }
+    insert_or_ignore(conn, t.member_identity, values, ["shop_id", "platform_customer_id"])
+
+
+def get(conn: Connection, program_id: str, member_id: int) -> dict[str, Any] | None:
+    stmt = select(t.member).where(t.member.c.id == member_id, t.member.c.program_id == program_id)
+    row = conn.execute(stmt).mappings().first()
+    return dict(row) if row else None
+
+
+def search(conn: Connection, program_id: str, email: str | None, limit: int) -> list[dict[str, Any]]:
+    stmt = select(t.member).where(t.member.c.program_id == program_id)
+    if email is not None:
+        stmt = stmt.where(t.member.c.email == email)
+    rows = conn.execute(stmt.order_by(t.member.c.id).limit(limit)).mappings()
+    return [dict(r) for r in rows]
+
+
+def identities(conn: Connection, member_id: int) -> list[dict[str, Any]]:
+    stmt = (
+        select(t.member_identity.c.shop_id, t.member_identity.c.platform_customer_id)
+        .where(t.member_identity.c.member_id == member_id)
+        .order_by(t.member_identity.c.id)
+    )
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def lock(conn: Connection, program_id: str, member_id: int) -> bool:
+    """Lock the member row for a balance-checked write (SQLite's write lock already serialises)."""
+    stmt = (
+        select(t.member.c.id).where(t.member.c.id == member_id, t.member.c.program_id == program_id).with_for_update()
+    )
+    return conn.scalar(stmt) is not None

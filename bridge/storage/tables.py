@@ -1,0 +1,197 @@
+"""The schema. Every row knows its program and, where it belongs to one, its shop.
+
+Changes here need a migration in ``migrations/versions`` (``bridge db upgrade`` applies them).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+# Stable constraint names, so migrations behave the same on SQLite and PostgreSQL.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BIGINT on PostgreSQL, INTEGER on SQLite (where only INTEGER PRIMARY KEY autoincrements).
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on every backend (SQLite has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: the bridge stores UTC only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+program = Table(
+    "program",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+shop = Table(
+    "shop",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False, index=True),
+    Column("platform", String(32), nullable=False),
+    Column("base_url", String(500), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("minor_unit", Integer, nullable=False),
+    Column("connection_state", String(32), nullable=False, default="configured"),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+member = Table(
+    "member",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("email", String(320), nullable=False),  # normalised: trimmed, lower-case
+    Column("first_shop_id", String(64), ForeignKey("shop.id"), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("program_id", "email"),
+)
+
+member_identity = Table(
+    "member_identity",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("shop_id", String(64), ForeignKey("shop.id"), nullable=False),
+    Column("platform_customer_id", String(64), nullable=False),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=False, index=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("shop_id", "platform_customer_id"),
+)
+
+ledger_entry = Table(
+    "ledger_entry",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("shop_id", String(64), ForeignKey("shop.id"), nullable=True),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("available_at", UtcDateTime(), nullable=True),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("cause_type", String(32), nullable=False, default=""),
+    Column("cause_id", String(64), nullable=False, default=""),
+    Column("rule_id", String(64), nullable=False, default=""),
+    Column("refund_id", String(64), nullable=False, default=""),
+    Column("idempotency_key", String(255), nullable=False, unique=True),
+    Column("reverses_entry_id", Id, ForeignKey("ledger_entry.id"), nullable=True, index=True),
+    Column("note", Text, nullable=False, default=""),
+    Column("meta", JSON, nullable=False, default=dict),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_ledger_entry_member_id_id", "member_id", "id"),
+    Index("ix_ledger_entry_shop_id_cause_id", "shop_id", "cause_type", "cause_id"),
+)
+
+inbox_delivery = Table(
+    "inbox_delivery",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("shop_id", String(64), ForeignKey("shop.id"), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("resource_id", String(64), nullable=False, default=""),
+    Column("platform_delivery_id", String(128), nullable=False, default=""),  # tracing only: not unique
+    Column("headers", JSON, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | done | failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("received_at", UtcDateTime(), nullable=False),
+    Column("processed_at", UtcDateTime(), nullable=True),
+    Index("ix_inbox_delivery_due", "shop_id", "state", "next_attempt_at", "id"),
+    Index("ix_inbox_delivery_state_id", "state", "id"),
+)
+
+order_state = Table(
+    "order_state",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("shop_id", String(64), ForeignKey("shop.id"), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=True),
+    Column("status", String(32), nullable=False, default=""),
+    Column("total", String(32), nullable=False, default="0"),
+    Column("refunded_total", String(32), nullable=False, default="0"),
+    Column("date_modified", UtcDateTime(), nullable=True),
+    # Incremented when an order whose points were fully reversed becomes paid again (restored).
+    Column("cycle", Integer, nullable=False, default=1),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("shop_id", "order_id"),
+)
+
+api_key = Table(
+    "api_key",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(128), nullable=False, unique=True),  # sha256 hex; the key itself is never stored
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("shop_id", String(64), ForeignKey("shop.id"), nullable=True),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target_type", String(32), nullable=False),
+    Column("target_id", String(64), nullable=False),
+    Column("details", JSON, nullable=False, default=dict),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_audit_log_program_id_id", "program_id", "id"),
+)

@@ -1,0 +1,1 @@
+"""Thin Flask blueprints: authenticate, validate, call one service, dump the result."""

@@ -1,0 +1,111 @@
+"""``/admin/v1``: members, balances, ledger, adjustments, inbox. Every call needs an admin API key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from bridge.errors import MalformedPayload
+from bridge.inbox import service as inbox
+from bridge.ledger import service as ledger
+from bridge.members import service as members
+from bridge.runtime import current_runtime
+from bridge.storage import db
+from bridge.storage import members as member_store
+from bridge.web import schemas
+from bridge.web.auth import require_admin
+
+bp = Blueprint("admin_api", __name__, url_prefix="/admin/v1")
+
+_member_out = schemas.MemberOut()
+_entry_out = schemas.EntryOut()
+_delivery_out = schemas.DeliveryOut()
+
+
+@bp.get("/members")
+@require_admin
+def list_members() -> Response:
+    query = schemas.MemberQuery().load(request.args)
+    rt = current_runtime()
+    email = members.normalize_email(query["email"]) if query["email"] else None
+    with db.read(rt.engine) as conn:
+        found = member_store.search(conn, rt.settings.program.id, email, query["limit"])
+        items = [_with_balance(conn, m) for m in found]
+    return jsonify({"members": _member_out.dump(items, many=True)})
+
+
+@bp.get("/members/<int:member_id>")
+@require_admin
+def get_member(member_id: int) -> Response:
+    rt = current_runtime()
+    with db.read(rt.engine) as conn:
+        member = _with_balance(conn, members.get(conn, rt.settings.program.id, member_id))
+    return jsonify(_member_out.dump(member))
+
+
+@bp.get("/members/<int:member_id>/ledger")
+@require_admin
+def member_ledger(member_id: int) -> Response:
+    query = schemas.PageQuery().load(request.args)
+    rt = current_runtime()
+    with db.read(rt.engine) as conn:
+        members.get(conn, rt.settings.program.id, member_id)
+        entries = ledger.history(conn, member_id, query["limit"], query["before"])
+    next_before = entries[-1].id if len(entries) == query["limit"] else None
+    return jsonify({"entries": _entry_out.dump(entries, many=True), "next_before": next_before})
+
+
+@bp.post("/members/<int:member_id>/adjustments")
+@require_admin
+def adjust(member_id: int) -> tuple[Response, int]:
+    payload = schemas.AdjustmentIn().load(_json_body())
+    request_key = request.headers.get("Idempotency-Key", "").strip()[:128] or _fresh_key()
+    rt = current_runtime()
+    with db.write(rt.engine) as conn:
+        entry, created = ledger.adjust(
+            conn,
+            program_id=rt.settings.program.id,
+            member_id=member_id,
+            points=payload["points"],
+            reason=payload["reason"],
+            actor=g.actor,
+            request_key=request_key,
+        )
+        balance = ledger.balance(conn, member_id)
+    body = {"entry": _entry_out.dump(entry), "balance": schemas.BalanceOut().dump(balance)}
+    return jsonify(body), 201 if created else 200
+
+
+@bp.get("/inbox")
+@require_admin
+def list_inbox() -> Response:
+    query = schemas.InboxQuery().load(request.args)
+    rows = inbox.listing(current_runtime(), query["state"], query["shop"], query["limit"], query["before"])
+    return jsonify({"deliveries": _delivery_out.dump(rows, many=True)})
+
+
+@bp.post("/inbox/<int:delivery_id>/replay")
+@require_admin
+def replay_delivery(delivery_id: int) -> tuple[Response, int]:
+    found = inbox.replay(current_runtime(), delivery_id)
+    return jsonify({"id": found["id"], "state": "pending"}), 202
+
+
+def _with_balance(conn: Any, member: dict[str, Any]) -> dict[str, Any]:
+    member.setdefault("identities", member_store.identities(conn, member["id"]))
+    member["balance"] = ledger.balance(conn, member["id"])
+    return member
+
+
+def _json_body() -> Any:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise MalformedPayload("the body must be a JSON object")
+    return data
+
+
+def _fresh_key() -> str:
+    import uuid
+
+    return uuid.uuid4().hex

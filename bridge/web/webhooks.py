@@ -1,0 +1,43 @@
+"""``POST /webhooks/<platform>/<shop_id>``: verify, store in the inbox, answer 200 in milliseconds.
+
+Nothing here applies a delivery: the worker does. WooCommerce never retries and disables a webhook after a
+handful of failures, so once a delivery is verified we acknowledge it whether or not Redis is reachable.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import cast
+
+from flask import Blueprint, Response, jsonify, request
+
+from bridge.connectors import connector_for
+from bridge.errors import UnknownShop
+from bridge.inbox import service as inbox
+from bridge.runtime import current_runtime
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+
+@bp.post("/<platform>/<shop_id>")
+def receive(platform: str, shop_id: str) -> tuple[Response, int]:
+    rt = current_runtime()
+    shop = rt.settings.shop(shop_id)
+    if shop is None or shop.platform != platform:
+        raise UnknownShop(f"no {platform} shop {shop_id!r} is configured")
+    body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    headers = cast(Mapping[str, str], request.headers)
+    connector = connector_for(platform)
+    if connector.is_ping(body, headers):
+        return jsonify({"status": "pong"}), 200
+    connector.verify_webhook(body, headers, shop.webhook_secret)
+    topic = connector.webhook_topic(headers)
+    resource_id = connector.resource_id(body)  # also rejects malformed JSON with 400
+    if not connector.handles_topic(topic):
+        log.info("shop %s: ignoring delivery with unhandled topic %r", shop_id, topic[:64])
+        return jsonify({"status": "ignored", "topic": topic[:64]}), 200
+    delivery_id = inbox.receive(rt, shop_id, topic, resource_id, headers, body)
+    return jsonify({"status": "accepted", "delivery_id": delivery_id}), 200
