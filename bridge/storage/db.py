@@ -76,5 +76,11 @@ def is_sqlite(conn_or_engine: Connection | Engine) -> bool:
 def insert_or_ignore(conn: Connection, table: Table, values: dict[str, Any], conflict: list[str]) -> bool:
     """INSERT unless a row with the same ``conflict`` columns exists; True when a row was inserted."""
     insert = sqlite_insert if is_sqlite(conn) else pg_insert
-    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    return bool(conn.execute(stmt).rowcount)
+    stmt = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=conflict)
+        .returning(*table.primary_key.columns)
+    )
+    # RETURNING, not rowcount: drivers disagree on rowcount for a skipped INSERT (psycopg may say -1).
+    return conn.execute(stmt).first() is not None

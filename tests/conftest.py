@@ -1,0 +1,182 @@
+"""Real parts only: a real redis-server and real SQLite/PostgreSQL databases, started here.
+
+- ``redis_server``: one redis-server per session (``bridge.embedded_redis``), flushed before each test.
+- ``backend``: "sqlite" by default; modules that must also pass on PostgreSQL override it with
+  ``BOTH_BACKENDS`` (see ``tests/integration``). PostgreSQL is a throwaway cluster started once per session.
+- ``bridge``: an app over a fresh database, with a test client and helpers (``tests.support.client``).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from redis import Redis
+from sqlalchemy import text
+
+from bridge import create_app
+from bridge.bootstrap import prepare_database
+from bridge.config import Settings, load_settings
+from bridge.embedded_redis import EmbeddedRedis
+from bridge.runtime import Runtime
+from bridge.storage import migrate
+from bridge.storage.db import make_engine
+from bridge.storage.tables import metadata
+from tests.support import woo
+from tests.support.client import ADMIN_KEY, SHOP, Bridge
+from tests.support.postgres import PostgresCluster, find_bindir
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach beyond loopback (unix sockets are fine)."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> Any:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            host = address[0]
+            if host not in ("127.0.0.1", "::1", "localhost") and not str(host).startswith("127."):
+                raise RuntimeError(f"test tried to reach {address}: only loopback is allowed")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis") / "redis.sock").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.fail("no PostgreSQL server binaries: scripts/test installs them (apt-get install postgresql)")
+    cluster = PostgresCluster(bindir).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_cluster: PostgresCluster) -> str:
+    url = pg_cluster.create_database("bridge_test")
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (much faster than migrating every time)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "bridge.db"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        path = tmp_path / "bridge.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_url")
+    _truncate_all(url)
+    return url
+
+
+def _truncate_all(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        names = ", ".join(table.name for table in metadata.sorted_tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def base_config(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, Any]:
+    return {
+        "data_dir": str(tmp_path / "data"),
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "log_level": "INFO",
+        "admin": {"api_keys": [ADMIN_KEY]},
+        "inbox": {"retry_base_seconds": 0, "sweep_interval_seconds": 0.2},
+        "program": {
+            "id": "club",
+            "name": "Test Club",
+            "earn": {"points_per_currency_unit": 1, "signup_points": 50},
+        },
+        "shops": [
+            {
+                "id": SHOP,
+                "platform": "woocommerce",
+                "url": "http://127.0.0.1:8080",
+                "consumer_key": "ck_test",
+                "consumer_secret": "cs_test",
+                "webhook_secret": woo.SECRET,
+                "currency": "USD",
+            }
+        ],
+    }
+
+
+@pytest.fixture
+def make_settings(
+    tmp_path: Path, database_url: str, redis_server: EmbeddedRedis
+) -> Callable[..., Settings]:
+    """Settings from a real config file in tmp_path; keyword arguments are deep-merged over the test config."""
+
+    def build(redis_url: str | None = None, **overrides: Any) -> Settings:
+        config = base_config(tmp_path, database_url, redis_url or redis_server.url)
+        path = tmp_path / "config.yaml"
+        path.write_text(yaml.safe_dump(config))
+        return load_settings(path, environ={}, overrides=overrides)
+
+    return build
+
+
+@pytest.fixture
+def config_file(make_settings: Callable[..., Settings], tmp_path: Path) -> Path:
+    make_settings()
+    return tmp_path / "config.yaml"
+
+
+@pytest.fixture
+def make_bridge(make_settings: Callable[..., Settings], redis_server: EmbeddedRedis) -> Iterator[Callable[..., Bridge]]:
+    built: list[Runtime] = []
+
+    def build(redis_url: str | None = None, **overrides: Any) -> Bridge:
+        settings = make_settings(redis_url, **overrides)
+        app = create_app(settings)
+        app.config["TESTING"] = True
+        rt: Runtime = app.extensions["bridge"]
+        built.append(rt)
+        prepare_database(rt, migrate_schema=False)
+        return Bridge(app, app.test_client())
+
+    with Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    yield build
+    for rt in built:
+        rt.close()
+
+
+@pytest.fixture
+def bridge(make_bridge: Callable[..., Bridge]) -> Bridge:
+    return make_bridge()
