@@ -136,17 +136,24 @@ def base_config(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, 
     }
 
 
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = value
+
+
 @pytest.fixture
-def make_settings(
-    tmp_path: Path, database_url: str, redis_server: EmbeddedRedis
-) -> Callable[..., Settings]:
+def make_settings(tmp_path: Path, database_url: str, redis_server: EmbeddedRedis) -> Callable[..., Settings]:
     """Settings from a real config file in tmp_path; keyword arguments are deep-merged over the test config."""
 
     def build(redis_url: str | None = None, **overrides: Any) -> Settings:
         config = base_config(tmp_path, database_url, redis_url or redis_server.url)
-        path = tmp_path / "config.yaml"
+        _deep_merge(config, overrides)
+        path = tmp_path / "config.yaml"  # a real file, so subprocesses (bridge worker, run) read the same
         path.write_text(yaml.safe_dump(config))
-        return load_settings(path, environ={}, overrides=overrides)
+        return load_settings(path, environ={})
 
     return build
 

@@ -4,36 +4,24 @@ from __future__ import annotations
 
 import logging
 
-from redis.exceptions import LockError, RedisError
-
 from bridge.inbox.service import process_due
 from bridge.runtime import current_runtime
 
 log = logging.getLogger(__name__)
 
-LOCK_TIMEOUT_SECONDS = 900
-
 
 def drain_inbox(shop_id: str) -> int:
-    """Returns how many deliveries were attempted. Safe to run twice at once: rows are applied idempotently.
+    """Returns how many deliveries were attempted.
 
-    The per-shop lock only avoids two drainers contending for the same rows; correctness never depends on it.
+    Two drains of one shop may run at once (several workers, or a job orphaned by a killed worker): that is
+    safe without a Redis lock, which a killed worker would leave behind. PostgreSQL hands each drainer other
+    rows (``SKIP LOCKED``) and serialises deliveries of one order on its ``order_state`` row; SQLite runs one
+    writer at a time; every ledger write is idempotent on its key.
     """
     rt = current_runtime()
-    redis = rt.worker_redis()
-    rt.drains.clear_pending(redis, shop_id)
-    lock = redis.lock(
-        f"bridge:drain-lock:{shop_id}", timeout=LOCK_TIMEOUT_SECONDS, blocking_timeout=LOCK_TIMEOUT_SECONDS
-    )
-    lock.acquire()
+    rt.drains.clear_pending(rt.worker_redis(), shop_id)
     total = 0
-    try:
-        while attempted := process_due(rt, shop_id):
-            total += attempted
-    finally:
-        try:
-            lock.release()
-        except (LockError, RedisError) as exc:
-            log.info("drain lock for %s already gone: %s", shop_id, exc)
+    while attempted := process_due(rt, shop_id):
+        total += attempted
     log.info("drained %s deliveries for shop %s", total, shop_id)
     return total
