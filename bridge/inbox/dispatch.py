@@ -6,14 +6,24 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection
 
-from bridge.connectors.base import EventKind, ShopEvent
+from bridge.connectors.base import EventKind, ShopEvent, ShopOrder
 from bridge.members.signup import apply_customer
 from bridge.orders.service import ShopContext, apply_order, apply_order_deleted
+
+OrderObserver = Callable[[Connection, ShopContext, ShopOrder], None]
+
+ORDER_OBSERVERS: list[OrderObserver] = []
+"""Called with every order snapshot after the points are settled, in the same transaction: redemption marks
+its coupons used, referrals attribute orders. An observer must be idempotent (snapshots repeat and reorder)."""
 
 
 def _order(conn: Connection, ctx: ShopContext, event: ShopEvent) -> str:
     assert event.order is not None
-    return apply_order(conn, ctx, event.order)
+    outcome = apply_order(conn, ctx, event.order)
+    if outcome != "stale":
+        for observe in ORDER_OBSERVERS:
+            observe(conn, ctx, event.order)
+    return outcome
 
 
 def _order_deleted(conn: Connection, ctx: ShopContext, event: ShopEvent) -> str:

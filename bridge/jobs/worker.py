@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 from rq.worker import SimpleWorker
 
 from bridge.jobs.queue import make_queue
+from bridge.jobs.schedule import Scheduler
 from bridge.jobs.sweeper import Sweeper
 from bridge.runtime import current_runtime
 
@@ -26,14 +27,16 @@ REDIS_RETRY_SECONDS = 1.0
 def run_worker(app: Flask, *, burst: bool = False, sweep: bool = True) -> None:
     with app.app_context():
         rt = current_runtime()
-        sweeper = Sweeper(rt) if sweep else None
-        if sweeper:
-            sweeper.start()
+        # The sweeper and the periodic jobs belong to long-running workers; a burst run (tests, one-off
+        # drains) only empties the queue.
+        threads = [Sweeper(rt), Scheduler(rt)] if sweep else []
+        for thread in threads:
+            thread.start()
         try:
             _work(burst)
         finally:
-            if sweeper:
-                sweeper.stop()
+            for thread in threads:
+                thread.stop()
 
 
 def _work(burst: bool) -> None:

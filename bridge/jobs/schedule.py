@@ -1,0 +1,80 @@
+"""Periodic jobs (release of pending points, expiry, reconciliation, webhook health...), run by the worker.
+
+Every worker process runs a scheduler thread that calls each due job. Jobs must be idempotent and safe to run
+concurrently in two workers (they work under ledger idempotency keys or row locks), so the scheduler needs
+no distributed lock: running a job twice is a waste, never an error. A job that raises is logged and retried
+at its next interval; it never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bridge.runtime import Runtime
+from bridge.storage.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    interval_seconds: Callable[[Runtime], float]
+    run: Callable[[Runtime, datetime], object]
+
+
+PERIODIC: list[PeriodicJob] = []
+"""Registered jobs. Each area adds its own with ``register`` (one line where the area's job module is imported)."""
+
+
+def register(job: PeriodicJob) -> PeriodicJob:
+    if all(existing.name != job.name for existing in PERIODIC):
+        PERIODIC.append(job)
+    return job
+
+
+def _load_jobs() -> None:
+    """Import the modules that register jobs, so the registry is complete in every process."""
+    # (each area adds one import line here)
+
+
+def run_due(rt: Runtime, last_run: dict[str, float], now_monotonic: float) -> list[str]:
+    """Run every job whose interval has passed since its last run here; returns the names run."""
+    _load_jobs()
+    ran = []
+    for job in list(PERIODIC):
+        interval = job.interval_seconds(rt)
+        if interval <= 0:
+            continue  # disabled by configuration
+        if now_monotonic - last_run.get(job.name, float("-inf")) < interval:
+            continue
+        last_run[job.name] = now_monotonic
+        try:
+            job.run(rt, utcnow())
+            ran.append(job.name)
+        except Exception:
+            log.exception("periodic job %s failed; it runs again in %ss", job.name, interval)
+    return ran
+
+
+class Scheduler(threading.Thread):
+    TICK_SECONDS = 1.0
+
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__(name="scheduler", daemon=True)
+        self.rt = rt
+        self.stopping = threading.Event()
+        self.last_run: dict[str, float] = {}
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            run_due(self.rt, self.last_run, time.monotonic())
+            self.stopping.wait(self.TICK_SECONDS)
+
+    def stop(self) -> None:
+        self.stopping.set()
