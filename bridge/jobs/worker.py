@@ -29,7 +29,7 @@ def run_worker(app: Flask, *, burst: bool = False, sweep: bool = True) -> None:
         rt = current_runtime()
         # The sweeper and the periodic jobs belong to long-running workers; a burst run (tests, one-off
         # drains) only empties the queue.
-        threads = [Sweeper(rt), Scheduler(rt)] if sweep else []
+        threads: list[Sweeper | Scheduler] = [Sweeper(rt), Scheduler(rt)] if sweep else []
         for thread in threads:
             thread.start()
         try:
