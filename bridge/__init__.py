@@ -11,7 +11,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """The only app factory. Reads ``$BRIDGE_CONFIG`` (or ./config.yaml) when no settings are given."""
     from bridge import logs
     from bridge.runtime import EXTENSION_KEY, Runtime
-    from bridge.web import admin_api, errors, health, webhooks
+    from bridge.web import admin_api, cors, errors, health, webhooks
 
     settings = settings or load_settings()
     logs.configure(settings.log_level)
@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION_KEY] = Runtime.build(settings)
     errors.init_app(app)
+    cors.init_app(app)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(health.bp)

@@ -9,25 +9,20 @@ from typing import Any
 
 import click
 
-from bridge.config import Settings, load_settings
-from bridge.errors import BridgeError, ConfigError
+from bridge.cli_common import runtime_from, settings_from
+from bridge.config import Settings
+from bridge.errors import BridgeError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 
 
 def _settings(ctx: click.Context) -> Settings:
-    try:
-        return load_settings(ctx.obj.get("config"))
-    except ConfigError as exc:
-        click.echo(f"configuration error: {exc}", err=True)
-        sys.exit(2)
+    return settings_from(ctx)
 
 
 def _runtime(ctx: click.Context) -> Any:
-    from bridge.runtime import Runtime
-
-    return Runtime.build(_settings(ctx))
+    return runtime_from(ctx)
 
 
 @click.group()
@@ -191,6 +186,16 @@ def inbox_sweep(ctx: click.Context) -> None:
     from bridge.jobs.sweeper import sweep
 
     click.echo(json.dumps({"triggered": sweep(_runtime(ctx))}))
+
+
+def _register_commands() -> None:
+    """Subcommands that live in their own modules (one line each)."""
+    from bridge import cli_widget
+
+    cli.add_command(cli_widget.widget_token)
+
+
+_register_commands()
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -75,6 +76,8 @@ class ShopSettings:
     webhook_secret: str
     currency: str
     minor_unit: int
+    widget_secret: str = ""  # signs shoppers' widget tokens (HS256); empty: the widget API is off for this shop
+    allowed_origins: tuple[str, ...] = ()  # CORS origins of the widget; defaults to the shop URL's origin
 
     def __repr__(self) -> str:  # secrets must never reach logs, even through repr()
         return f"ShopSettings(id={self.id!r}, platform={self.platform!r}, url={self.url!r})"
@@ -364,6 +367,9 @@ def _shops(c: _Checker, raw: Any) -> tuple[ShopSettings, ...]:
         if not secret:
             raise c.fail(f"{key}.webhook_secret", "is required: deliveries cannot be verified without it")
         minor = entry.get("minor_unit")
+        widget_secret = c.string(entry.get("widget_secret", ""), f"{key}.widget_secret", allow_empty=True)
+        if widget_secret and len(widget_secret) < 32:
+            raise c.fail(f"{key}.widget_secret", "must be at least 32 characters long (it signs shopper tokens)")
         shops.append(
             ShopSettings(
                 id=shop_id,
@@ -376,6 +382,8 @@ def _shops(c: _Checker, raw: Any) -> tuple[ShopSettings, ...]:
                 minor_unit=(
                     currency_minor_unit(currency) if minor is None else c.integer(minor, f"{key}.minor_unit", minimum=0)
                 ),
+                widget_secret=widget_secret,
+                allowed_origins=_origins(c, entry.get("allowed_origins"), f"{key}.allowed_origins", url),
             )
         )
     return tuple(shops)
@@ -392,3 +400,20 @@ _MINOR_UNITS = {
 def currency_minor_unit(currency: str) -> int:
     """Number of decimals of ``currency`` (2 unless listed)."""
     return _MINOR_UNITS.get(currency.upper(), 2)
+
+
+def _origins(c: _Checker, raw: Any, key: str, shop_url: str) -> tuple[str, ...]:
+    """CORS origins (scheme://host[:port]); by default the shop's own origin."""
+    if raw is None:
+        parts = urlsplit(shop_url)
+        return (f"{parts.scheme}://{parts.netloc}",)
+    if not isinstance(raw, list):
+        raise c.fail(key, "must be a list of origins such as https://shop.example")
+    origins = []
+    for i, item in enumerate(raw):
+        origin = c.string(item, f"{key}[{i}]").rstrip("/")
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+            raise c.fail(f"{key}[{i}]", "must be an origin: scheme://host[:port], no path")
+        origins.append(origin)
+    return tuple(origins)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import responses
 import yaml
 from redis import Redis
 from sqlalchemy import text
@@ -28,8 +29,9 @@ from bridge.storage import migrate
 from bridge.storage.db import make_engine
 from bridge.storage.tables import metadata
 from tests.support import woo
-from tests.support.client import ADMIN_KEY, SHOP, Bridge
+from tests.support.client import ADMIN_KEY, SHOP, WIDGET_SECRET, Bridge
 from tests.support.postgres import PostgresCluster, find_bindir
+from tests.support.woo_rest import FakeWooShop
 
 
 @pytest.fixture(autouse=True)
@@ -130,6 +132,7 @@ def base_config(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, 
                 "consumer_key": "ck_test",
                 "consumer_secret": "cs_test",
                 "webhook_secret": woo.SECRET,
+                "widget_secret": WIDGET_SECRET,
                 "currency": "USD",
             }
         ],
@@ -187,3 +190,12 @@ def make_bridge(make_settings: Callable[..., Settings], redis_server: EmbeddedRe
 @pytest.fixture
 def bridge(make_bridge: Callable[..., Bridge]) -> Bridge:
     return make_bridge()
+
+
+@pytest.fixture
+def woo_shop() -> Iterator[FakeWooShop]:
+    """The shop's REST API (tests/support/woo_rest.py), strict: every scripted fault must be used."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        shop = FakeWooShop(rsps).install()
+        yield shop
+        assert not shop.faults, f"scripted faults never triggered: {shop.faults}"

@@ -97,3 +97,55 @@ def adjust(
         details={"points": points, "reason": reason, "entry_id": entry.id},
     )
     return entry, created
+
+
+def spend(
+    conn: Connection,
+    *,
+    program_id: str,
+    member_id: int,
+    points: int,
+    idempotency_key: str,
+    cause_type: str,
+    cause_id: str,
+    shop_id: str | None = None,
+    note: str = "",
+    meta: dict[str, object] | None = None,
+) -> tuple[Entry, bool]:
+    """Debit ``points`` (> 0) from the member's available balance: the only way points leave for a reward.
+
+    The member row is locked first, then the balance read and the debit written in the same transaction, so
+    two concurrent spends can never both pass the check (no check-then-act across transactions). Idempotent
+    on ``idempotency_key``: a replay returns the original entry.
+
+    Raises:
+        UnknownMember: no such member in the program.
+        InsufficientPoints: the available balance is smaller than ``points``.
+        IdempotencyConflict: the key was used before for a different member or amount.
+    """
+    if points <= 0:
+        raise ValueError("spend a positive number of points")
+    if not member_store.lock(conn, program_id, member_id):
+        raise UnknownMember(f"no member {member_id} in this program")
+    existing = store.by_key(conn, idempotency_key)
+    if existing is not None:
+        if existing.member_id != member_id or existing.points != -points:
+            raise IdempotencyConflict("this key was already used for another spend")
+        return existing, False
+    if store.balance(conn, member_id).available < points:
+        raise InsufficientPoints("not enough available points")
+    return post(
+        conn,
+        NewEntry(
+            program_id=program_id,
+            shop_id=shop_id,
+            member_id=member_id,
+            points=-points,
+            kind=EntryKind.SPEND,
+            idempotency_key=idempotency_key,
+            cause_type=cause_type,
+            cause_id=cause_id,
+            note=note,
+            meta=dict(meta or {}),
+        ),
+    )

@@ -37,7 +37,11 @@ def init_app(app: Flask) -> None:
         if exc.status >= 500:
             log.error("internal error: %s", exc)
             return error_response(500, "internal_error", "internal error")
-        return error_response(exc.status, exc.code, str(exc))
+        response, status = error_response(exc.status, exc.code, str(exc))
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response, status
 
     @app.errorhandler(ValidationError)
     def _validation_error(exc: ValidationError) -> tuple[Response, int]:

@@ -18,6 +18,7 @@ from tests.support import woo
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
 SHOP = "shop1"
+WIDGET_SECRET = "widget-secret-for-tests-0123456789abcdef"
 
 
 @dataclass

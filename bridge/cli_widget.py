@@ -1,0 +1,29 @@
+"""``bridge widget-token``: sign a shopper token the way the shop's plugin does, for testing the widget."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from bridge.cli_common import settings_from
+
+
+@click.command("widget-token")
+@click.option("--shop", "shop_id", required=True, help="Shop id from config.yaml.")
+@click.option("--customer", "customer_id", required=True, help="The shop's customer id.")
+@click.option("--email", default="", help="The customer's e-mail (as the shop knows it).")
+@click.option("--ttl", default=900, show_default=True, type=click.IntRange(1, 3600), help="Lifetime in seconds.")
+@click.pass_context
+def widget_token(ctx: click.Context, shop_id: str, customer_id: str, email: str, ttl: int) -> None:
+    """Print a signed widget token for a customer (needs the shop's widget_secret)."""
+    from bridge.web.widget_auth import issue_token
+
+    shop = settings_from(ctx).shop(shop_id)
+    if shop is None:
+        click.echo(f"no shop {shop_id!r} in the configuration", err=True)
+        sys.exit(1)
+    if not shop.widget_secret:
+        click.echo(f"shop {shop_id!r} has no widget_secret: set shops[].widget_secret in config.yaml", err=True)
+        sys.exit(1)
+    click.echo(issue_token(shop, customer_id, email, ttl_seconds=ttl))

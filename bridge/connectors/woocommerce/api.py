@@ -1,0 +1,249 @@
+"""The one module that talks to a WooCommerce shop's REST API (``/wp-json/wc/v3``).
+
+Everything else sees our own errors and plain JSON values, never ``requests``. Auth follows what the real shop
+accepts (WOOCOMMERCE.md): HTTP Basic with the consumer key and secret over https; over plain http only OAuth 1.0a
+(one-legged, HMAC-SHA256, parameters in the query string) works. Every call has a timeout. Query parameters are
+always copied, never mutated, and keys never reach a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from bridge.config import ShopSettings
+from bridge.errors import BridgeError
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/wp-json/wc/v3/"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+JsonValue = Any
+
+
+class ShopApiError(BridgeError):
+    """The shop answered something we cannot use. ``shop_code`` is WooCommerce's own error code, if any."""
+
+    code = "shop_error"
+    status = 502
+
+    def __init__(self, message: str, *, http_status: int | None = None, shop_code: str = "") -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.shop_code = shop_code
+
+
+class ShopAuthFailed(ShopApiError):
+    """401/403: wrong keys, read-only keys for a write, or http auth against a shop that wants https."""
+
+    code = "shop_auth_failed"
+
+
+class ShopNotFound(ShopApiError):
+    code = "shop_not_found"
+
+
+class ShopRejected(ShopApiError):
+    """A 4xx that retrying will not fix (invalid field, duplicate code...)."""
+
+    code = "shop_rejected"
+
+
+class DuplicateCouponCode(ShopRejected):
+    code = "coupon_code_exists"
+
+
+class ShopUnavailable(ShopApiError):
+    """Timeouts, connection failures, 5xx and 429: transient, worth retrying later."""
+
+    code = "shop_unavailable"
+    status = 503
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[JsonValue]
+    page: int
+    total_pages: int
+    total: int
+
+
+class WooClient:
+    def __init__(
+        self,
+        base_url: str,
+        consumer_key: str,
+        consumer_secret: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._key = consumer_key
+        self._secret = consumer_secret
+        self.timeout = timeout
+        self._session = session or requests.Session()
+        self.uses_oauth = urlsplit(self.base_url).scheme == "http"
+
+    def __repr__(self) -> str:  # no keys, ever
+        return f"WooClient({self.base_url!r})"
+
+    @classmethod
+    def for_shop(cls, shop: ShopSettings, **kwargs: Any) -> WooClient:
+        return cls(shop.url, shop.consumer_key, shop.consumer_secret, **kwargs)
+
+    # -- transport ---------------------------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: JsonValue = None,
+    ) -> tuple[JsonValue, Mapping[str, str]]:
+        """One call; returns the decoded JSON body and the headers, or raises one of our errors."""
+        url = self.base_url + API_PREFIX + path.lstrip("/")
+        query = {k: _param(v) for k, v in (params or {}).items() if v is not None}  # a copy, never the caller's
+        auth: tuple[str, str] | None = None
+        if self.uses_oauth:
+            query.update(self._oauth_params(method, url, query))
+        else:
+            auth = (self._key, self._secret)
+        try:
+            response = self._session.request(
+                method, url, params=query, json=json, auth=auth, timeout=self.timeout, allow_redirects=False
+            )
+        except requests.Timeout as exc:
+            raise ShopUnavailable(f"the shop did not answer {method} {path} within {self.timeout:g} s") from exc
+        except requests.RequestException as exc:
+            raise ShopUnavailable(f"the shop cannot be reached for {method} {path}: {type(exc).__name__}") from exc
+        return _decode(method, path, response), response.headers
+
+    def _oauth_params(self, method: str, url: str, query: Mapping[str, str]) -> dict[str, str]:
+        """OAuth 1.0a one-legged signature, as WooCommerce verifies it over plain http."""
+        oauth = {
+            "oauth_consumer_key": self._key,
+            "oauth_nonce": secrets.token_hex(16),
+            "oauth_signature_method": "HMAC-SHA256",
+            "oauth_timestamp": str(int(time.time())),
+        }
+        pairs = sorted((_enc(k), _enc(v)) for k, v in {**query, **oauth}.items())
+        normalized = "&".join(f"{k}={v}" for k, v in pairs)
+        base = "&".join((method.upper(), _enc(url), _enc(normalized)))
+        digest = hmac.new(f"{self._secret}&".encode(), base.encode(), hashlib.sha256).digest()
+        oauth["oauth_signature"] = base64.b64encode(digest).decode()
+        return oauth
+
+    def get(self, path: str, **params: Any) -> JsonValue:
+        return self.request("GET", path, params=params)[0]
+
+    def post(self, path: str, body: JsonValue) -> JsonValue:
+        return self.request("POST", path, json=body)[0]
+
+    def put(self, path: str, body: JsonValue) -> JsonValue:
+        return self.request("PUT", path, json=body)[0]
+
+    def delete(self, path: str, **params: Any) -> JsonValue:
+        return self.request("DELETE", path, params=params)[0]
+
+    def page(self, path: str, page: int = 1, per_page: int = 100, **params: Any) -> Page:
+        """One page of a collection, with WooCommerce's ``X-WP-TotalPages`` / ``X-WP-Total`` headers."""
+        body, headers = self.request("GET", path, params={**params, "page": page, "per_page": per_page})
+        if not isinstance(body, list):
+            raise ShopApiError(f"GET {path} did not return a list")
+        return Page(
+            items=body,
+            page=page,
+            total_pages=_int_header(headers, "X-WP-TotalPages", default=page),
+            total=_int_header(headers, "X-WP-Total", default=len(body)),
+        )
+
+    def pages(self, path: str, start_page: int = 1, per_page: int = 100, **params: Any) -> Iterator[Page]:
+        """Every page from ``start_page`` on (the count is re-read on each page: collections move)."""
+        number = start_page
+        while True:
+            current = self.page(path, number, per_page, **params)
+            yield current
+            if number >= current.total_pages or not current.items:
+                return
+            number += 1
+
+    # -- coupons -----------------------------------------------------------------------------------------------
+    def create_coupon(self, body: Mapping[str, Any]) -> JsonValue:
+        """201 → the coupon; a code that exists → ``DuplicateCouponCode``."""
+        return self.post("coupons", dict(body))
+
+    def find_coupon_by_code(self, code: str) -> JsonValue | None:
+        """The coupon with exactly this code (the shop stores codes lower-cased), or None."""
+        found = self.get("coupons", code=code)
+        if not isinstance(found, list):
+            raise ShopApiError("GET coupons?code= did not return a list")
+        for coupon in found:
+            if isinstance(coupon, dict) and str(coupon.get("code", "")).lower() == code.lower():
+                return coupon
+        return None
+
+    def get_coupon(self, coupon_id: int | str) -> JsonValue:
+        return self.get(f"coupons/{coupon_id}")
+
+    def delete_coupon(self, coupon_id: int | str) -> JsonValue:
+        return self.delete(f"coupons/{coupon_id}", force="true")
+
+    # -- orders, customers, products ---------------------------------------------------------------------------
+    def get_order(self, order_id: int | str) -> JsonValue:
+        return self.get(f"orders/{order_id}")
+
+    def get_product(self, product_id: int | str) -> JsonValue:
+        return self.get(f"products/{product_id}")
+
+
+def _param(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _enc(value: str) -> str:
+    return quote(value, safe="~")
+
+
+def _int_header(headers: Mapping[str, str], name: str, default: int) -> int:
+    try:
+        return int(headers.get(name, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def _decode(method: str, path: str, response: requests.Response) -> JsonValue:
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    shop_code = str(body.get("code", "")) if isinstance(body, dict) else ""
+    shop_message = str(body.get("message", "")) if isinstance(body, dict) else ""
+    where = f"{method} {path}"
+    if 200 <= status < 300:
+        if body is None and response.content:
+            raise ShopApiError(f"{where}: the shop answered {status} with a body that is not JSON", http_status=status)
+        return body
+    detail = f"{where}: {status} {shop_code} {shop_message}".strip()
+    if status in (401, 403):
+        raise ShopAuthFailed(detail, http_status=status, shop_code=shop_code)
+    if status == 404:
+        raise ShopNotFound(detail, http_status=status, shop_code=shop_code)
+    if status == 429 or status >= 500 or 300 <= status < 400:
+        raise ShopUnavailable(detail, http_status=status, shop_code=shop_code)
+    if shop_code == "woocommerce_rest_coupon_code_already_exists":
+        raise DuplicateCouponCode(detail, http_status=status, shop_code=shop_code)
+    raise ShopRejected(detail, http_status=status, shop_code=shop_code)
