@@ -61,6 +61,22 @@ DEFAULTS: dict[str, Any] = {
             "paid_statuses": ["processing", "completed"],
             "rounding": "down",
         },
+        "rewards": [],
+        "redemption": {
+            "code_prefix": "",
+            "code_length": 12,
+            "inline_wait_seconds": 3,
+            "shop_timeout_seconds": 5,
+            "retry_base_seconds": 5,
+            "retry_max_seconds": 600,
+            "give_up_after_seconds": 86400,
+            "recover_after_seconds": 30,
+            "recover_interval_seconds": 15,
+            "expire_interval_seconds": 86400,
+            "return_points_on_expiry": True,
+            "refund_returns_points": False,
+            "rate_limit_per_minute": 10,
+        },
     },
     "shops": [],
 }
@@ -96,6 +112,8 @@ class ProgramSettings:
     id: str
     name: str
     earn: EarnSettings
+    rewards: tuple[RewardSettings, ...] = ()
+    redemption: RedemptionSettings = field(default_factory=lambda: RedemptionSettings())
 
 
 @dataclass(frozen=True)
@@ -340,6 +358,8 @@ def _program(c: _Checker, raw: dict[str, Any]) -> ProgramSettings:
             paid_statuses=paid,
             rounding=c.choice(earn.get("rounding"), "program.earn.rounding", ROUNDING_MODES),
         ),
+        rewards=_rewards(c, raw.get("rewards")),
+        redemption=_redemption(c, raw.get("redemption")),
     )
 
 
@@ -417,3 +437,208 @@ def _origins(c: _Checker, raw: Any, key: str, shop_url: str) -> tuple[str, ...]:
             raise c.fail(f"{key}[{i}]", "must be an origin: scheme://host[:port], no path")
         origins.append(origin)
     return tuple(origins)
+
+
+# --- issue 4: rewards catalogue and redemption ---------------------------------------------------------------
+REWARD_TYPES = ("fixed_cart", "percent", "free_shipping", "variable")
+REWARD_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_REWARD_KEYS = {
+    "id",
+    "title",
+    "description",
+    "type",
+    "points",
+    "value",
+    "step",
+    "min_points",
+    "max_points",
+    "currency_per_point",
+    "minimum_amount",
+    "validity_days",
+    "individual_use",
+    "product_ids",
+    "excluded_product_ids",
+    "product_categories",
+    "excluded_product_categories",
+    "limit",
+    "enabled",
+}
+
+
+@dataclass(frozen=True)
+class RewardLimit:
+    """At most ``count`` redemptions of this reward per member within ``period_days``."""
+
+    count: int
+    period_days: int
+
+
+@dataclass(frozen=True)
+class RewardSettings:
+    """One entry of ``program.rewards``: what a member can turn points into.
+
+    ``points``/``value`` for fixed_cart (amount off), percent (percentage off) and free_shipping (no value);
+    ``variable`` spends any multiple of ``step`` between ``min_points`` and ``max_points`` at
+    ``currency_per_point`` each.
+    """
+
+    id: str
+    title: str
+    type: str
+    description: str = ""
+    points: int = 0
+    value: Decimal = Decimal(0)
+    step: int = 0
+    min_points: int = 0
+    max_points: int = 0
+    currency_per_point: Decimal = Decimal(0)
+    minimum_amount: Decimal = Decimal(0)
+    validity_days: int = 30
+    individual_use: bool = True
+    product_ids: tuple[int, ...] = ()
+    excluded_product_ids: tuple[int, ...] = ()
+    product_categories: tuple[int, ...] = ()
+    excluded_product_categories: tuple[int, ...] = ()
+    limit: RewardLimit | None = None
+    enabled: bool = True
+
+    @property
+    def is_variable(self) -> bool:
+        return self.type == "variable"
+
+    @property
+    def entry_points(self) -> int:
+        """The fewest points that buy this reward."""
+        return self.min_points if self.is_variable else self.points
+
+
+@dataclass(frozen=True)
+class RedemptionSettings:
+    code_prefix: str = ""
+    code_length: int = 12
+    inline_wait_seconds: float = 3.0
+    shop_timeout_seconds: float = 5.0
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 600.0
+    give_up_after_seconds: float = 86400.0
+    recover_after_seconds: float = 30.0
+    recover_interval_seconds: float = 15.0
+    expire_interval_seconds: float = 86400.0
+    return_points_on_expiry: bool = True
+    refund_returns_points: bool = False
+    rate_limit_per_minute: int = 10
+
+
+def _boolean(c: _Checker, value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise c.fail(key, "must be true or false")
+    return value
+
+
+def _id_list(c: _Checker, value: Any, key: str) -> tuple[int, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise c.fail(key, "must be a list of ids")
+    return tuple(c.integer(v, f"{key}[{i}]", minimum=1) for i, v in enumerate(value))
+
+
+def _rewards(c: _Checker, raw: Any) -> tuple[RewardSettings, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise c.fail("program.rewards", "must be a list of rewards")
+    rewards: list[RewardSettings] = []
+    for i, item in enumerate(raw):
+        key = f"program.rewards[{i}]"
+        entry = c.mapping(item, key)
+        unknown = sorted(set(entry) - _REWARD_KEYS)
+        if unknown:
+            raise c.fail(f"{key}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(_REWARD_KEYS))})")
+        reward_id = c.string(entry.get("id"), f"{key}.id")
+        if not REWARD_ID_PATTERN.match(reward_id):
+            raise c.fail(f"{key}.id", "must be lower-case letters, digits, '-' or '_'")
+        if any(r.id == reward_id for r in rewards):
+            raise c.fail(f"{key}.id", f"duplicate reward id {reward_id!r}")
+        kind = c.choice(entry.get("type"), f"{key}.type", REWARD_TYPES)
+        fields_: dict[str, Any] = {}
+        if kind == "variable":
+            step = c.integer(entry.get("step"), f"{key}.step", minimum=1)
+            low = c.integer(entry.get("min_points", step), f"{key}.min_points", minimum=1)
+            high = c.integer(entry.get("max_points"), f"{key}.max_points", minimum=low)
+            if low % step or high % step:
+                raise c.fail(f"{key}.min_points", "min_points and max_points must be multiples of step")
+            per_point = c.decimal(entry.get("currency_per_point"), f"{key}.currency_per_point")
+            if per_point <= 0:
+                raise c.fail(f"{key}.currency_per_point", "must be more than zero")
+            fields_ = {"step": step, "min_points": low, "max_points": high, "currency_per_point": per_point}
+        else:
+            fields_["points"] = c.integer(entry.get("points"), f"{key}.points", minimum=1)
+            if kind != "free_shipping":
+                value = c.decimal(entry.get("value"), f"{key}.value")
+                if value <= 0 or (kind == "percent" and value > 100):
+                    raise c.fail(f"{key}.value", "must be more than zero (and at most 100 for percent)")
+                fields_["value"] = value
+        limit_raw = entry.get("limit")
+        limit = None
+        if limit_raw is not None:
+            lim = c.mapping(limit_raw, f"{key}.limit")
+            limit = RewardLimit(
+                count=c.integer(lim.get("count"), f"{key}.limit.count", minimum=1),
+                period_days=c.integer(lim.get("period_days"), f"{key}.limit.period_days", minimum=1),
+            )
+        rewards.append(
+            RewardSettings(
+                id=reward_id,
+                title=c.string(entry.get("title"), f"{key}.title"),
+                type=kind,
+                description=c.string(entry.get("description", ""), f"{key}.description", allow_empty=True),
+                minimum_amount=c.decimal(entry.get("minimum_amount", 0), f"{key}.minimum_amount"),
+                validity_days=c.integer(entry.get("validity_days", 30), f"{key}.validity_days", minimum=1),
+                individual_use=_boolean(c, entry.get("individual_use", True), f"{key}.individual_use"),
+                product_ids=_id_list(c, entry.get("product_ids"), f"{key}.product_ids"),
+                excluded_product_ids=_id_list(c, entry.get("excluded_product_ids"), f"{key}.excluded_product_ids"),
+                product_categories=_id_list(c, entry.get("product_categories"), f"{key}.product_categories"),
+                excluded_product_categories=_id_list(
+                    c, entry.get("excluded_product_categories"), f"{key}.excluded_product_categories"
+                ),
+                limit=limit,
+                enabled=_boolean(c, entry.get("enabled", True), f"{key}.enabled"),
+                **fields_,
+            )
+        )
+    return tuple(rewards)
+
+
+def _redemption(c: _Checker, raw: Any) -> RedemptionSettings:
+    r = c.mapping(raw if raw is not None else {}, "program.redemption")
+    known = set(DEFAULTS["program"]["redemption"])
+    for name in r:
+        if name not in known:
+            raise c.fail(f"program.redemption.{name}", f"unknown key (known: {', '.join(sorted(known))})")
+    prefix = c.string(r.get("code_prefix", ""), "program.redemption.code_prefix", allow_empty=True).lower()
+    if not re.fullmatch(r"[a-z0-9-]{0,16}", prefix):
+        raise c.fail("program.redemption.code_prefix", "at most 16 lower-case letters, digits or '-'")
+
+    def seconds(name: str) -> float:
+        return float(c.decimal(r.get(name), f"program.redemption.{name}"))
+
+    return RedemptionSettings(
+        code_prefix=prefix,
+        code_length=c.integer(r.get("code_length"), "program.redemption.code_length", minimum=10),
+        inline_wait_seconds=seconds("inline_wait_seconds"),
+        shop_timeout_seconds=max(seconds("shop_timeout_seconds"), 0.1),
+        retry_base_seconds=seconds("retry_base_seconds"),
+        retry_max_seconds=seconds("retry_max_seconds"),
+        give_up_after_seconds=seconds("give_up_after_seconds"),
+        recover_after_seconds=seconds("recover_after_seconds"),
+        recover_interval_seconds=seconds("recover_interval_seconds"),
+        expire_interval_seconds=seconds("expire_interval_seconds"),
+        return_points_on_expiry=_boolean(
+            c, r.get("return_points_on_expiry"), "program.redemption.return_points_on_expiry"
+        ),
+        refund_returns_points=_boolean(c, r.get("refund_returns_points"), "program.redemption.refund_returns_points"),
+        rate_limit_per_minute=c.integer(
+            r.get("rate_limit_per_minute"), "program.redemption.rate_limit_per_minute", minimum=1
+        ),
+    )

@@ -149,3 +149,49 @@ def spend(
             meta=dict(meta or {}),
         ),
     )
+
+
+# --- issue 4: points returned from a redemption ------------------------------------------------------------------
+def return_spent(
+    conn: Connection,
+    *,
+    spend: Entry,
+    points: int,
+    idempotency_key: str,
+    cause_type: str,
+    cause_id: str,
+    note: str = "",
+    meta: dict[str, object] | None = None,
+) -> tuple[Entry, bool]:
+    """Give back ``points`` (> 0, at most what ``spend`` took) of a spend: a positive entry pointing at it.
+
+    Its kind stays ``spend`` (a negative spend), so the lifetime total (what was ever earned) does not grow
+    when a coupon fails, expires or is cancelled. Idempotent on ``idempotency_key``.
+    """
+    if points <= 0 or points > -spend.points:
+        raise ValueError("return between 1 point and what the spend took")
+    return post(
+        conn,
+        NewEntry(
+            program_id=spend.program_id,
+            shop_id=spend.shop_id,
+            member_id=spend.member_id,
+            points=points,
+            kind=EntryKind.SPEND,
+            idempotency_key=idempotency_key,
+            cause_type=cause_type,
+            cause_id=cause_id,
+            reverses_entry_id=spend.id,
+            note=note,
+            meta=dict(meta or {}),
+        ),
+    )
+
+
+def returned_points(conn: Connection, spend_entry_id: int) -> int:
+    """How many points of a spend have been given back so far."""
+    return store.returned_to(conn, spend_entry_id)
+
+
+def entry(conn: Connection, entry_id: int) -> Entry | None:
+    return store.by_id(conn, entry_id)

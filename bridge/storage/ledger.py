@@ -94,3 +94,17 @@ def _entry(row: Any) -> Entry:
         meta=row["meta"] or {},
         created_at=row["created_at"],
     )
+
+
+# --- issue 4: reading spends and what was returned of them --------------------------------------------------------
+def by_id(conn: Connection, entry_id: int) -> Entry | None:
+    row = conn.execute(select(t.ledger_entry).where(t.ledger_entry.c.id == entry_id)).mappings().first()
+    return _entry(row) if row else None
+
+
+def returned_to(conn: Connection, spend_entry_id: int) -> int:
+    e = t.ledger_entry.c
+    stmt = select(func.coalesce(func.sum(e.points), 0)).where(
+        e.reverses_entry_id == spend_entry_id, e.kind == str(EntryKind.SPEND), e.points > 0
+    )
+    return int(conn.scalar(stmt) or 0)

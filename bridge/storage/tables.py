@@ -195,3 +195,43 @@ audit_log = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Index("ix_audit_log_program_id_id", "program_id", "id"),
 )
+
+# --- issue 4: redemptions (points -> single-use shop coupons) ---
+redemption = Table(
+    "redemption",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("shop_id", String(64), ForeignKey("shop.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=False),
+    Column("request_key", String(128), nullable=False),  # the caller's Idempotency-Key
+    Column("reward_id", String(64), nullable=False),
+    Column("reward_type", String(32), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("value", String(32), nullable=True),  # amount off or percent, as a decimal string; None: free shipping
+    Column("code", String(64), nullable=False),  # pre-generated before the shop is called: lookups find it
+    # reserved -> issued -> used | expired | cancelled; reserved -> failed (points returned)
+    Column("state", String(16), nullable=False),
+    Column("coupon_id", String(32), nullable=True),
+    Column("coupon_body", JSON, nullable=False),  # what is sent to the shop, fixed at reservation
+    Column("spend_entry_id", Id, ForeignKey("ledger_entry.id"), nullable=True),
+    Column("order_id", String(64), nullable=True),
+    Column("channel", String(16), nullable=False),  # widget | admin
+    Column("actor", String(200), nullable=False, default=""),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("failure_reason", Text, nullable=True),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("issued_at", UtcDateTime(), nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("member_id", "request_key"),
+    UniqueConstraint("shop_id", "code"),
+    Index("ix_redemption_state_next_attempt_at", "state", "next_attempt_at"),
+    Index("ix_redemption_state_expires_at", "state", "expires_at"),
+    Index("ix_redemption_member_id_reward_id_created_at", "member_id", "reward_id", "created_at"),
+    Index("ix_redemption_shop_id_order_id", "shop_id", "order_id"),
+)

@@ -38,6 +38,7 @@ def register(name: str, provider: SectionProvider) -> None:
 
 def _load_sections() -> None:
     """Import the modules that register sections (one line per area)."""
+    import bridge.web.redemption_api  # noqa: F401  (issue 4: "rewards")
 
 
 def render(request: PanelRequest) -> dict[str, Any]:

@@ -247,3 +247,67 @@ def _decode(method: str, path: str, response: requests.Response) -> JsonValue:
     if shop_code == "woocommerce_rest_coupon_code_already_exists":
         raise DuplicateCouponCode(detail, http_status=status, shop_code=shop_code)
     raise ShopRejected(detail, http_status=status, shop_code=shop_code)
+
+
+# --- issue 4: loyalty coupons --------------------------------------------------------------------------------------
+REDEMPTION_META_KEY = "_loyalty_redemption_id"
+
+
+@dataclass(frozen=True)
+class CouponSpec:
+    """A single-use, e-mail-locked reward coupon, in our terms (``bridge.redemption`` builds it)."""
+
+    code: str
+    discount_type: str  # fixed_cart | percent
+    amount: str  # decimal string; "0" for a free-shipping-only coupon
+    free_shipping: bool
+    individual_use: bool
+    email: str
+    expires_gmt: str  # "YYYY-MM-DDTHH:MM:SS", UTC
+    minimum_amount: str
+    product_ids: tuple[int, ...]
+    excluded_product_ids: tuple[int, ...]
+    product_categories: tuple[int, ...]
+    excluded_product_categories: tuple[int, ...]
+    description: str
+    reference: str  # identifies the redemption; stored in the coupon's meta_data
+
+
+def coupon_payload(spec: CouponSpec) -> dict[str, Any]:
+    """The ``POST coupons`` body: one use in total and per customer, only for the member's e-mail."""
+    body: dict[str, Any] = {
+        "code": spec.code,
+        "discount_type": spec.discount_type,
+        "amount": spec.amount,
+        "individual_use": spec.individual_use,
+        "usage_limit": 1,
+        "usage_limit_per_user": 1,
+        "email_restrictions": [spec.email],
+        "date_expires_gmt": spec.expires_gmt,
+        "minimum_amount": spec.minimum_amount,
+        "free_shipping": spec.free_shipping,
+        "description": spec.description,
+        "meta_data": [{"key": REDEMPTION_META_KEY, "value": spec.reference}],
+    }
+    for name in ("product_ids", "excluded_product_ids", "product_categories", "excluded_product_categories"):
+        ids = getattr(spec, name)
+        if ids:
+            body[name] = list(ids)
+    return body
+
+
+def coupon_reference(coupon: JsonValue) -> str | None:
+    """The redemption a shop coupon was created for (our meta_data), or None for anybody else's coupon."""
+    if not isinstance(coupon, dict):
+        return None
+    for meta in coupon.get("meta_data") or []:
+        if isinstance(meta, dict) and meta.get("key") == REDEMPTION_META_KEY:
+            return str(meta.get("value"))
+    return None
+
+
+def coupon_usage_count(coupon: JsonValue) -> int:
+    try:
+        return int(coupon.get("usage_count") or 0) if isinstance(coupon, dict) else 0
+    except (TypeError, ValueError):
+        return 0

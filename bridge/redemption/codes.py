@@ -1,0 +1,13 @@
+"""Coupon codes: from a CSPRNG, lower-case (the shop lower-cases codes anyway), nothing to misread."""
+
+from __future__ import annotations
+
+import secrets
+
+ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+"""No 0/o, 1/l/i: a code read aloud or typed from a screenshot goes in right the first time. 31 symbols:
+12 of them are 59 bits, far beyond guessing through a shop's coupon form."""
+
+
+def new_code(prefix: str, length: int) -> str:
+    return prefix + "".join(secrets.choice(ALPHABET) for _ in range(length))

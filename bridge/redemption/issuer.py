@@ -1,0 +1,247 @@
+"""Getting a reserved redemption's coupon into the shop: exactly one coupon, or the points back.
+
+The code is fixed before the shop is called, so a coupon whose answer was lost can always be found again:
+before every retry the code is looked up (``GET coupons?code=``) and a coupon that carries this redemption's
+reference in its meta_data is adopted instead of created twice. A code the shop already knows for somebody
+else's coupon is replaced by a fresh one. Permanent refusals (bad keys, invalid coupon) compensate: the spend
+is reversed in the same transaction that marks the redemption failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bridge.config import RedemptionSettings, ShopSettings
+from bridge.connectors.woocommerce.api import (
+    CouponSpec,
+    DuplicateCouponCode,
+    ShopApiError,
+    ShopUnavailable,
+    WooClient,
+    coupon_payload,
+    coupon_reference,
+)
+from bridge.ledger import service as ledger
+from bridge.redemption.codes import new_code
+from bridge.redemption.model import Redemption, State
+from bridge.runtime import Runtime
+from bridge.storage import db
+from bridge.storage import redemptions as store
+from bridge.storage.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+INLINE_BACKOFF_SECONDS = 0.2
+MAX_CODE_CHANGES = 3
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    coupon: Any = None  # the shop's coupon: created or adopted
+    code_taken: bool = False  # the shop holds this code for a coupon that is not ours
+    transient: str = ""  # worth retrying
+    permanent: str = ""  # compensate
+    absent: bool = False  # the shop answered that no coupon has this code (so giving up is safe)
+
+
+def return_key(redemption: Redemption) -> str:
+    return f"{redemption.program_id}:redeem:{redemption.id}:return"
+
+
+def spend_key(program_id: str, redemption_id: int) -> str:
+    return f"{program_id}:redeem:{redemption_id}"
+
+
+def issue(rt: Runtime, redemption_id: int, *, wait_seconds: float) -> Redemption:
+    """Try to issue until it is settled or ``wait_seconds`` have passed; the caller owns the lease.
+
+    At least one attempt is made. Returns the redemption as it stands afterwards (reserved when the shop is
+    still unavailable: the next attempt is scheduled in ``next_attempt_at``).
+    """
+    settings = rt.settings.program.redemption
+    deadline = time.monotonic() + wait_seconds
+    code_changes = 0
+    tries = 0
+    while True:
+        red = _load(rt, redemption_id)
+        if red.state != State.RESERVED:
+            return red
+        shop = rt.settings.shop(red.shop_id)
+        if shop is None:
+            return _compensate(rt, red, f"shop {red.shop_id!r} is no longer configured")
+        remaining = deadline - time.monotonic()
+        client = WooClient.for_shop(shop, timeout=min(settings.shop_timeout_seconds, max(remaining, 0.5)))
+        # A previous attempt (ours, or one by a process that died) may have created it without us hearing.
+        outcome = _attempt(client, red, look_first=red.attempts > 0 or tries > 0)
+        tries += 1
+        if outcome.coupon is not None:
+            return _mark_issued(rt, red, shop, outcome.coupon)
+        if outcome.code_taken and code_changes < MAX_CODE_CHANGES:
+            code_changes += 1
+            _change_code(rt, red, settings)
+            continue
+        if outcome.code_taken:
+            return _compensate(rt, red, "the shop refused every coupon code we generated")
+        if outcome.permanent:
+            return _compensate(rt, red, outcome.permanent)
+        red = _record_failure(rt, red, outcome, settings)
+        if red.state != State.RESERVED:
+            return red
+        pause = INLINE_BACKOFF_SECONDS * 2 ** min(tries - 1, 4)
+        if time.monotonic() + pause >= deadline:
+            return red
+        time.sleep(pause)
+
+
+def _attempt(client: WooClient, red: Redemption, *, look_first: bool) -> _Outcome:
+    looked_absent = False
+    try:
+        if look_first:
+            found = client.find_coupon_by_code(red.code)
+            if found is not None:
+                return _judge(found, red)
+            looked_absent = True
+        try:
+            return _Outcome(coupon=client.create_coupon(coupon_payload(_spec(red))))
+        except DuplicateCouponCode:
+            found = client.find_coupon_by_code(red.code)
+            return _judge(found, red) if found is not None else _Outcome(code_taken=True)
+    except ShopUnavailable as exc:
+        return _Outcome(transient=str(exc), absent=looked_absent)
+    except ShopApiError as exc:  # 401/403, 404 (no WooCommerce there), 400 invalid coupon
+        return _Outcome(permanent=str(exc))
+
+
+def _judge(found: Any, red: Redemption) -> _Outcome:
+    if coupon_reference(found) == red.reference:
+        return _Outcome(coupon=found)
+    return _Outcome(code_taken=True)
+
+
+def _spec(red: Redemption) -> CouponSpec:
+    body = dict(red.coupon_body)
+    body["code"] = red.code
+    for name in ("product_ids", "excluded_product_ids", "product_categories", "excluded_product_categories"):
+        body[name] = tuple(body.get(name) or ())
+    return CouponSpec(**body)
+
+
+def _load(rt: Runtime, redemption_id: int) -> Redemption:
+    with db.read(rt.engine) as conn:
+        red = store.get(conn, redemption_id)
+    assert red is not None, f"redemption {redemption_id} vanished"
+    return red
+
+
+def _mark_issued(rt: Runtime, red: Redemption, shop: ShopSettings, coupon: Any) -> Redemption:
+    now = utcnow()
+    coupon_id = str(coupon.get("id")) if isinstance(coupon, dict) else None
+    with db.write(rt.engine) as conn:
+        moved = store.transition(
+            conn,
+            red.id,
+            (State.RESERVED,),
+            state=State.ISSUED,
+            coupon_id=coupon_id,
+            issued_at=now,
+            updated_at=now,
+            last_error=None,
+        )
+        current = store.get(conn, red.id)
+    assert current is not None
+    if not moved and current.coupon_id != coupon_id and coupon_id:
+        # Somebody settled it otherwise meanwhile (compensated): this coupon must not stay usable.
+        log.warning("redemption %s is %s; deleting the late coupon %s", red.id, current.state, coupon_id)
+        try:
+            WooClient.for_shop(shop, timeout=rt.settings.program.redemption.shop_timeout_seconds).delete_coupon(
+                coupon_id
+            )
+        except ShopApiError as exc:
+            log.error("could not delete orphan coupon %s of redemption %s: %s", coupon_id, red.id, exc)
+    return current
+
+
+def _change_code(rt: Runtime, red: Redemption, settings: RedemptionSettings) -> None:
+    code = new_code(settings.code_prefix, settings.code_length)
+    with db.write(rt.engine) as conn:
+        store.transition(conn, red.id, (State.RESERVED,), code=code, updated_at=utcnow())
+    log.info("redemption %s: the shop already had its code for another coupon; trying a new code", red.id)
+
+
+def _record_failure(rt: Runtime, red: Redemption, outcome: _Outcome, settings: RedemptionSettings) -> Redemption:
+    now = utcnow()
+    attempts = red.attempts + 1
+    if outcome.absent and (now - red.created_at).total_seconds() >= settings.give_up_after_seconds:
+        # The shop answered our lookup (no such coupon) yet kept failing to create it for too long.
+        return _compensate(
+            rt, red, f"the shop kept failing for {settings.give_up_after_seconds:g} s: {outcome.transient}"
+        )
+    delay = min(settings.retry_base_seconds * 2 ** (attempts - 1), settings.retry_max_seconds)
+    with db.write(rt.engine) as conn:
+        store.transition(
+            conn,
+            red.id,
+            (State.RESERVED,),
+            attempts=attempts,
+            last_error=outcome.transient[:1000],
+            next_attempt_at=max(now + timedelta(seconds=delay), red.next_attempt_at),
+            updated_at=now,
+        )
+        current = store.get(conn, red.id)
+    assert current is not None
+    log.warning("redemption %s: shop unavailable (attempt %s): %s", red.id, attempts, outcome.transient)
+    return current
+
+
+def _compensate(rt: Runtime, red: Redemption, reason: str) -> Redemption:
+    return compensate(rt, red.id, reason)
+
+
+def compensate(rt: Runtime, redemption_id: int, reason: str, now: datetime | None = None) -> Redemption:
+    """Settle a reserved redemption as failed and give its points back, in one transaction."""
+    now = now or utcnow()
+    with db.write(rt.engine) as conn:
+        red = store.get(conn, redemption_id)
+        assert red is not None
+        moved = store.transition(
+            conn,
+            red.id,
+            (State.RESERVED,),
+            state=State.FAILED,
+            failure_reason=reason[:1000],
+            closed_at=now,
+            updated_at=now,
+        )
+        if moved:
+            give_back(conn, red, return_key(red), "coupon could not be created; points returned")
+        current = store.get(conn, red.id)
+    assert current is not None
+    if moved:
+        log.warning("redemption %s failed and was compensated: %s", red.id, reason)
+    return current
+
+
+def give_back(conn: Any, red: Redemption, key: str, note: str, points: int | None = None) -> int:
+    """Return ``points`` (default: all not yet returned) of the redemption's spend; the points returned."""
+    if red.spend_entry_id is None:
+        return 0
+    spend = ledger.entry(conn, red.spend_entry_id)
+    assert spend is not None
+    left = -spend.points - ledger.returned_points(conn, spend.id)
+    amount = left if points is None else min(points, left)
+    if amount <= 0:
+        return 0
+    ledger.return_spent(
+        conn,
+        spend=spend,
+        points=amount,
+        idempotency_key=key,
+        cause_type="redemption",
+        cause_id=str(red.id),
+        note=note,
+    )
+    return amount

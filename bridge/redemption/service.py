@@ -1,0 +1,315 @@
+"""Redeeming points for a reward: reserve (debit + redemption row, one transaction), then issue the coupon.
+
+1. ``reserve``: with the member row locked, check the reward's per-member limit, write the redemption
+   (state ``reserved``, a pre-generated code) and spend the points under the key
+   ``<program>:redeem:<redemption id>``. A second tab cannot overdraw: the lock serialises the two, and the
+   second finds the balance already lower. The same Idempotency-Key returns the same redemption.
+2. ``issuer.issue`` creates the coupon in the shop, waiting at most ``inline_wait_seconds`` for it; past
+   that the redemption stays ``reserved`` and a job (enqueued here) or the recovery sweep finishes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis.exceptions import RedisError
+from sqlalchemy import Connection
+
+from bridge.config import ShopSettings
+from bridge.connectors.woocommerce.api import ShopApiError, ShopNotFound, WooClient, coupon_usage_count
+from bridge.errors import IdempotencyConflict, UnknownMember, UnknownShop
+from bridge.jobs.queue import make_queue
+from bridge.ledger import service as ledger
+from bridge.redemption import catalogue, issuer
+from bridge.redemption.codes import new_code
+from bridge.redemption.model import (
+    Redemption,
+    RedemptionNotCancellable,
+    RedemptionNotFound,
+    RewardLimitReached,
+    ShopBusy,
+    State,
+)
+from bridge.runtime import Runtime
+from bridge.storage import audit, db
+from bridge.storage import members as member_store
+from bridge.storage import redemptions as store
+from bridge.storage.clock import utcnow
+
+log = logging.getLogger(__name__)
+
+FINISH_JOB = "bridge.redemption.jobs.finish_redemption"
+LEASE_MARGIN_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    redemption: Redemption
+    created: bool  # False: the Idempotency-Key was used before and this is the same redemption
+
+
+def redeem(
+    rt: Runtime,
+    *,
+    shop_id: str,
+    member_id: int,
+    reward_id: str,
+    points: int | None,
+    request_key: str,
+    channel: str,
+    actor: str = "",
+) -> Redeemed:
+    """Reserve, then issue inline for up to ``inline_wait_seconds``; enqueue the rest for a worker."""
+    settings = rt.settings.program.redemption
+    shop = _shop(rt, shop_id)
+    now = utcnow()
+    with db.write(rt.engine) as conn:
+        red, created = reserve(
+            conn,
+            rt,
+            shop=shop,
+            member_id=member_id,
+            reward_id=reward_id,
+            points=points,
+            request_key=request_key,
+            channel=channel,
+            actor=actor,
+            now=now,
+        )
+        # A replay of a request whose process died mid-way may take the work over once the lease ran out.
+        owned = created or store.claim(conn, red.id, now, _lease(rt))
+    if red.state == State.RESERVED and owned:
+        if settings.inline_wait_seconds > 0:
+            red = issuer.issue(rt, red.id, wait_seconds=settings.inline_wait_seconds)
+        if red.state == State.RESERVED:
+            red = _hand_over(rt, red)
+    return Redeemed(red, created)
+
+
+def reserve(
+    conn: Connection,
+    rt: Runtime,
+    *,
+    shop: ShopSettings,
+    member_id: int,
+    reward_id: str,
+    points: int | None,
+    request_key: str,
+    channel: str,
+    actor: str,
+    now: datetime,
+) -> tuple[Redemption, bool]:
+    """The debit and the ``reserved`` redemption, in the caller's transaction. Raises before writing anything
+    on an unknown member/reward, invalid points, a reached limit, a reused key or too few points."""
+    program = rt.settings.program
+    if not member_store.lock(conn, program.id, member_id):
+        raise UnknownMember(f"no member {member_id} in this program")
+    existing = store.by_request_key(conn, member_id, request_key)
+    if existing is not None:
+        if existing.reward_id != reward_id or (points is not None and existing.points != points):
+            raise IdempotencyConflict("this Idempotency-Key was already used for another redemption")
+        return existing, False
+    reward = catalogue.find(program.rewards, reward_id)
+    priced = catalogue.price(reward, points, shop.minor_unit)
+    if reward.limit is not None:
+        since = now - timedelta(days=reward.limit.period_days)
+        if store.count_recent(conn, member_id, reward.id, since) >= reward.limit.count:
+            raise RewardLimitReached(
+                f"{reward.title} can be redeemed {reward.limit.count} time(s) every {reward.limit.period_days} days"
+            )
+    member = member_store.get(conn, program.id, member_id)
+    assert member is not None
+    expires_at = (now + timedelta(days=reward.validity_days)).replace(microsecond=0)
+    settings = program.redemption
+    body: dict[str, Any] = {
+        "discount_type": priced.discount_type,
+        "amount": priced.value_text or "0",
+        "free_shipping": reward.type == "free_shipping",
+        "individual_use": reward.individual_use,
+        "email": member["email"],
+        "expires_gmt": expires_at.strftime("%Y-%m-%dT%H:%M:%S"),
+        "minimum_amount": catalogue.money(reward.minimum_amount, shop.minor_unit),
+        "product_ids": list(reward.product_ids),
+        "excluded_product_ids": list(reward.excluded_product_ids),
+        "product_categories": list(reward.product_categories),
+        "excluded_product_categories": list(reward.excluded_product_categories),
+        "description": f"{reward.title} ({program.name}, {priced.points} points)",
+    }
+    values = {
+        "program_id": program.id,
+        "shop_id": shop.id,
+        "member_id": member_id,
+        "request_key": request_key,
+        "reward_id": reward.id,
+        "reward_type": reward.type,
+        "title": reward.title,
+        "points": priced.points,
+        "value": priced.value_text,
+        "code": new_code(settings.code_prefix, settings.code_length),
+        "state": State.RESERVED,
+        "coupon_body": body,
+        "channel": channel,
+        "actor": actor,
+        "attempts": 0,
+        # The lease: whoever reserved owns the first attempts; recovery waits until it runs out.
+        "next_attempt_at": now + _lease(rt),
+        "expires_at": expires_at,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if not store.insert(conn, values):  # cannot happen under the member lock, but never trust that blindly
+        found = store.by_request_key(conn, member_id, request_key)
+        assert found is not None
+        return found, False
+    red = store.by_request_key(conn, member_id, request_key)
+    assert red is not None
+    # The reference travels in the coupon's meta_data: it names this redemption in the shop.
+    body["reference"] = red.reference
+    spend, _ = ledger.spend(
+        conn,
+        program_id=program.id,
+        member_id=member_id,
+        points=priced.points,
+        idempotency_key=issuer.spend_key(program.id, red.id),
+        cause_type="redemption",
+        cause_id=str(red.id),
+        shop_id=shop.id,
+        note=f"redeemed: {reward.title}",
+        meta={"reward_id": reward.id},
+    )
+    store.transition(conn, red.id, (State.RESERVED,), spend_entry_id=spend.id, coupon_body=body)
+    if channel == "admin":
+        audit.record(
+            conn,
+            program_id=program.id,
+            actor=actor,
+            action="redemption.create",
+            target_type="member",
+            target_id=str(member_id),
+            details={"redemption_id": red.id, "reward_id": reward.id, "points": priced.points},
+        )
+    current = store.get(conn, red.id)
+    assert current is not None
+    return current, True
+
+
+def get(rt: Runtime, redemption_id: int, member_id: int | None = None) -> Redemption:
+    """A redemption of this program (and of this member when given); 404 otherwise."""
+    with db.read(rt.engine) as conn:
+        red = store.get(conn, redemption_id)
+    if (
+        red is None
+        or red.program_id != rt.settings.program.id
+        or (member_id is not None and red.member_id != member_id)
+    ):
+        raise RedemptionNotFound(f"no redemption {redemption_id}")
+    return red
+
+
+def cancel(rt: Runtime, redemption_id: int, *, member_id: int | None, actor: str) -> Redemption:
+    """Give an unused reward back: the coupon is deleted in the shop first, then the points return.
+
+    Raises ``RedemptionNotCancellable`` when it is being created, already used or already closed, and
+    ``ShopBusy`` when the shop cannot delete the coupon now (nothing changes; try again later).
+    """
+    red = get(rt, redemption_id, member_id)
+    if red.state == State.CANCELLED:
+        return red
+    if red.state == State.RESERVED:
+        raise RedemptionNotCancellable("the coupon is still being created; try again in a moment")
+    if red.state != State.ISSUED:
+        raise RedemptionNotCancellable(f"this reward is {red.state} and can no longer be cancelled")
+    if not withdraw_coupon(rt, red):
+        raise RedemptionNotCancellable("the coupon has already been used in an order")
+    now = utcnow()
+    with db.write(rt.engine) as conn:
+        moved = store.transition(conn, red.id, (State.ISSUED,), state=State.CANCELLED, closed_at=now, updated_at=now)
+        if moved:
+            issuer.give_back(conn, red, issuer.return_key(red), "reward cancelled; points returned")
+            audit.record(
+                conn,
+                program_id=red.program_id,
+                shop_id=red.shop_id,
+                actor=actor,
+                action="redemption.cancel",
+                target_type="redemption",
+                target_id=str(red.id),
+                details={"points": red.points},
+            )
+        current = store.get(conn, red.id)
+    assert current is not None
+    if not moved and current.state != State.CANCELLED:
+        raise RedemptionNotCancellable(f"this reward is {current.state} and can no longer be cancelled")
+    return current
+
+
+def withdraw_coupon(rt: Runtime, red: Redemption) -> bool:
+    """Delete the redemption's coupon in the shop unless an order already uses it; True when it is gone.
+
+    Raises ``ShopBusy`` when the shop cannot be asked: nothing may be returned while the coupon may still work.
+    """
+    shop = _shop(rt, red.shop_id)
+    if red.coupon_id is None:
+        return True
+    client = WooClient.for_shop(shop, timeout=rt.settings.program.redemption.shop_timeout_seconds)
+    try:
+        try:
+            coupon = client.get_coupon(red.coupon_id)
+        except ShopNotFound:
+            return True  # deleted in the shop already (by the owner, or by an earlier try of ours)
+        if coupon_usage_count(coupon) > 0:
+            return False
+        with contextlib.suppress(ShopNotFound):
+            client.delete_coupon(red.coupon_id)
+    except ShopApiError as exc:
+        raise ShopBusy(f"the shop cannot delete the coupon right now; nothing changed ({exc.code})") from exc
+    return True
+
+
+def member_for_shopper(conn: Connection, program_id: str, shop_id: str, customer_id: str, email: str) -> int | None:
+    """The member behind a widget token (its shop customer id, else its e-mail); None before they joined."""
+    found = member_store.by_identity(conn, shop_id, customer_id)
+    if found is None and email.strip():
+        found = member_store.by_email(conn, program_id, email.strip().lower())
+    return found
+
+
+def mine(conn: Connection, member_id: int, limit: int = 20) -> list[Redemption]:
+    return store.for_member(conn, member_id, None, limit)
+
+
+def _hand_over(rt: Runtime, red: Redemption) -> Redemption:
+    """Release the lease and enqueue the finishing job; without Redis, the recovery sweep finishes it."""
+    now = utcnow()
+    with db.write(rt.engine) as conn:
+        store.transition(conn, red.id, (State.RESERVED,), next_attempt_at=now, updated_at=now)
+        current = store.get(conn, red.id)
+    assert current is not None
+    try:
+        make_queue(rt.redis()).enqueue_call(
+            FINISH_JOB,
+            args=(red.id,),
+            timeout=int(rt.settings.program.redemption.shop_timeout_seconds * 4) + 30,
+            result_ttl=60,
+            failure_ttl=7 * 24 * 3600,
+            description=f"finish redemption {red.id}",
+        )
+    except RedisError as exc:
+        log.warning("redemption %s left for the recovery sweep: redis unreachable (%s)", red.id, exc)
+    return current
+
+
+def _lease(rt: Runtime) -> timedelta:
+    s = rt.settings.program.redemption
+    return timedelta(seconds=s.inline_wait_seconds + s.shop_timeout_seconds + LEASE_MARGIN_SECONDS)
+
+
+def _shop(rt: Runtime, shop_id: str) -> ShopSettings:
+    shop = rt.settings.shop(shop_id)
+    if shop is None:
+        raise UnknownShop(f"no shop {shop_id!r} in the configuration")
+    return shop

@@ -1,0 +1,105 @@
+"""Redemption rows. Every state change is a conditional UPDATE (``WHERE state = <expected>``): two processes
+racing on one redemption cannot both move it, the loser sees that it lost and does nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from bridge.redemption.model import OPEN_STATES, Redemption
+from bridge.storage import tables as t
+from bridge.storage.db import insert_or_ignore
+
+r = t.redemption.c
+
+
+def insert(conn: Connection, values: dict[str, Any]) -> bool:
+    """Insert unless this member already used the request key; True when this call wrote the row."""
+    return insert_or_ignore(conn, t.redemption, values, ["member_id", "request_key"])
+
+
+def get(conn: Connection, redemption_id: int) -> Redemption | None:
+    row = conn.execute(select(t.redemption).where(r.id == redemption_id)).mappings().first()
+    return _model(row) if row else None
+
+
+def by_request_key(conn: Connection, member_id: int, request_key: str) -> Redemption | None:
+    stmt = select(t.redemption).where(r.member_id == member_id, r.request_key == request_key)
+    row = conn.execute(stmt).mappings().first()
+    return _model(row) if row else None
+
+
+def by_code(conn: Connection, shop_id: str, code: str) -> Redemption | None:
+    row = conn.execute(select(t.redemption).where(r.shop_id == shop_id, r.code == code)).mappings().first()
+    return _model(row) if row else None
+
+
+def count_recent(conn: Connection, member_id: int, reward_id: str, since: datetime) -> int:
+    stmt = select(func.count()).where(
+        r.member_id == member_id,
+        r.reward_id == reward_id,
+        r.created_at >= since,
+        r.state.in_([str(s) for s in OPEN_STATES]),
+    )
+    return int(conn.scalar(stmt) or 0)
+
+
+def for_member(conn: Connection, member_id: int, states: tuple[str, ...] | None, limit: int) -> list[Redemption]:
+    stmt = select(t.redemption).where(r.member_id == member_id)
+    if states:
+        stmt = stmt.where(r.state.in_(states))
+    rows = conn.execute(stmt.order_by(r.id.desc()).limit(limit)).mappings()
+    return [_model(row) for row in rows]
+
+
+def listing(
+    conn: Connection, program_id: str, member_id: int | None, state: str | None, limit: int, before: int | None
+) -> list[Redemption]:
+    stmt = select(t.redemption).where(r.program_id == program_id)
+    if member_id is not None:
+        stmt = stmt.where(r.member_id == member_id)
+    if state is not None:
+        stmt = stmt.where(r.state == state)
+    if before is not None:
+        stmt = stmt.where(r.id < before)
+    rows = conn.execute(stmt.order_by(r.id.desc()).limit(limit)).mappings()
+    return [_model(row) for row in rows]
+
+
+def due_reserved(conn: Connection, now: datetime, created_before: datetime, limit: int) -> list[int]:
+    """Reserved redemptions nobody is working on: their lease ran out and they are old enough."""
+    stmt = (
+        select(r.id)
+        .where(r.state == "reserved", r.next_attempt_at <= now, r.created_at <= created_before)
+        .order_by(r.next_attempt_at, r.id)
+        .limit(limit)
+    )
+    return [int(i) for i in conn.scalars(stmt)]
+
+
+def expired_issued(conn: Connection, now: datetime, limit: int) -> list[int]:
+    stmt = select(r.id).where(r.state == "issued", r.expires_at <= now).order_by(r.expires_at, r.id).limit(limit)
+    return [int(i) for i in conn.scalars(stmt)]
+
+
+def claim(conn: Connection, redemption_id: int, now: datetime, lease: timedelta) -> bool:
+    """Take a reserved redemption for ``lease`` (others skip it meanwhile); False when it is not ours to take."""
+    stmt = (
+        update(t.redemption)
+        .where(r.id == redemption_id, r.state == "reserved", r.next_attempt_at <= now)
+        .values(next_attempt_at=now + lease, updated_at=now)
+        .returning(r.id)
+    )
+    return conn.execute(stmt).first() is not None
+
+
+def transition(conn: Connection, redemption_id: int, from_states: tuple[str, ...], **values: Any) -> bool:
+    """Move the redemption out of one of ``from_states``; False (and nothing changed) if it was elsewhere."""
+    stmt = update(t.redemption).where(r.id == redemption_id, r.state.in_(from_states)).values(**values).returning(r.id)
+    return conn.execute(stmt).first() is not None
+
+
+def _model(row: Any) -> Redemption:
+    return Redemption(**{column.name: row[column.name] for column in t.redemption.columns})
