@@ -56,8 +56,11 @@ def spend_key(program_id: str, redemption_id: int) -> str:
     return f"{program_id}:redeem:{redemption_id}"
 
 
-def issue(rt: Runtime, redemption_id: int, *, wait_seconds: float) -> Redemption:
+def issue(rt: Runtime, redemption_id: int, *, wait_seconds: float, fresh: bool = False) -> Redemption:
     """Try to issue until it is settled or ``wait_seconds`` have passed; the caller owns the lease.
+
+    ``fresh``: the caller reserved it just now, so its code was never sent and needs no lookup first. Any
+    other caller (a job, recovery after a killed process) looks the code up before creating.
 
     At least one attempt is made. Returns the redemption as it stands afterwards (reserved when the shop is
     still unavailable: the next attempt is scheduled in ``next_attempt_at``).
@@ -76,13 +79,15 @@ def issue(rt: Runtime, redemption_id: int, *, wait_seconds: float) -> Redemption
         remaining = deadline - time.monotonic()
         client = WooClient.for_shop(shop, timeout=min(settings.shop_timeout_seconds, max(remaining, 0.5)))
         # A previous attempt (ours, or one by a process that died) may have created it without us hearing.
-        outcome = _attempt(client, red, look_first=red.attempts > 0 or tries > 0)
+        outcome = _attempt(client, red, look_first=not fresh)
+        fresh = False
         tries += 1
         if outcome.coupon is not None:
             return _mark_issued(rt, red, shop, outcome.coupon)
         if outcome.code_taken and code_changes < MAX_CODE_CHANGES:
             code_changes += 1
             _change_code(rt, red, settings)
+            fresh = True  # a code nobody sent yet
             continue
         if outcome.code_taken:
             return _compensate(rt, red, "the shop refused every coupon code we generated")

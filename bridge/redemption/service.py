@@ -84,7 +84,7 @@ def redeem(
         owned = created or store.claim(conn, red.id, now, _lease(rt))
     if red.state == State.RESERVED and owned:
         if settings.inline_wait_seconds > 0:
-            red = issuer.issue(rt, red.id, wait_seconds=settings.inline_wait_seconds)
+            red = issuer.issue(rt, red.id, wait_seconds=settings.inline_wait_seconds, fresh=created)
         if red.state == State.RESERVED:
             red = _hand_over(rt, red)
     return Redeemed(red, created)
