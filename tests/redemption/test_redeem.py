@@ -174,3 +174,42 @@ def test_a_code_the_shop_holds_for_another_coupon_is_replaced(club: Club) -> Non
     assert issued.state == "issued" and issued.code != red.code
     assert club.shop.calls == [("POST", "coupons"), ("GET", "coupons"), ("POST", "coupons")]
     assert sorted(c["code"] for c in club.shop.coupons.values()) == sorted([red.code, issued.code])
+
+
+def test_past_the_inline_wait_the_answer_is_202_and_a_worker_finishes_it(make_club: Any) -> None:
+    club = make_club(inline_wait_seconds=0.1)
+    club.shop.fail_next("POST", "coupons", timeout=True)
+
+    response = club.redeem("five-off")
+
+    assert response.status_code == 202
+    body = response.get_json()["redemption"]
+    assert body["state"] == "reserved" and body["code"] is None
+    assert club.available() == 1500  # the points are held while the coupon is made
+    club.bridge.drain()  # the real RQ worker runs the finishing job
+    polled = club.widget("GET", f"/widget/v1/redemptions/{body['id']}").get_json()["redemption"]
+    assert polled["state"] == "issued" and polled["code"] == _only_coupon(club)["code"]
+    assert club.shop.calls == [("POST", "coupons"), ("GET", "coupons"), ("POST", "coupons")]
+
+
+def test_the_job_keeps_retrying_and_looks_the_code_up_before_every_create(make_club: Any) -> None:
+    club = make_club(inline_wait_seconds=0.1)
+    club.shop.fail_next("POST", "coupons", status=503)
+    club.shop.fail_next("GET", "coupons", timeout=True)
+    club.shop.fail_next("POST", "coupons", status=503)
+
+    response = club.redeem("five-off")
+    assert response.status_code == 202
+    club.bridge.drain()
+
+    red = club.redemption(response.get_json()["redemption"]["id"])
+    assert red.state == "issued" and red.attempts == 3
+    assert club.shop.calls == [
+        ("POST", "coupons"),  # 503 (inline)
+        ("GET", "coupons"),  # timeout (job)
+        ("GET", "coupons"),  # not there
+        ("POST", "coupons"),  # 503
+        ("GET", "coupons"),  # still not there
+        ("POST", "coupons"),  # 201
+    ]
+    assert len(club.shop.coupons) == 1 and club.available() == 1500
