@@ -10,10 +10,13 @@ is reversed in the same transaction that marks the redemption failed.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+import requests
 
 from bridge.config import RedemptionSettings, ShopSettings
 from bridge.connectors.woocommerce.api import (
@@ -48,6 +51,21 @@ class _Outcome:
     absent: bool = False  # the shop answered that no coupon has this code (so giving up is safe)
 
 
+_local = threading.local()
+
+
+def shop_client(shop: ShopSettings, timeout: float) -> WooClient:
+    """A client for the shop on this thread's own HTTP session: consecutive redemptions reuse the connection
+    (and its TLS handshake) to the shop. Sessions are not shared between threads."""
+    sessions: dict[str, requests.Session] | None = getattr(_local, "sessions", None)
+    if sessions is None:
+        sessions = _local.sessions = {}
+    session = sessions.get(shop.id)
+    if session is None:
+        session = sessions[shop.id] = requests.Session()
+    return WooClient.for_shop(shop, timeout=timeout, session=session)
+
+
 def return_key(redemption: Redemption) -> str:
     return f"{redemption.program_id}:redeem:{redemption.id}:return"
 
@@ -56,11 +74,14 @@ def spend_key(program_id: str, redemption_id: int) -> str:
     return f"{program_id}:redeem:{redemption_id}"
 
 
-def issue(rt: Runtime, redemption_id: int, *, wait_seconds: float, fresh: bool = False) -> Redemption:
+def issue(
+    rt: Runtime, redemption_id: int, *, wait_seconds: float, fresh: bool = False, known: Redemption | None = None
+) -> Redemption:
     """Try to issue until it is settled or ``wait_seconds`` have passed; the caller owns the lease.
 
     ``fresh``: the caller reserved it just now, so its code was never sent and needs no lookup first. Any
-    other caller (a job, recovery after a killed process) looks the code up before creating.
+    other caller (a job, recovery after a killed process) looks the code up before creating. ``known``: the
+    row as the caller just wrote it (saves reading it again).
 
     At least one attempt is made. Returns the redemption as it stands afterwards (reserved when the shop is
     still unavailable: the next attempt is scheduled in ``next_attempt_at``).
@@ -70,14 +91,15 @@ def issue(rt: Runtime, redemption_id: int, *, wait_seconds: float, fresh: bool =
     code_changes = 0
     tries = 0
     while True:
-        red = _load(rt, redemption_id)
+        red = known if known is not None else _load(rt, redemption_id)
+        known = None
         if red.state != State.RESERVED:
             return red
         shop = rt.settings.shop(red.shop_id)
         if shop is None:
             return _compensate(rt, red, f"shop {red.shop_id!r} is no longer configured")
         remaining = deadline - time.monotonic()
-        client = WooClient.for_shop(shop, timeout=min(settings.shop_timeout_seconds, max(remaining, 0.5)))
+        client = shop_client(shop, min(settings.shop_timeout_seconds, max(remaining, 0.5)))
         # A previous attempt (ours, or one by a process that died) may have created it without us hearing.
         outcome = _attempt(client, red, look_first=not fresh)
         fresh = False
@@ -146,7 +168,7 @@ def _mark_issued(rt: Runtime, red: Redemption, shop: ShopSettings, coupon: Any) 
     now = utcnow()
     coupon_id = str(coupon.get("id")) if isinstance(coupon, dict) else None
     with db.write(rt.engine) as conn:
-        moved = store.transition(
+        current = store.moved(
             conn,
             red.id,
             (State.RESERVED,),
@@ -156,15 +178,14 @@ def _mark_issued(rt: Runtime, red: Redemption, shop: ShopSettings, coupon: Any) 
             updated_at=now,
             last_error=None,
         )
-        current = store.get(conn, red.id)
+        moved = current is not None
+        current = current or store.get(conn, red.id)
     assert current is not None
     if not moved and current.coupon_id != coupon_id and coupon_id:
         # Somebody settled it otherwise meanwhile (compensated): this coupon must not stay usable.
         log.warning("redemption %s is %s; deleting the late coupon %s", red.id, current.state, coupon_id)
         try:
-            WooClient.for_shop(shop, timeout=rt.settings.program.redemption.shop_timeout_seconds).delete_coupon(
-                coupon_id
-            )
+            shop_client(shop, rt.settings.program.redemption.shop_timeout_seconds).delete_coupon(coupon_id)
         except ShopApiError as exc:
             log.error("could not delete orphan coupon %s of redemption %s: %s", coupon_id, red.id, exc)
     return current

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import Connection
 
 from bridge.config import ShopSettings
-from bridge.connectors.woocommerce.api import ShopApiError, ShopNotFound, WooClient, coupon_usage_count
+from bridge.connectors.woocommerce.api import ShopApiError, ShopNotFound, coupon_usage_count
 from bridge.errors import IdempotencyConflict, UnknownMember, UnknownShop
 from bridge.jobs.queue import make_queue
 from bridge.ledger import service as ledger
@@ -84,7 +84,7 @@ def redeem(
         owned = created or store.claim(conn, red.id, now, _lease(rt))
     if red.state == State.RESERVED and owned:
         if settings.inline_wait_seconds > 0:
-            red = issuer.issue(rt, red.id, wait_seconds=settings.inline_wait_seconds, fresh=created)
+            red = issuer.issue(rt, red.id, wait_seconds=settings.inline_wait_seconds, fresh=created, known=red)
         if red.state == State.RESERVED:
             red = _hand_over(rt, red)
     return Redeemed(red, created)
@@ -106,23 +106,11 @@ def reserve(
     """The debit and the ``reserved`` redemption, in the caller's transaction. Raises before writing anything
     on an unknown member/reward, invalid points, a reached limit, a reused key or too few points."""
     program = rt.settings.program
-    if not member_store.lock(conn, program.id, member_id):
+    email = store.lock_member(conn, program.id, member_id)
+    if email is None:
         raise UnknownMember(f"no member {member_id} in this program")
-    existing = store.by_request_key(conn, member_id, request_key)
-    if existing is not None:
-        if existing.reward_id != reward_id or (points is not None and existing.points != points):
-            raise IdempotencyConflict("this Idempotency-Key was already used for another redemption")
-        return existing, False
     reward = catalogue.find(program.rewards, reward_id)
     priced = catalogue.price(reward, points, shop.minor_unit)
-    if reward.limit is not None:
-        since = now - timedelta(days=reward.limit.period_days)
-        if store.count_recent(conn, member_id, reward.id, since) >= reward.limit.count:
-            raise RewardLimitReached(
-                f"{reward.title} can be redeemed {reward.limit.count} time(s) every {reward.limit.period_days} days"
-            )
-    member = member_store.get(conn, program.id, member_id)
-    assert member is not None
     expires_at = (now + timedelta(days=reward.validity_days)).replace(microsecond=0)
     settings = program.redemption
     body: dict[str, Any] = {
@@ -130,7 +118,7 @@ def reserve(
         "amount": priced.value_text or "0",
         "free_shipping": reward.type == "free_shipping",
         "individual_use": reward.individual_use,
-        "email": member["email"],
+        "email": email,
         "expires_gmt": expires_at.strftime("%Y-%m-%dT%H:%M:%S"),
         "minimum_amount": catalogue.money(reward.minimum_amount, shop.minor_unit),
         "product_ids": list(reward.product_ids),
@@ -161,12 +149,20 @@ def reserve(
         "created_at": now,
         "updated_at": now,
     }
-    if not store.insert(conn, values):  # cannot happen under the member lock, but never trust that blindly
-        found = store.by_request_key(conn, member_id, request_key)
-        assert found is not None
-        return found, False
-    red = store.by_request_key(conn, member_id, request_key)
-    assert red is not None
+    # Insert first (the key's uniqueness decides replays in one statement); anything refused below rolls it back.
+    red = store.insert(conn, values)
+    if red is None:
+        existing = store.by_request_key(conn, member_id, request_key)
+        assert existing is not None
+        if existing.reward_id != reward_id or (points is not None and existing.points != points):
+            raise IdempotencyConflict("this Idempotency-Key was already used for another redemption")
+        return existing, False
+    if reward.limit is not None:
+        since = now - timedelta(days=reward.limit.period_days)
+        if store.count_recent(conn, member_id, reward.id, since) > reward.limit.count:  # this one included
+            raise RewardLimitReached(
+                f"{reward.title} can be redeemed {reward.limit.count} time(s) every {reward.limit.period_days} days"
+            )
     # The reference travels in the coupon's meta_data: it names this redemption in the shop.
     body["reference"] = red.reference
     spend, _ = ledger.spend(
@@ -181,7 +177,6 @@ def reserve(
         note=f"redeemed: {reward.title}",
         meta={"reward_id": reward.id},
     )
-    store.transition(conn, red.id, (State.RESERVED,), spend_entry_id=spend.id, coupon_body=body)
     if channel == "admin":
         audit.record(
             conn,
@@ -192,7 +187,7 @@ def reserve(
             target_id=str(member_id),
             details={"redemption_id": red.id, "reward_id": reward.id, "points": priced.points},
         )
-    current = store.get(conn, red.id)
+    current = store.moved(conn, red.id, (State.RESERVED,), spend_entry_id=spend.id, coupon_body=body)
     assert current is not None
     return current, True
 
@@ -255,7 +250,7 @@ def withdraw_coupon(rt: Runtime, red: Redemption) -> bool:
     shop = _shop(rt, red.shop_id)
     if red.coupon_id is None:
         return True
-    client = WooClient.for_shop(shop, timeout=rt.settings.program.redemption.shop_timeout_seconds)
+    client = issuer.shop_client(shop, rt.settings.program.redemption.shop_timeout_seconds)
     try:
         try:
             coupon = client.get_coupon(red.coupon_id)

@@ -7,17 +7,35 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bridge.redemption.model import OPEN_STATES, Redemption
 from bridge.storage import tables as t
-from bridge.storage.db import insert_or_ignore
+from bridge.storage.db import is_sqlite
 
 r = t.redemption.c
 
 
-def insert(conn: Connection, values: dict[str, Any]) -> bool:
-    """Insert unless this member already used the request key; True when this call wrote the row."""
-    return insert_or_ignore(conn, t.redemption, values, ["member_id", "request_key"])
+def insert(conn: Connection, values: dict[str, Any]) -> Redemption | None:
+    """Insert unless this member already used the request key; the new row, or None when it existed."""
+    insert_ = sqlite_insert if is_sqlite(conn) else pg_insert
+    stmt = (
+        insert_(t.redemption)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["member_id", "request_key"])
+        .returning(*t.redemption.columns)
+    )
+    row = conn.execute(stmt).mappings().first()
+    return _model(row) if row else None
+
+
+def lock_member(conn: Connection, program_id: str, member_id: int) -> str | None:
+    """Lock the member row (serialises a member's redemptions) and return its e-mail; None: no such member."""
+    m = t.member.c
+    stmt = select(m.email).where(m.id == member_id, m.program_id == program_id).with_for_update()
+    email: str | None = conn.scalar(stmt)
+    return email
 
 
 def get(conn: Connection, redemption_id: int) -> Redemption | None:
@@ -97,8 +115,19 @@ def claim(conn: Connection, redemption_id: int, now: datetime, lease: timedelta)
 
 def transition(conn: Connection, redemption_id: int, from_states: tuple[str, ...], **values: Any) -> bool:
     """Move the redemption out of one of ``from_states``; False (and nothing changed) if it was elsewhere."""
-    stmt = update(t.redemption).where(r.id == redemption_id, r.state.in_(from_states)).values(**values).returning(r.id)
-    return conn.execute(stmt).first() is not None
+    return moved(conn, redemption_id, from_states, **values) is not None
+
+
+def moved(conn: Connection, redemption_id: int, from_states: tuple[str, ...], **values: Any) -> Redemption | None:
+    """``transition`` returning the updated row (None when the redemption was not in ``from_states``)."""
+    stmt = (
+        update(t.redemption)
+        .where(r.id == redemption_id, r.state.in_(from_states))
+        .values(**values)
+        .returning(*t.redemption.columns)
+    )
+    row = conn.execute(stmt).mappings().first()
+    return _model(row) if row else None
 
 
 def _model(row: Any) -> Redemption:
