@@ -18,9 +18,11 @@ Added latency = median(redeem) - median(shop alone). Prints figures and exits 0.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -104,7 +106,7 @@ def seed(rt: Runtime, count: int) -> list[int]:
                 conn,
                 program_id="club",
                 member_id=member_id,
-                points=10 * (count + 10),
+                points=10 * (4 * count + 10),
                 reason="bench",
                 actor="bench",
                 request_key=f"bench-{n}",
@@ -122,6 +124,69 @@ def timed(count: int, call: Callable[[int], None]) -> list[float]:
     return durations
 
 
+def concurrent(count: int, threads: int, call: Callable[[int, int], None]) -> float:
+    """Redemptions/s with ``threads`` callers at once (as gunicorn threads serve them); each thread redeems for
+    its own members, so the figure is throughput, not lock contention on one balance."""
+    barrier = threading.Barrier(threads + 1)
+
+    def work(k: int) -> None:
+        barrier.wait()
+        for n in range(count // threads):
+            call(k, n)
+
+    pool = [threading.Thread(target=work, args=(k,)) for k in range(threads)]
+    for thread in pool:
+        thread.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for thread in pool:
+        thread.join()
+    return (count // threads) * threads / (time.perf_counter() - start)
+
+
+def _process_worker(settings: Settings, member_ids: list[int], count: int, ready: Any, go: Any, results: Any) -> None:
+    """One server process (as one gunicorn worker): its own engine and its own in-process shop model."""
+    rt = Runtime.build(settings)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        FakeWooShop(rsps).install()
+        ready.release()
+        go.wait()
+        start = time.perf_counter()
+        for n in range(count):
+            result = redemptions.redeem(
+                rt,
+                shop_id="shop1",
+                member_id=member_ids[n % len(member_ids)],
+                reward_id="five-off",
+                points=None,
+                request_key=uuid.uuid4().hex,
+                channel="widget",
+            )
+            assert result.redemption.state == "issued", result.redemption
+        results.put((start, time.perf_counter()))
+    rt.close()
+
+
+def processes(settings: Settings, members: list[int], count: int, workers: int) -> float:
+    """Redemptions/s with ``workers`` processes at once, each redeeming for its own members."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, go, results = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+    per = count // workers
+    procs = [
+        ctx.Process(target=_process_worker, args=(settings, members[k::workers], per, ready, go, results))
+        for k in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        ready.acquire()
+    go.set()
+    spans = [results.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join()
+    return per * workers / (max(end for _, end in spans) - min(start for start, _ in spans))
+
+
 def report(name: str, durations: list[float], shop_alone: float | None = None) -> None:
     total = sum(durations)
     median = statistics.median(durations)
@@ -132,7 +197,7 @@ def report(name: str, durations: list[float], shop_alone: float | None = None) -
     print(line, flush=True)
 
 
-def run(kind: str, count: int) -> None:
+def run(kind: str, count: int, threads: int, workers: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-redeem-") as tmp:
         workdir = Path(tmp)
         redis = EmbeddedRedis(workdir / "redis.sock").start()
@@ -146,7 +211,7 @@ def run(kind: str, count: int) -> None:
                 members = seed(rt, count)
                 shop_settings = settings.shops[0]
                 with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-                    FakeWooShop(rsps).install()
+                    fake = FakeWooShop(rsps).install()
                     body = {"discount_type": "fixed_cart", "amount": "5.00", "usage_limit": 1, "meta_data": []}
 
                     def shop_alone(n: int) -> None:
@@ -182,12 +247,34 @@ def run(kind: str, count: int) -> None:
 
                     for warm in (shop_alone, service, http):
                         timed(20, lambda n, f=warm: f(100_000 + n))  # type: ignore[misc]
+                    # The model checks a new code against every coupon it holds: start each phase equal.
+                    fake.coupons.clear()
                     alone = timed(count, shop_alone)
                     shop_median = statistics.median(alone)
                     print(f"{kind}: {count} redemptions each, {MEMBERS} members, zero-latency shop")
                     report("shop alone", alone)
+                    fake.coupons.clear()
                     report("service", timed(count, service), shop_median)
+                    fake.coupons.clear()
                     report("http", timed(count, lambda n: http(count + n)), shop_median)
+                    fake.coupons.clear()
+
+                    def service_for(k: int, n: int) -> None:
+                        result = redemptions.redeem(
+                            rt,
+                            shop_id="shop1",
+                            member_id=members[(k + n * threads) % MEMBERS],
+                            reward_id="five-off",
+                            points=None,
+                            request_key=uuid.uuid4().hex,
+                            channel="widget",
+                        )
+                        assert result.redemption.state == "issued", result.redemption
+
+                    rate = concurrent(count, threads, service_for)
+                    print(f"  {'service':<11} {rate:8.1f}/s   with {threads} threads in one process", flush=True)
+                rate = processes(settings, members, count, workers)
+                print(f"  {'service':<11} {rate:8.1f}/s   with {workers} processes at once", flush=True)
                 rt.close()
         finally:
             redis.stop()
@@ -197,9 +284,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
     for kind in ("sqlite", "postgresql") if args.db == "both" else (args.db,):
-        run(kind, args.count)
+        run(kind, args.count, args.threads, args.processes)
 
 
 if __name__ == "__main__":

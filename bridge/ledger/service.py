@@ -127,14 +127,12 @@ def spend(
         raise ValueError("spend a positive number of points")
     if not member_store.lock(conn, program_id, member_id):
         raise UnknownMember(f"no member {member_id} in this program")
-    existing = store.by_key(conn, idempotency_key)
-    if existing is not None:
-        if existing.member_id != member_id or existing.points != -points:
-            raise IdempotencyConflict("this key was already used for another spend")
-        return existing, False
     if store.balance(conn, member_id).available < points:
-        raise InsufficientPoints("not enough available points")
-    return post(
+        replayed = store.by_key(conn, idempotency_key)  # a replay of a spend that already happened is fine
+        if replayed is None:
+            raise InsufficientPoints("not enough available points")
+        return _same_spend(replayed, member_id, points), False
+    entry, created = post(
         conn,
         NewEntry(
             program_id=program_id,
@@ -149,6 +147,13 @@ def spend(
             meta=dict(meta or {}),
         ),
     )
+    return (entry, True) if created else (_same_spend(entry, member_id, points), False)
+
+
+def _same_spend(existing: Entry, member_id: int, points: int) -> Entry:
+    if existing.member_id != member_id or existing.points != -points:
+        raise IdempotencyConflict("this key was already used for another spend")
+    return existing
 
 
 # --- issue 4: points returned from a redemption ------------------------------------------------------------------

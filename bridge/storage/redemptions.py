@@ -6,28 +6,29 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bridge.redemption.model import OPEN_STATES, Redemption
 from bridge.storage import tables as t
-from bridge.storage.db import is_sqlite
 
 r = t.redemption.c
 
 
 def insert(conn: Connection, values: dict[str, Any]) -> Redemption | None:
     """Insert unless this member already used the request key; the new row, or None when it existed."""
-    insert_ = sqlite_insert if is_sqlite(conn) else pg_insert
-    stmt = (
-        insert_(t.redemption)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["member_id", "request_key"])
-        .returning(*t.redemption.columns)
-    )
-    row = conn.execute(stmt).mappings().first()
+    # Values go as execution parameters, not into the statement: SQLAlchemy then compiles it once, not per call.
+    row = conn.execute(_INSERT[conn.dialect.name], values).mappings().first()
     return _model(row) if row else None
+
+
+_INSERT = {
+    name: dialect_insert(t.redemption)
+    .on_conflict_do_nothing(index_elements=["member_id", "request_key"])
+    .returning(*t.redemption.columns)
+    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
 
 
 def lock_member(conn: Connection, program_id: str, member_id: int) -> str | None:
@@ -122,11 +123,11 @@ def moved(conn: Connection, redemption_id: int, from_states: tuple[str, ...], **
     """``transition`` returning the updated row (None when the redemption was not in ``from_states``)."""
     stmt = (
         update(t.redemption)
-        .where(r.id == redemption_id, r.state.in_(from_states))
-        .values(**values)
+        .where(r.id == bindparam("rid"), r.state.in_(bindparam("from_states", expanding=True)))
         .returning(*t.redemption.columns)
     )
-    row = conn.execute(stmt).mappings().first()
+    params = {"rid": redemption_id, "from_states": [str(s) for s in from_states], **values}
+    row = conn.execute(stmt, params).mappings().first()
     return _model(row) if row else None
 
 
