@@ -18,7 +18,7 @@ def test_codes_are_long_lower_case_and_never_ambiguous() -> None:
     codes = {new_code("club-", 12) for _ in range(2000)}
     assert len(codes) == 2000
     assert all(c.startswith("club-") and len(c) == 17 and set(c[5:]) <= set(ALPHABET) for c in codes)
-    assert not set("0o1li") & set(ALPHABET) and ALPHABET == ALPHABET.lower()
+    assert not set("0o1li") & set(ALPHABET) and ALPHABET.lower() == ALPHABET
 
 
 VARIABLE = RewardSettings(
