@@ -111,12 +111,14 @@ def spend(
     shop_id: str | None = None,
     note: str = "",
     meta: dict[str, object] | None = None,
+    member_locked: bool = False,
 ) -> tuple[Entry, bool]:
     """Debit ``points`` (> 0) from the member's available balance: the only way points leave for a reward.
 
     The member row is locked first, then the balance read and the debit written in the same transaction, so
     two concurrent spends can never both pass the check (no check-then-act across transactions). Idempotent
-    on ``idempotency_key``: a replay returns the original entry.
+    on ``idempotency_key``: a replay returns the original entry. ``member_locked``: the caller already holds
+    the member row's lock in this transaction (saves locking it twice).
 
     Raises:
         UnknownMember: no such member in the program.
@@ -125,7 +127,7 @@ def spend(
     """
     if points <= 0:
         raise ValueError("spend a positive number of points")
-    if not member_store.lock(conn, program_id, member_id):
+    if not member_locked and not member_store.lock(conn, program_id, member_id):
         raise UnknownMember(f"no member {member_id} in this program")
     if store.balance(conn, member_id).available < points:
         replayed = store.by_key(conn, idempotency_key)  # a replay of a spend that already happened is fine
@@ -200,3 +202,7 @@ def returned_points(conn: Connection, spend_entry_id: int) -> int:
 
 def entry(conn: Connection, entry_id: int) -> Entry | None:
     return store.by_id(conn, entry_id)
+
+
+def entry_by_key(conn: Connection, idempotency_key: str) -> Entry | None:
+    return store.by_key(conn, idempotency_key)

@@ -152,6 +152,7 @@ def _judge(found: Any, red: Redemption) -> _Outcome:
 def _spec(red: Redemption) -> CouponSpec:
     body = dict(red.coupon_body)
     body["code"] = red.code
+    body["reference"] = red.reference
     for name in ("product_ids", "excluded_product_ids", "product_categories", "excluded_product_categories"):
         body[name] = tuple(body.get(name) or ())
     return CouponSpec(**body)
@@ -253,10 +254,9 @@ def compensate(rt: Runtime, redemption_id: int, reason: str, now: datetime | Non
 
 def give_back(conn: Any, red: Redemption, key: str, note: str, points: int | None = None) -> int:
     """Return ``points`` (default: all not yet returned) of the redemption's spend; the points returned."""
-    if red.spend_entry_id is None:
+    spend = ledger.entry_by_key(conn, spend_key(red.program_id, red.id))
+    if spend is None:
         return 0
-    spend = ledger.entry(conn, red.spend_entry_id)
-    assert spend is not None
     left = -spend.points - ledger.returned_points(conn, spend.id)
     amount = left if points is None else min(points, left)
     if amount <= 0:

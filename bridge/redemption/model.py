@@ -39,7 +39,6 @@ class Redemption:
     state: str
     coupon_id: str | None
     coupon_body: dict[str, Any]
-    spend_entry_id: int | None
     order_id: str | None
     channel: str
     actor: str

@@ -163,9 +163,7 @@ def reserve(
             raise RewardLimitReached(
                 f"{reward.title} can be redeemed {reward.limit.count} time(s) every {reward.limit.period_days} days"
             )
-    # The reference travels in the coupon's meta_data: it names this redemption in the shop.
-    body["reference"] = red.reference
-    spend, _ = ledger.spend(
+    ledger.spend(
         conn,
         program_id=program.id,
         member_id=member_id,
@@ -176,6 +174,7 @@ def reserve(
         shop_id=shop.id,
         note=f"redeemed: {reward.title}",
         meta={"reward_id": reward.id},
+        member_locked=True,
     )
     if channel == "admin":
         audit.record(
@@ -187,9 +186,7 @@ def reserve(
             target_id=str(member_id),
             details={"redemption_id": red.id, "reward_id": reward.id, "points": priced.points},
         )
-    current = store.moved(conn, red.id, (State.RESERVED,), spend_entry_id=spend.id, coupon_body=body)
-    assert current is not None
-    return current, True
+    return red, True
 
 
 def get(rt: Runtime, redemption_id: int, member_id: int | None = None) -> Redemption:

@@ -215,7 +215,6 @@ redemption = Table(
     Column("state", String(16), nullable=False),
     Column("coupon_id", String(32), nullable=True),
     Column("coupon_body", JSON, nullable=False),  # what is sent to the shop, fixed at reservation
-    Column("spend_entry_id", Id, ForeignKey("ledger_entry.id"), nullable=True),
     Column("order_id", String(64), nullable=True),
     Column("channel", String(16), nullable=False),  # widget | admin
     Column("actor", String(200), nullable=False, default=""),

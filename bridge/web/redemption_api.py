@@ -87,7 +87,6 @@ def admin_view(red: Redemption) -> dict[str, Any]:
         "attempts": red.attempts,
         "last_error": red.last_error,
         "failure_reason": red.failure_reason,
-        "spend_entry_id": red.spend_entry_id,
         "issued_at": red.issued_at.isoformat() if red.issued_at else None,
         "closed_at": red.closed_at.isoformat() if red.closed_at else None,
     }

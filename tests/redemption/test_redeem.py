@@ -50,7 +50,6 @@ def test_redeem_debits_once_and_creates_one_single_use_coupon_locked_to_the_memb
     assert [(e["points"], e["idempotency_key"], e["cause_type"], e["cause_id"]) for e in spends] == [
         (-500, f"club:redeem:{red.id}", "redemption", str(red.id))
     ]
-    assert red.spend_entry_id == spends[0]["id"]
 
 
 def test_the_same_idempotency_key_returns_the_same_redemption(club: Club) -> None:

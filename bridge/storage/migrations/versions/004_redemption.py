@@ -34,7 +34,6 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("coupon_id", sa.String(length=32), nullable=True),
         sa.Column("coupon_body", sa.JSON(), nullable=False),
-        sa.Column("spend_entry_id", _ID, nullable=True),
         sa.Column("order_id", sa.String(length=64), nullable=True),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("actor", sa.String(length=200), nullable=False),
@@ -50,9 +49,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["program_id"], ["program.id"], name=op.f("fk_redemption_program_id_program")),
         sa.ForeignKeyConstraint(["shop_id"], ["shop.id"], name=op.f("fk_redemption_shop_id_shop")),
         sa.ForeignKeyConstraint(["member_id"], ["member.id"], name=op.f("fk_redemption_member_id_member")),
-        sa.ForeignKeyConstraint(
-            ["spend_entry_id"], ["ledger_entry.id"], name=op.f("fk_redemption_spend_entry_id_ledger_entry")
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_redemption")),
         sa.UniqueConstraint("member_id", "request_key", name=op.f("uq_redemption_member_id_request_key")),
         sa.UniqueConstraint("shop_id", "code", name=op.f("uq_redemption_shop_id_code")),
