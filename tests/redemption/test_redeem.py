@@ -212,3 +212,50 @@ def test_the_job_keeps_retrying_and_looks_the_code_up_before_every_create(make_c
         ("POST", "coupons"),  # 201
     ]
     assert len(club.shop.coupons) == 1 and club.available() == 1500
+
+
+def test_a_duplicate_code_that_is_our_own_coupon_is_adopted(club: Club) -> None:
+    rt = club.bridge.rt
+    shop = rt.settings.shop(SHOP)
+    assert shop is not None
+    with db.write(rt.engine) as conn:
+        red, _ = redemptions.reserve(
+            conn,
+            rt,
+            shop=shop,
+            member_id=club.member_id,
+            reward_id="five-off",
+            points=None,
+            request_key="k",
+            channel="widget",
+            actor="",
+            now=utcnow(),
+        )
+    ours = {
+        "id": 7,
+        "code": red.code,
+        "usage_count": 0,
+        "meta_data": [{"key": REDEMPTION_META_KEY, "value": red.reference}],
+    }
+    club.shop.coupons[7] = ours
+
+    issued = issuer.issue(rt, red.id, wait_seconds=1, fresh=True)
+
+    assert issued.state == "issued" and issued.coupon_id == "7" and issued.code == red.code
+    assert club.shop.calls == [("POST", "coupons"), ("GET", "coupons")]
+    assert list(club.shop.coupons) == [7]
+
+
+def test_a_shop_that_answers_but_keeps_failing_past_the_give_up_time_gets_the_points_back(make_club: Any) -> None:
+    club = make_club(inline_wait_seconds=0.1, give_up_after_seconds=0)
+    club.shop.fail_next("POST", "coupons", status=503)
+    club.shop.fail_next("POST", "coupons", status=503)
+
+    response = club.redeem("five-off")
+    assert response.status_code == 202  # the first failure never gives up: nobody has looked the code up yet
+    club.bridge.drain()
+
+    red = club.redemption(response.get_json()["redemption"]["id"])
+    assert red.state == "failed" and "kept failing" in (red.failure_reason or "")
+    assert club.shop.calls == [("POST", "coupons"), ("GET", "coupons"), ("POST", "coupons")]
+    assert club.shop.coupons == {} and club.available() == 2000
