@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from bridge.config import ShopSettings
 from bridge.connectors.woocommerce.api import ShopApiError, ShopNotFound, coupon_usage_count
-from bridge.errors import IdempotencyConflict, UnknownMember, UnknownShop
+from bridge.errors import IdempotencyConflict, InsufficientPoints, UnknownMember, UnknownShop
 from bridge.jobs.queue import make_queue
 from bridge.ledger import service as ledger
 from bridge.redemption import catalogue, issuer
@@ -56,18 +56,28 @@ def redeem(
     rt: Runtime,
     *,
     shop_id: str,
-    member_id: int,
+    member_id: int | None = None,
+    shopper: tuple[str, str] | None = None,
     reward_id: str,
     points: int | None,
     request_key: str,
     channel: str,
     actor: str = "",
 ) -> Redeemed:
-    """Reserve, then issue inline for up to ``inline_wait_seconds``; enqueue the rest for a worker."""
+    """Reserve, then issue inline for up to ``inline_wait_seconds``; enqueue the rest for a worker.
+
+    The member is ``member_id``, or the one behind ``shopper`` (shop customer id, e-mail) found in the same
+    transaction; a shopper who never joined has no points (``InsufficientPoints``).
+    """
     settings = rt.settings.program.redemption
     shop = _shop(rt, shop_id)
     now = utcnow()
     with db.write(rt.engine) as conn:
+        if member_id is None:
+            assert shopper is not None, "name the member or the shopper"
+            member_id = member_for_shopper(conn, rt.settings.program.id, shop.id, *shopper)
+            if member_id is None:
+                raise InsufficientPoints("you have no points yet")
         red, created = reserve(
             conn,
             rt,

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 
 import bridge.redemption.jobs  # noqa: F401  (registers the periodic jobs and the order observer)
-from bridge.errors import InsufficientPoints, MalformedPayload
+from bridge.errors import MalformedPayload
 from bridge.ledger import service as ledger
 from bridge.redemption import catalogue
 from bridge.redemption import service as redemptions
@@ -195,14 +195,10 @@ def widget_redeem() -> tuple[Response, int]:
     ratelimit.hit("redeem-ip", request.remote_addr or "-", limit * 5, 60)
     key = _request_key()
     payload = RedeemIn().load(_json_body())
-    with db.read(rt.engine) as conn:
-        member_id = _shopper_member(conn)
-    if member_id is None:
-        raise InsufficientPoints("you have no points yet")
     result = redemptions.redeem(
         rt,
         shop_id=shopper.shop_id,
-        member_id=member_id,
+        shopper=(shopper.customer_id, shopper.email),
         reward_id=payload["reward_id"],
         points=payload["points"],
         request_key=key,
