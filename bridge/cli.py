@@ -193,6 +193,9 @@ def _register_commands() -> None:
     from bridge import cli_widget
 
     cli.add_command(cli_widget.widget_token)
+    from bridge import cli_redemption  # issue 4
+
+    cli.add_command(cli_redemption.redemptions)
 
 
 _register_commands()

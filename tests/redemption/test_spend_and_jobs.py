@@ -86,3 +86,19 @@ def test_without_redis_a_slow_redemption_is_finished_by_the_recovery_sweep(make_
 def test_the_worker_scheduler_runs_the_redemption_jobs(club: Club) -> None:
     ran = schedule.run_due(club.bridge.rt, {}, 0.0)
     assert {"redemption.recover", "redemption.expire"} <= set(ran)
+
+
+def test_the_redemptions_command_lists_and_runs_the_jobs(club: Club, tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from bridge.cli import cli
+
+    red = club.redeem("five-off").get_json()["redemption"]
+    runner = CliRunner()
+    config = str(tmp_path / "config.yaml")
+    listed = runner.invoke(cli, ["--config", config, "redemptions", "list", "--state", "issued"], obj={})
+    assert listed.exit_code == 0, listed.output
+    (line,) = listed.output.strip().splitlines()
+    assert '"id": %d' % red["id"] in line and '"state": "issued"' in line and red["code"] not in line
+    recovered = runner.invoke(cli, ["--config", config, "redemptions", "recover"], obj={})
+    assert recovered.exit_code == 0 and recovered.output.strip() == "{}"
