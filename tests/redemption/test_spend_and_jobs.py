@@ -99,6 +99,6 @@ def test_the_redemptions_command_lists_and_runs_the_jobs(club: Club, tmp_path: A
     listed = runner.invoke(cli, ["--config", config, "redemptions", "list", "--state", "issued"], obj={})
     assert listed.exit_code == 0, listed.output
     (line,) = listed.output.strip().splitlines()
-    assert '"id": %d' % red["id"] in line and '"state": "issued"' in line and red["code"] not in line
+    assert f'"id": {red["id"]}' in line and '"state": "issued"' in line and red["code"] not in line
     recovered = runner.invoke(cli, ["--config", config, "redemptions", "recover"], obj={})
     assert recovered.exit_code == 0 and recovered.output.strip() == "{}"
