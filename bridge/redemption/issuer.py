@@ -23,6 +23,9 @@ from bridge.connectors.woocommerce.api import (
     CouponSpec,
     DuplicateCouponCode,
     ShopApiError,
+    ShopAuthFailed,
+    ShopNotFound,
+    ShopRejected,
     ShopUnavailable,
     WooClient,
     coupon_payload,
@@ -139,8 +142,12 @@ def _attempt(client: WooClient, red: Redemption, *, look_first: bool) -> _Outcom
             return _judge(found, red) if found is not None else _Outcome(code_taken=True)
     except ShopUnavailable as exc:
         return _Outcome(transient=str(exc), absent=looked_absent)
-    except ShopApiError as exc:  # 401/403, 404 (no WooCommerce there), 400 invalid coupon
+    except (ShopAuthFailed, ShopRejected, ShopNotFound) as exc:  # 401/403, 400 invalid, 404 no WooCommerce there
         return _Outcome(permanent=str(exc))
+    except ShopApiError as exc:
+        # An answer we cannot read (a 2xx whose JSON a PHP notice broke, a redirect...): the coupon may exist.
+        # Unknown is not "no": retry, looking the code up first.
+        return _Outcome(transient=str(exc))
 
 
 def _judge(found: Any, red: Redemption) -> _Outcome:
