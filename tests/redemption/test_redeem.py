@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import responses
+
 from bridge.connectors.woocommerce.api import REDEMPTION_META_KEY
 from bridge.redemption import issuer
 from bridge.redemption import service as redemptions
 from bridge.redemption.codes import ALPHABET
 from bridge.storage import db
 from bridge.storage.clock import utcnow
-from tests.redemption.conftest import Club
+from tests.redemption.conftest import Club, club_config, seed_member, token_for
 from tests.support import woo
 from tests.support.client import SHOP
+from tests.support.woo_rest import FakeWooShop
 
 
 def _only_coupon(club: Club) -> dict[str, Any]:
@@ -259,3 +262,29 @@ def test_a_shop_that_answers_but_keeps_failing_past_the_give_up_time_gets_the_po
     assert red.state == "failed" and "kept failing" in (red.failure_reason or "")
     assert club.shop.calls == [("POST", "coupons"), ("GET", "coupons"), ("POST", "coupons")]
     assert club.shop.coupons == {} and club.available() == 2000
+
+
+class _PhpNoticeShop(FakeWooShop):
+    """Creates the first coupon, then garbles the answer the way a PHP notice printed before the JSON does."""
+
+    garbled = False
+
+    def _dispatch(self, request: Any) -> Any:
+        status, headers, body = super()._dispatch(request)
+        if status == 201 and not self.garbled:
+            self.garbled = True
+            return status, headers, "<br />\n<b>Notice</b>: Undefined index in functions.php<br />\n" + body
+        return status, headers, body
+
+
+def test_an_unreadable_answer_is_not_taken_for_a_refusal(make_bridge: Any) -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        shop = _PhpNoticeShop(rsps).install()
+        bridge = make_bridge(**club_config())
+        club = Club(bridge, shop, seed_member(bridge, 2000), token_for(bridge))
+
+        response = club.redeem("five-off")
+
+        assert response.status_code == 201  # looked up after the garbled 201, and adopted
+        assert shop.calls == [("POST", "coupons"), ("GET", "coupons")]
+        assert len(shop.coupons) == 1 and club.available() == 1500
