@@ -1,0 +1,119 @@
+"""Drain benchmark: inbox rows applied to the ledger per second (target >= 500/s).
+
+    .venv/bin/python bench/drain.py [--db sqlite|postgresql|both] [--count 20000]
+
+Inserts ``--count`` real order deliveries (order.updated.processing-paid, each with its own order id and
+customer) into the SQL inbox through the receiver's storage call, then drains them with the drain job's own
+function (``bridge.inbox.service.process_due``) until nothing is due, and checks every order earned once.
+PostgreSQL runs in a throwaway cluster (tests/support/postgres.py). Prints figures and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, select  # noqa: E402
+
+from bridge.bootstrap import prepare_database  # noqa: E402
+from bridge.config import load_settings  # noqa: E402
+from bridge.inbox.service import process_due  # noqa: E402
+from bridge.runtime import Runtime  # noqa: E402
+from bridge.storage import db  # noqa: E402
+from bridge.storage import inbox as inbox_store  # noqa: E402
+from bridge.storage import tables as t  # noqa: E402
+from bridge.storage.clock import utcnow  # noqa: E402
+from tests.support import woo  # noqa: E402
+from tests.support.postgres import PostgresCluster, find_bindir  # noqa: E402
+
+TARGET = 500.0
+SHOP = "bench"
+
+
+def settings_for(database_url: str, data_dir: Path):  # type: ignore[no-untyped-def]
+    config = data_dir / "config.yaml"
+    config.write_text("{}\n")
+    return load_settings(
+        path=config,
+        environ={},
+        overrides={
+            "data_dir": str(data_dir),
+            "database_url": database_url,
+            "redis_url": "redis://127.0.0.1:1/0",  # never used: the drain is called directly
+            "inbox": {"batch_size": 200},
+            "shops": [{"id": SHOP, "url": "http://127.0.0.1:8080", "webhook_secret": woo.SECRET, "currency": "USD"}],
+        },
+    )
+
+
+def run(database_url: str, data_dir: Path, count: int) -> float:
+    rt = Runtime.build(settings_for(database_url, data_dir))
+    prepare_database(rt, migrate_schema=True)
+    base = woo.payload("order.updated.processing-paid")
+    headers = woo.headers_of("order.updated.processing-paid")
+    with db.write(rt.engine) as conn:
+        for i in range(count):
+            base["id"] = 100_000 + i
+            base["customer_id"] = 0
+            base["billing"]["email"] = f"shopper{i}@example.test"
+            body, signed_headers = woo.signed("order.updated.processing-paid", base)
+            inbox_store.add(
+                conn,
+                program_id=rt.settings.program.id,
+                shop_id=SHOP,
+                topic="order.updated",
+                resource_id=str(base["id"]),
+                platform_delivery_id="",
+                headers={k: v for k, v in signed_headers.items() if k.lower().startswith("x-wc-")} or headers,
+                body=body,
+                now=utcnow(),
+            )
+    started = time.perf_counter()
+    done = 0
+    while (n := process_due(rt, SHOP)) > 0:
+        done += n
+    elapsed = time.perf_counter() - started
+    with db.read(rt.engine) as conn:
+        entries = conn.scalar(select(func.count()).select_from(t.ledger_entry)) or 0
+        members = conn.scalar(select(func.count()).select_from(t.member)) or 0
+    rt.close()
+    rate = done / elapsed
+    sys.stdout.write(
+        f"  {done} deliveries in {elapsed:.1f} s = {rate:,.0f}/s; {members} members, {entries} ledger entries\n"
+    )
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--count", type=int, default=20_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-drain-") as tmp:
+        data_dir = Path(tmp)
+        if args.db in ("sqlite", "both"):
+            sys.stdout.write("SQLite (WAL):\n")
+            rate = run(f"sqlite:///{data_dir / 'bench.db'}", data_dir, args.count)
+            sys.stdout.write(f"  target >= {TARGET:.0f}/s: {'met' if rate >= TARGET else 'NOT met'}\n")
+        if args.db in ("postgresql", "both"):
+            bindir = find_bindir()
+            if bindir is None:
+                sys.stdout.write("PostgreSQL: no server binaries (scripts/bootstrap --dev installs them)\n")
+                return
+            cluster = PostgresCluster(bindir).start()
+            try:
+                sys.stdout.write("PostgreSQL:\n")
+                rate = run(cluster.create_database("bench"), data_dir, args.count)
+                sys.stdout.write(f"  target >= {TARGET:.0f}/s: {'met' if rate >= TARGET else 'NOT met'}\n")
+            finally:
+                cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
