@@ -196,6 +196,10 @@ def _register_commands() -> None:
     from bridge import cli_redemption  # issue 4
 
     cli.add_command(cli_redemption.redemptions)
+    from bridge import cli_connect  # issue 7
+
+    for command in cli_connect.COMMANDS:
+        cli.add_command(command)
 
 
 _register_commands()

@@ -79,6 +79,17 @@ DEFAULTS: dict[str, Any] = {
         },
     },
     "shops": [],
+    # --- issue 7: connecting shops, webhook health, reconciliation, backfill
+    "secret_key": None,  # None: a random key kept in data_dir/secret.key (encrypts stored shop credentials)
+    "public_url": None,  # the bridge's public base URL, where shops deliver webhooks (bridge connect)
+    "sync": {
+        "reconcile_interval_seconds": 600,
+        "reconcile_overlap_seconds": 300,
+        "reconcile_initial_lookback_hours": 24,
+        "webhook_health_interval_seconds": 300,
+        "backfill_requests_per_second": 5,
+        "shop_timeout_seconds": 20,
+    },
 }
 
 
@@ -137,6 +148,9 @@ class Settings:
     inbox: InboxSettings
     program: ProgramSettings
     shops: tuple[ShopSettings, ...]
+    sync: SyncSettings = field(default_factory=lambda: SyncSettings())
+    secret_key: str = field(default="", repr=False)
+    public_url: str = ""
 
     def shop(self, shop_id: str) -> ShopSettings | None:
         for shop in self.shops:
@@ -325,6 +339,9 @@ def _validate(raw: dict[str, Any], source: str) -> Settings:
         inbox=_inbox(c, c.mapping(raw["inbox"], "inbox")),
         program=_program(c, c.mapping(raw["program"], "program")),
         shops=_shops(c, raw["shops"]),
+        sync=_sync(c, c.mapping(raw["sync"], "sync")),
+        secret_key=_secret_key(c, raw.get("secret_key")),
+        public_url=_public_url(c, raw.get("public_url")),
     )
 
 
@@ -383,9 +400,9 @@ def _shops(c: _Checker, raw: Any) -> tuple[ShopSettings, ...]:
         currency = c.string(entry.get("currency"), f"{key}.currency").upper()
         if not re.fullmatch(r"[A-Z]{3}", currency):
             raise c.fail(f"{key}.currency", "must be an ISO 4217 code such as USD")
-        secret = c.string(entry.get("webhook_secret"), f"{key}.webhook_secret", allow_empty=True)
-        if not secret:
-            raise c.fail(f"{key}.webhook_secret", "is required: deliveries cannot be verified without it")
+        # May be empty for a shop set up with `bridge connect`, which stores its own (encrypted) secret; a shop
+        # with no secret at all refuses every delivery (fails closed) and `bridge check-config` warns.
+        secret = c.string(entry.get("webhook_secret", ""), f"{key}.webhook_secret", allow_empty=True)
         minor = entry.get("minor_unit")
         widget_secret = c.string(entry.get("widget_secret", ""), f"{key}.widget_secret", allow_empty=True)
         if widget_secret and len(widget_secret) < 32:
@@ -642,3 +659,54 @@ def _redemption(c: _Checker, raw: Any) -> RedemptionSettings:
             r.get("rate_limit_per_minute"), "program.redemption.rate_limit_per_minute", minimum=1
         ),
     )
+
+
+# --- issue 7: connecting shops, webhook health, reconciliation, backfill -----------------------------------------
+@dataclass(frozen=True)
+class SyncSettings:
+    reconcile_interval_seconds: int = 600  # 0 disables the periodic reconciliation
+    reconcile_overlap_seconds: int = 300  # each window starts this far before the last watermark (clock skew)
+    reconcile_initial_lookback_hours: int = 24  # the first window of a shop that was never reconciled
+    webhook_health_interval_seconds: int = 300  # 0 disables the webhook health check
+    backfill_requests_per_second: float = 5.0  # polite to the shop; 0 means unbounded
+    shop_timeout_seconds: float = 20.0
+
+
+def _sync(c: _Checker, raw: dict[str, Any]) -> SyncSettings:
+    return SyncSettings(
+        reconcile_interval_seconds=c.integer(
+            raw.get("reconcile_interval_seconds"), "sync.reconcile_interval_seconds", minimum=0
+        ),
+        reconcile_overlap_seconds=c.integer(
+            raw.get("reconcile_overlap_seconds"), "sync.reconcile_overlap_seconds", minimum=0
+        ),
+        reconcile_initial_lookback_hours=c.integer(
+            raw.get("reconcile_initial_lookback_hours"), "sync.reconcile_initial_lookback_hours", minimum=0
+        ),
+        webhook_health_interval_seconds=c.integer(
+            raw.get("webhook_health_interval_seconds"), "sync.webhook_health_interval_seconds", minimum=0
+        ),
+        backfill_requests_per_second=float(
+            c.decimal(raw.get("backfill_requests_per_second"), "sync.backfill_requests_per_second")
+        ),
+        shop_timeout_seconds=float(c.decimal(raw.get("shop_timeout_seconds"), "sync.shop_timeout_seconds")),
+    )
+
+
+def _secret_key(c: _Checker, raw: Any) -> str:
+    if raw is None:
+        return ""
+    key = c.string(raw, "secret_key")
+    if len(key) < 32:
+        raise c.fail("secret_key", "must be at least 32 characters long (it encrypts stored shop credentials)")
+    return key
+
+
+def _public_url(c: _Checker, raw: Any) -> str:
+    if raw is None:
+        return ""
+    url = c.string(raw, "public_url").rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise c.fail("public_url", "must be an absolute http:// or https:// URL, such as https://loyalty.example")
+    return url

@@ -6,6 +6,8 @@ Built by ``create_app`` and kept in ``app.extensions["bridge"]``; job functions 
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,12 +39,36 @@ class Runtime:
     rules: RuleSet
     drains: DrainTrigger
     _redis: dict[str, Redis] = field(default_factory=dict)
+    base_settings: Settings | None = None  # as loaded from the config, before connected shops are merged in
+    _shops_loaded_at: float = float("-inf")
+    _shops_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def build(cls, settings: Settings, **engine_kwargs: Any) -> Runtime:
         engine = make_engine(settings.database_url, **engine_kwargs)
         runtime = cls(settings, engine, build_rules(settings.program), DrainTrigger(lambda: runtime.redis()))
+        runtime.base_settings = settings
+        runtime.reload_shops(force=True)
         return runtime
+
+    RELOAD_SHOPS_SECONDS = 5.0
+
+    def reload_shops(self, *, force: bool = False) -> bool:
+        """Merge the shops connected with ``bridge connect`` (perhaps by another process) into ``settings``.
+
+        Called when a shop id or a webhook signature is not recognised, and by periodic jobs; at most once per
+        ``RELOAD_SHOPS_SECONDS`` unless forced, so unknown-shop traffic cannot turn into database load.
+        Returns whether a reload happened.
+        """
+        from bridge.sync.shops import with_connected_shops
+
+        with self._shops_lock:
+            now = time.monotonic()
+            if not force and now - self._shops_loaded_at < self.RELOAD_SHOPS_SECONDS:
+                return False
+            self._shops_loaded_at = now
+        self.settings = with_connected_shops(self.base_settings or self.settings, self.engine)
+        return True
 
     def redis(self) -> Redis:
         """A client for the web side: short timeouts, so an unreachable Redis never slows a webhook down."""
@@ -60,6 +86,8 @@ class Runtime:
 
     def shop_context(self, shop_id: str) -> ShopContext:
         shop = self.settings.shop(shop_id)
+        if shop is None and self.reload_shops():
+            shop = self.settings.shop(shop_id)
         if shop is None:
             raise UnknownShop(f"no shop {shop_id!r} in the configuration")
         return ShopContext(

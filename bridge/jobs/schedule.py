@@ -41,7 +41,8 @@ def register(job: PeriodicJob) -> PeriodicJob:
 def _load_jobs() -> None:
     """Import the modules that register jobs, so the registry is complete in every process."""
     # (each area adds one import line here)
-    import bridge.redemption.jobs  # noqa: F401  (issue 4)
+    import bridge.redemption.jobs
+    import bridge.sync.jobs  # noqa: F401  (issue 7)
 
 
 def run_due(rt: Runtime, last_run: dict[str, float], now_monotonic: float) -> list[str]:

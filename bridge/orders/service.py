@@ -66,7 +66,7 @@ def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> str:
         conn, ctx.program_id, ctx.shop_id, order.customer_id, order.email
     )
     cycle = now_state.cycle
-    if member_id is not None:
+    if member_id is not None and not now_state.history_only:
         current = _order_ledger(conn, ctx, order.order_id, cycle)
         if current.closed and order.status in ctx.paid_statuses and _is_newer(now_state, order):
             cycle += 1  # restored after a full reversal: a new earning cycle with its own keys
@@ -83,6 +83,8 @@ def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> str:
         cycle=cycle,
         updated_at=utcnow(),
     )
+    if now_state.history_only:
+        return "history"
     return "applied" if member_id is not None else "no-member"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so migrations behave the same on SQLite and PostgreSQL.
@@ -167,6 +169,8 @@ order_state = Table(
     # Incremented when an order whose points were fully reversed becomes paid again (restored).
     Column("cycle", Integer, nullable=False, default=1),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # issue 7: imported by `bridge backfill --history-only` after it was paid: it builds history, never points.
+    Column("history_only", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("shop_id", "order_id"),
 )
 
@@ -233,4 +237,58 @@ redemption = Table(
     Index("ix_redemption_state_expires_at", "state", "expires_at"),
     Index("ix_redemption_member_id_reward_id_created_at", "member_id", "reward_id", "created_at"),
     Index("ix_redemption_shop_id_order_id", "shop_id", "order_id"),
+)
+
+# --- issue 7: connected shops, their webhooks, reconciliation and backfill progress ---
+shop_connection = Table(
+    "shop_connection",
+    metadata,
+    Column("shop_id", String(64), ForeignKey("shop.id"), primary_key=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("platform", String(32), nullable=False),
+    Column("url", String(500), nullable=False),
+    Column("public_url", String(500), nullable=False),
+    Column("credentials", Text, nullable=False),  # Fernet token (bridge.storage.secretbox): keys + webhook secret
+    Column("state", String(16), nullable=False),  # connected | disconnected
+    Column("connected_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+shop_webhook = Table(
+    "shop_webhook",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("shop_id", String(64), ForeignKey("shop.id"), nullable=False),
+    Column("topic", String(64), nullable=False),
+    Column("platform_webhook_id", String(32), nullable=False),
+    Column("delivery_url", String(500), nullable=False),
+    Column("status", String(16), nullable=False),  # as last seen in the shop: active | paused | disabled | missing
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("checked_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("shop_id", "topic"),
+)
+
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("shop_id", String(64), ForeignKey("shop.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # reconcile | backfill
+    Column("state", String(16), nullable=False),  # idle | running | done
+    # reconcile: orders modified up to the watermark are known to be in the ledger
+    Column("watermark", UtcDateTime(), nullable=True),
+    Column("window_start", UtcDateTime(), nullable=True),  # the run in progress (resumed after a crash)
+    Column("window_end", UtcDateTime(), nullable=True),
+    Column("phase", String(16), nullable=False, default=""),  # backfill: customers | orders
+    Column("page", Integer, nullable=False, default=0),  # last page fully applied in the phase
+    Column("options", JSON, nullable=False, default=dict),
+    Column("stats", JSON, nullable=False, default=dict),
+    Column("last_error", Text, nullable=True),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("shop_id", "kind"),
 )

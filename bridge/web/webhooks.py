@@ -13,9 +13,10 @@ from typing import cast
 from flask import Blueprint, Response, jsonify, request
 
 from bridge.connectors import connector_for
-from bridge.errors import UnknownShop
+from bridge.connectors.base import Connector
+from bridge.errors import InvalidSignature, UnknownShop
 from bridge.inbox import service as inbox
-from bridge.runtime import current_runtime
+from bridge.runtime import Runtime, current_runtime
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,8 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 def receive(platform: str, shop_id: str) -> tuple[Response, int]:
     rt = current_runtime()
     shop = rt.settings.shop(shop_id)
+    if shop is None and rt.reload_shops():  # connected a moment ago by `bridge connect`?
+        shop = rt.settings.shop(shop_id)
     if shop is None or shop.platform != platform:
         raise UnknownShop(f"no {platform} shop {shop_id!r} is configured")
     body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
@@ -33,7 +36,7 @@ def receive(platform: str, shop_id: str) -> tuple[Response, int]:
     connector = connector_for(platform)
     if connector.is_ping(body, headers):
         return jsonify({"status": "pong"}), 200
-    connector.verify_webhook(body, headers, shop.webhook_secret)
+    _verify(rt, connector, shop_id, body, headers)
     topic = connector.webhook_topic(headers)
     resource_id = connector.resource_id(body)  # also rejects malformed JSON with 400
     if not connector.handles_topic(topic):
@@ -41,3 +44,18 @@ def receive(platform: str, shop_id: str) -> tuple[Response, int]:
         return jsonify({"status": "ignored", "topic": topic[:64]}), 200
     delivery_id = inbox.receive(rt, shop_id, topic, resource_id, headers, body)
     return jsonify({"status": "accepted", "delivery_id": delivery_id}), 200
+
+
+def _verify(rt: Runtime, connector: Connector, shop_id: str, body: bytes, headers: Mapping[str, str]) -> None:
+    """Check the signature; on a mismatch, once, with freshly loaded secrets (a reconnect may have changed them)."""
+    shop = rt.settings.shop(shop_id)
+    assert shop is not None
+    if not shop.webhook_secret:
+        raise InvalidSignature("no webhook secret for this shop: run `bridge connect` or set shops[].webhook_secret")
+    try:
+        connector.verify_webhook(body, headers, shop.webhook_secret)
+    except InvalidSignature:
+        fresh = rt.settings.shop(shop_id) if rt.reload_shops() else None
+        if fresh is None or not fresh.webhook_secret or fresh.webhook_secret == shop.webhook_secret:
+            raise
+        connector.verify_webhook(body, headers, fresh.webhook_secret)

@@ -238,6 +238,8 @@ def _decode(method: str, path: str, response: requests.Response) -> JsonValue:
             raise ShopApiError(f"{where}: the shop answered {status} with a body that is not JSON", http_status=status)
         return body
     detail = f"{where}: {status} {shop_code} {shop_message}".strip()
+    if 300 <= status < 400 and response.headers.get("Location"):
+        detail += f" (redirects to {response.headers['Location'].split('?', 1)[0]})"
     if status in (401, 403):
         raise ShopAuthFailed(detail, http_status=status, shop_code=shop_code)
     if status == 404:
@@ -311,3 +313,43 @@ def coupon_usage_count(coupon: JsonValue) -> int:
         return int(coupon.get("usage_count") or 0) if isinstance(coupon, dict) else 0
     except (TypeError, ValueError):
         return 0
+
+
+# --- issue 7: connecting a shop, webhooks, reconciliation and backfill ---------------------------------------------
+WRITE_PERMISSION_HINT = "write permission"
+"""WooCommerce's 401 for read-only keys says "The API key provided does not have write permissions"."""
+
+
+def is_read_only_refusal(exc: ShopApiError) -> bool:
+    return isinstance(exc, ShopAuthFailed) and WRITE_PERMISSION_HINT in str(exc).lower()
+
+
+def list_webhooks(client: WooClient) -> list[dict[str, Any]]:
+    """Every webhook of the shop, whatever its status (ours and the shop's own)."""
+    found: list[dict[str, Any]] = []
+    for page in client.pages("webhooks", status="all"):
+        found.extend(w for w in page.items if isinstance(w, dict))
+    return found
+
+
+def create_webhook(client: WooClient, body: Mapping[str, Any]) -> dict[str, Any]:
+    return _object(client.post("webhooks", dict(body)), "POST webhooks")
+
+
+def update_webhook(client: WooClient, webhook_id: int | str, body: Mapping[str, Any]) -> dict[str, Any]:
+    return _object(client.put(f"webhooks/{webhook_id}", dict(body)), "PUT webhooks/<id>")
+
+
+def delete_webhook(client: WooClient, webhook_id: int | str) -> None:
+    client.delete(f"webhooks/{webhook_id}", force="true")
+
+
+def system_status(client: WooClient) -> dict[str, Any]:
+    """Environment (home URL, versions) and settings (currency) of the shop; needs valid keys."""
+    return _object(client.get("system_status"), "GET system_status")
+
+
+def _object(body: JsonValue, where: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ShopApiError(f"{where} did not return an object")
+    return body

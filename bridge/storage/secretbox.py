@@ -1,0 +1,72 @@
+"""Encryption at rest for shop credentials (consumer key/secret, webhook secret).
+
+Fernet (AES-128-CBC + HMAC-SHA256, authenticated). The key comes from ``secret_key`` in the configuration (or
+``BRIDGE_SECRET_KEY``); without one, a random key is created once in ``data_dir/secret.key`` (mode 0600). Losing
+that key means reconnecting the shops (``bridge connect``), never losing points: the ledger is not encrypted.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from bridge.config import Settings
+from bridge.errors import BridgeError
+
+KEY_FILE = "secret.key"
+
+
+class SecretKeyError(BridgeError):
+    code = "secret_key_error"
+    status = 500
+
+
+class SecretBox:
+    def __init__(self, key_material: str) -> None:
+        digest = hashlib.sha256(key_material.encode()).digest()  # any long string -> a 32-byte Fernet key
+        self._fernet = Fernet(base64.urlsafe_b64encode(digest))
+
+    def __repr__(self) -> str:
+        return "SecretBox(<key hidden>)"
+
+    def seal(self, values: dict[str, Any]) -> str:
+        return self._fernet.encrypt(json.dumps(values, sort_keys=True).encode()).decode()
+
+    def open(self, token: str) -> dict[str, Any]:
+        try:
+            data = json.loads(self._fernet.decrypt(token.encode()))
+        except InvalidToken as exc:
+            raise SecretKeyError(
+                "stored shop credentials cannot be decrypted with this secret key: restore the key that sealed "
+                "them (secret_key / data_dir/secret.key) or run `bridge connect` again"
+            ) from exc
+        if not isinstance(data, dict):
+            raise SecretKeyError("stored shop credentials are not a mapping")
+        return data
+
+
+def box_for(settings: Settings, *, create: bool) -> SecretBox | None:
+    """The box of this installation; None when no key exists yet and ``create`` is false."""
+    if settings.secret_key:
+        return SecretBox(settings.secret_key)
+    path = Path(settings.data_dir) / KEY_FILE
+    if path.exists():
+        return SecretBox(path.read_text(encoding="ascii").strip())
+    if not create:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first: use theirs
+        return SecretBox(path.read_text(encoding="ascii").strip())
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return SecretBox(key)
