@@ -119,6 +119,8 @@ def base_config(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, 
         "log_level": "INFO",
         "admin": {"api_keys": [ADMIN_KEY]},
         "inbox": {"retry_base_seconds": 0, "sweep_interval_seconds": 0.2},
+        # Tests run reconciliation and webhook health themselves; workers must not call the shop on their own.
+        "sync": {"reconcile_interval_seconds": 0, "webhook_health_interval_seconds": 0},
         "program": {
             "id": "club",
             "name": "Test Club",

@@ -23,6 +23,11 @@ def save_connection(conn: Connection, *, shop_id: str, values: dict[str, Any], n
         )
 
 
+def update_connection(conn: Connection, shop_id: str, values: dict[str, Any], now: datetime) -> None:
+    c = t.shop_connection.c
+    conn.execute(update(t.shop_connection).where(c.shop_id == shop_id).values(updated_at=now, **values))
+
+
 def connection(conn: Connection, shop_id: str) -> dict[str, Any] | None:
     row = conn.execute(select(t.shop_connection).where(t.shop_connection.c.shop_id == shop_id)).mappings().first()
     return dict(row) if row else None

@@ -107,7 +107,7 @@ def disconnect(rt: Runtime, shop_id: str, client: WooClient | None = None) -> li
     with db.write(rt.engine) as conn:
         for w in recorded:
             store.forget_webhook(conn, shop_id, w["topic"])
-        store.save_connection(conn, shop_id=shop_id, values={"state": store.DISCONNECTED, "credentials": ""}, now=now)
+        store.update_connection(conn, shop_id, {"state": store.DISCONNECTED, "credentials": ""}, now)
         conn.execute(
             t.shop.update().where(t.shop.c.id == shop_id).values(connection_state="disconnected", updated_at=now)
         )

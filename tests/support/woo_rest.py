@@ -54,6 +54,14 @@ class FakeWooShop:
     calls: list[tuple[str, str]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     next_id: int = 100
+    # issue 7: the rest of the REST API a connected bridge uses
+    home_url: str | None = None  # what system_status reports; defaults to base_url
+    currency: str = "USD"
+    permissions: str = "read_write"  # read | write | read_write, as the key was created in the shop
+    orders: dict[int, dict[str, Any]] = field(default_factory=dict)
+    customers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    webhooks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    webhook_secrets: dict[int, str] = field(default_factory=dict)  # kept, never returned (as the real shop)
 
     def install(self) -> FakeWooShop:
         api = re.escape(self.base_url + "/wp-json/wc/v3/")
@@ -77,6 +85,9 @@ class FakeWooShop:
         self.calls.append((request.method, path))
         if not self._authorized(request):
             return _json(401, {"code": "woocommerce_rest_authentication_error", "message": "Invalid signature."})
+        refusal = self._permission_refusal(request.method)
+        if refusal:
+            return refusal
         fault = self._take_fault(request.method, path)
         if fault and fault.timeout:
             raise requests.ReadTimeout("scripted timeout")
@@ -119,6 +130,14 @@ class FakeWooShop:
             ("GET", r"coupons", self._list_coupons),
             ("GET", r"coupons/(\d+)", self._get_coupon),
             ("DELETE", r"coupons/(\d+)", self._delete_coupon),
+            ("GET", r"system_status", self._system_status),
+            ("GET", r"webhooks", self._list_webhooks),
+            ("POST", r"webhooks", self._create_webhook),
+            ("PUT", r"webhooks/(\d+)", self._update_webhook),
+            ("DELETE", r"webhooks/(\d+)", self._delete_webhook),
+            ("GET", r"orders", self._list_orders),
+            ("GET", r"orders/(\d+)", self._get_order),
+            ("GET", r"customers", self._list_customers),
         ]
 
     def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> Reply:
@@ -173,6 +192,157 @@ class FakeWooShop:
         if coupon is None:
             return _json(404, {"code": "woocommerce_rest_shop_coupon_invalid_id", "message": "Invalid ID."})
         return _json(200, coupon)
+
+
+    # -- issue 7: keys' permissions, system status, webhooks, orders and customers ---------------------------
+    def _permission_refusal(self, method: str) -> Reply | None:
+        """What WooCommerce's check_permissions answers for a key without the right permission."""
+        if method in ("GET", "HEAD") and self.permissions not in ("read", "read_write"):
+            message = "The API key provided does not have read permissions."
+        elif method not in ("GET", "HEAD") and self.permissions not in ("write", "read_write"):
+            message = "The API key provided does not have write permissions."
+        else:
+            return None
+        return _json(401, {"code": "woocommerce_rest_authentication_error", "message": message})
+
+    def _system_status(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
+        home = self.home_url or self.base_url
+        return _json(
+            200,
+            {
+                "environment": {"home_url": home, "site_url": home, "version": "11.0.1", "wp_version": "7.1"},
+                "settings": {"currency": self.currency, "currency_symbol": "$"},
+            },
+        )
+
+    def _list_webhooks(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
+        found = sorted(self.webhooks.values(), key=lambda w: w["id"])
+        status = query.get("status", "all")
+        if status != "all":
+            found = [w for w in found if w["status"] == status]
+        return _paged(found, query)
+
+    def _create_webhook(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
+        topic = str(body.get("topic", ""))
+        if not re.fullmatch(r"(order|customer|product|coupon)\.(created|updated|deleted|restored)", topic):
+            return _json(400, {"code": "rest_invalid_param", "message": "Invalid parameter(s): topic"})
+        if not str(body.get("delivery_url", "")).startswith(("http://", "https://")):
+            return _json(400, {"code": "rest_invalid_param", "message": "Invalid parameter(s): delivery_url"})
+        self.next_id += 1
+        webhook = {
+            "id": self.next_id,
+            "name": str(body.get("name") or f"Webhook created on {self.next_id}"),
+            "status": str(body.get("status") or "active"),
+            "topic": topic,
+            "resource": topic.split(".")[0],
+            "event": topic.split(".")[1],
+            "hooks": [],
+            "delivery_url": body["delivery_url"],
+            "date_created_gmt": "2026-11-27T10:00:00",
+        }
+        self.webhooks[self.next_id] = webhook
+        self.webhook_secrets[self.next_id] = str(body.get("secret") or "generated-by-shop")
+        return _json(201, webhook)
+
+    def _update_webhook(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
+        webhook_id = int(match.group(1))
+        webhook = self.webhooks.get(webhook_id)
+        if webhook is None:
+            return _json(404, {"code": "woocommerce_rest_webhook_invalid_id", "message": "Invalid ID."})
+        for key in ("name", "status", "topic", "delivery_url"):
+            if key in body:
+                webhook[key] = body[key]
+        if "secret" in body:
+            self.webhook_secrets[webhook_id] = str(body["secret"])
+        return _json(200, webhook)
+
+    def _delete_webhook(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
+        if query.get("force") != "true":
+            return _json(
+                501, {"code": "woocommerce_rest_trash_not_supported", "message": "Webhooks do not support trashing."}
+            )
+        webhook = self.webhooks.pop(int(match.group(1)), None)
+        if webhook is None:
+            return _json(404, {"code": "woocommerce_rest_webhook_invalid_id", "message": "Invalid ID."})
+        self.webhook_secrets.pop(webhook["id"], None)
+        return _json(200, webhook)
+
+    def _list_orders(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
+        # Dates: the bridge always sends dates_are_gmt=true, compared with the *_gmt fields (ISO strings sort).
+        found = list(self.orders.values())
+        for param, field_name, keep in (
+            ("modified_after", "date_modified_gmt", lambda v, b: v > b),
+            ("modified_before", "date_modified_gmt", lambda v, b: v < b),
+            ("after", "date_created_gmt", lambda v, b: v > b),
+            ("before", "date_created_gmt", lambda v, b: v < b),
+        ):
+            if param in query:
+                bound = query[param][:19]
+                found = [o for o in found if keep(str(o.get(field_name) or ""), bound)]
+        status = query.get("status", "any")
+        if status != "any":
+            found = [o for o in found if o["status"] in status.split(",")]
+        fields = {"id": "id", "modified": "date_modified_gmt", "date": "date_created_gmt"}
+        sort_key = fields[query.get("orderby", "date")]
+        found.sort(key=lambda o: (o[sort_key], o["id"]), reverse=query.get("order", "desc") == "desc")
+        return _paged(found, query)
+
+    def _get_order(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
+        order = self.orders.get(int(match.group(1)))
+        if order is None:
+            return _json(404, {"code": "woocommerce_rest_shop_order_invalid_id", "message": "Invalid ID."})
+        return _json(200, order)
+
+    def _list_customers(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
+        found = sorted(self.customers.values(), key=lambda c: c["id"], reverse=query.get("order", "asc") == "desc")
+        return _paged(found, query)
+
+    # -- building the shop's data from the captured payloads ---------------------------------------------------
+    def put_order(
+        self,
+        order_id: int,
+        *,
+        email: str,
+        customer_id: int = 0,
+        status: str = "completed",
+        created: str = "2026-11-20T10:00:00",
+        modified: str | None = None,
+        refunds: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """An order as the REST API returns it, built from the captured order 12 (line total 35.00)."""
+        order = copy.deepcopy(woo.payload("order.updated.completed"))
+        order.pop("_links", None)
+        paid = status not in ("pending", "on-hold", "failed", "checkout-draft")
+        order.update(
+            id=order_id,
+            number=str(order_id),
+            status=status,
+            customer_id=customer_id,
+            date_created_gmt=created,
+            date_modified_gmt=modified or created,
+            date_paid_gmt=created if paid else None,
+            date_completed_gmt=created if status == "completed" else None,
+            refunds=refunds or [],
+        )
+        order["billing"] = {**order["billing"], "email": email}
+        self.orders[order_id] = order
+        return order
+
+    def put_customer(self, customer_id: int, *, email: str, created: str = "2026-11-20T09:00:00") -> dict[str, Any]:
+        customer = copy.deepcopy(woo.payload("customer.created"))
+        customer.pop("_links", None)
+        customer.update(id=customer_id, email=email, date_created_gmt=created, date_modified_gmt=created)
+        self.customers[customer_id] = customer
+        return customer
+
+
+def _paged(items: list[dict[str, Any]], query: dict[str, str]) -> Reply:
+    """A page of a collection with the X-WP-Total / X-WP-TotalPages headers (WooCommerce's 100-per-page cap)."""
+    per_page = min(int(query.get("per_page", 10)), 100)
+    page = int(query.get("page", 1))
+    total_pages = max(1, -(-len(items) // per_page))
+    chunk = items[(page - 1) * per_page : page * per_page]
+    return _json(200, chunk, {"X-WP-Total": str(len(items)), "X-WP-TotalPages": str(total_pages)})
 
 
 def _enc(value: str) -> str:
