@@ -67,6 +67,11 @@ def save_webhook(
         )
 
 
+def update_webhook(conn: Connection, shop_id: str, topic: str, values: dict[str, Any], now: datetime) -> None:
+    w = t.shop_webhook.c
+    conn.execute(update(t.shop_webhook).where(w.shop_id == shop_id, w.topic == topic).values(updated_at=now, **values))
+
+
 def forget_webhook(conn: Connection, shop_id: str, topic: str) -> None:
     w = t.shop_webhook.c
     conn.execute(delete(t.shop_webhook).where(w.shop_id == shop_id, w.topic == topic))

@@ -78,14 +78,8 @@ def _note(rt: Runtime, shop_id: str, mine: dict[str, Any], saved: dict[str, Any]
     log.warning("shop %s: %s webhook was %s: %s", shop_id, mine["topic"], previous, action)
     now = utcnow()
     with db.write(rt.engine) as conn:
-        store.save_webhook(
-            conn,
-            program_id=rt.settings.program.id,
-            shop_id=shop_id,
-            topic=mine["topic"],
-            values={"platform_webhook_id": str(saved.get("id")), "status": str(saved.get("status")), "checked_at": now},
-            now=now,
-        )
+        values = {"platform_webhook_id": str(saved.get("id")), "status": str(saved.get("status")), "checked_at": now}
+        store.update_webhook(conn, shop_id, mine["topic"], values, now)
         audit.record(
             conn,
             program_id=rt.settings.program.id,
@@ -101,14 +95,7 @@ def _note(rt: Runtime, shop_id: str, mine: dict[str, Any], saved: dict[str, Any]
 def _touch(rt: Runtime, shop_id: str, topic: str) -> None:
     now = utcnow()
     with db.write(rt.engine) as conn:
-        store.save_webhook(
-            conn,
-            program_id=rt.settings.program.id,
-            shop_id=shop_id,
-            topic=topic,
-            values={"status": "active", "checked_at": now},
-            now=now,
-        )
+        store.update_webhook(conn, shop_id, topic, {"status": "active", "checked_at": now}, now)
 
 
 def check_all(rt: Runtime, now: datetime) -> dict[str, Any]:

@@ -193,7 +193,6 @@ class FakeWooShop:
             return _json(404, {"code": "woocommerce_rest_shop_coupon_invalid_id", "message": "Invalid ID."})
         return _json(200, coupon)
 
-
     # -- issue 7: keys' permissions, system status, webhooks, orders and customers ---------------------------
     def _permission_refusal(self, method: str) -> Reply | None:
         """What WooCommerce's check_permissions answers for a key without the right permission."""
