@@ -1,0 +1,126 @@
+"""Backfill benchmark: past orders imported into the ledger per second (target >= 1,000/s on PostgreSQL).
+
+    .venv/bin/python bench/backfill.py [--db sqlite|postgresql|both] [--count 5000] [--mode award|history-only]
+
+The shop is the test suite's REST model of WooCommerce (tests/support/woo_rest.py) behind ``responses``, in
+process: zero network latency, so the figure is the bridge's own cost (plus the model's JSON encoding, reported
+separately as "shop alone": every page fetched through ``WooClient`` without applying anything). Each order is
+the captured order 12 with its own id and a new guest shopper, so every order creates a member. The backfill
+runs through ``bridge.sync.backfill.backfill`` with no request throttle. Checks every order earned exactly once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import responses  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from bridge.bootstrap import prepare_database  # noqa: E402
+from bridge.config import load_settings  # noqa: E402
+from bridge.connectors.woocommerce.api import WooClient  # noqa: E402
+from bridge.runtime import Runtime  # noqa: E402
+from bridge.storage import db  # noqa: E402
+from bridge.storage import tables as t  # noqa: E402
+from bridge.sync.backfill import AWARD, HISTORY_ONLY, backfill  # noqa: E402
+from tests.support import woo  # noqa: E402
+from tests.support.postgres import PostgresCluster, find_bindir  # noqa: E402
+from tests.support.woo_rest import CONSUMER_KEY, CONSUMER_SECRET, SHOP_URL, FakeWooShop  # noqa: E402
+
+TARGET = 1000.0
+SHOP = "bench"
+
+
+def settings_for(database_url: str, data_dir: Path):  # type: ignore[no-untyped-def]
+    config = data_dir / "config.yaml"
+    config.write_text("{}\n")
+    return load_settings(
+        path=config,
+        environ={},
+        overrides={
+            "data_dir": str(data_dir),
+            "database_url": database_url,
+            "redis_url": "redis://127.0.0.1:1/0",  # never used
+            "shops": [
+                {
+                    "id": SHOP,
+                    "url": SHOP_URL,
+                    "consumer_key": CONSUMER_KEY,
+                    "consumer_secret": CONSUMER_SECRET,
+                    "webhook_secret": woo.SECRET,
+                    "currency": "USD",
+                }
+            ],
+        },
+    )
+
+
+def run(database_url: str, data_dir: Path, count: int, mode: str) -> float:
+    rt = Runtime.build(settings_for(database_url, data_dir))
+    prepare_database(rt, migrate_schema=True)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        shop = FakeWooShop(rsps).install()
+        for i in range(count):
+            shop.put_order(100_000 + i, email=f"past{i}@example.test", created=f"2025-{1 + i % 12:02d}-15T12:00:00")
+        client = WooClient.for_shop(rt.settings.shop(SHOP))  # type: ignore[arg-type]
+        started = time.perf_counter()
+        fetched = sum(len(p.items) for p in client.pages("orders", orderby="id", order="asc", after="2025-01-01"))
+        shop_alone = time.perf_counter() - started
+        started = time.perf_counter()
+        report = backfill(rt, SHOP, since=_since(), mode=mode, rate=0)
+        elapsed = time.perf_counter() - started
+    with db.read(rt.engine) as conn:
+        earns = conn.scalar(select(func.count()).select_from(t.ledger_entry).where(t.ledger_entry.c.kind == "earn"))
+        states = conn.scalar(select(func.count()).select_from(t.order_state))
+    rt.close()
+    expected_earns = count if mode == AWARD else 0
+    ok = states == count and earns == expected_earns and fetched == count
+    rate = count / elapsed
+    sys.stdout.write(
+        f"  shop alone: {fetched} orders fetched in {shop_alone:.2f} s = {fetched / shop_alone:,.0f}/s\n"
+        f"  backfill --{mode}: {count} orders in {elapsed:.2f} s = {rate:,.0f} orders/s "
+        f"({report.requests} requests); {states} orders, {earns} earn entries: {'OK' if ok else 'WRONG'}\n"
+    )
+    return rate
+
+
+def _since():  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    return datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument("--mode", choices=(AWARD, HISTORY_ONLY), default=AWARD)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
+        data_dir = Path(tmp)
+        if args.db in ("sqlite", "both"):
+            sys.stdout.write("SQLite (WAL):\n")
+            run(f"sqlite:///{data_dir / 'bench.db'}", data_dir, args.count, args.mode)
+        if args.db in ("postgresql", "both"):
+            bindir = find_bindir()
+            if bindir is None:
+                sys.stdout.write("PostgreSQL: no server binaries (scripts/bootstrap --dev installs them)\n")
+                return
+            cluster = PostgresCluster(bindir).start()
+            try:
+                sys.stdout.write("PostgreSQL:\n")
+                rate = run(cluster.create_database("bench"), data_dir, args.count, args.mode)
+                sys.stdout.write(f"  target >= {TARGET:,.0f}/s: {'met' if rate >= TARGET else 'NOT met'}\n")
+            finally:
+                cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
