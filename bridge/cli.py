@@ -53,6 +53,12 @@ def check_config(ctx: click.Context) -> None:
     click.echo(f"  program:  {s.program.id} ({s.program.name})")
     for shop in s.shops:
         click.echo(f"  shop:     {shop.id} {shop.platform} {shop.url} {shop.currency}")
+        if not shop.webhook_secret:
+            click.echo(
+                f"  warning: shop {shop.id} has no webhook_secret: its deliveries are refused (401) unless it is "
+                "connected with `bridge connect`",
+                err=True,
+            )
     click.echo(f"  admin API keys: {len(s.admin_api_keys)}")
 
 
