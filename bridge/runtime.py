@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_app_context
 from redis import Redis
 from sqlalchemy import Engine
 
@@ -105,6 +108,30 @@ class Runtime:
         self.engine.dispose()
 
 
+_ACTIVE: ContextVar[Runtime | None] = ContextVar("bridge_runtime", default=None)
+
+
+@contextmanager
+def use_runtime(rt: Runtime) -> Iterator[Runtime]:
+    """Make ``rt`` the current runtime outside a Flask app context (scheduler threads, CLI commands), so code
+    that runs everywhere (order observers, jobs) finds its settings the same way in the worker and in a CLI."""
+    token = _ACTIVE.set(rt)
+    try:
+        yield rt
+    finally:
+        _ACTIVE.reset(token)
+
+
+def active_runtime() -> Runtime | None:
+    """The current runtime (app context first, then ``use_runtime``), or None."""
+    if has_app_context():
+        runtime: Runtime = current_app.extensions[EXTENSION_KEY]
+        return runtime
+    return _ACTIVE.get()
+
+
 def current_runtime() -> Runtime:
-    runtime: Runtime = current_app.extensions[EXTENSION_KEY]
+    runtime = active_runtime()
+    if runtime is None:
+        raise RuntimeError("no bridge runtime: run inside the app context or `with use_runtime(rt)`")
     return runtime

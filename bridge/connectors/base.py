@@ -57,6 +57,10 @@ class ShopOrder:
     line_items: tuple[LineItem, ...]
     refunds: tuple[Refund, ...]
     coupon_codes: tuple[str, ...]
+    # Normalised billing contact (digits of the phone; "street|postcode|country", lower-case), for referral fraud
+    # checks: the same person behind two e-mails. Empty when the shop did not send them.
+    billing_phone: str = ""
+    billing_address: str = ""
 
     @property
     def refunded_total(self) -> Decimal:

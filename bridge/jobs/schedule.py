@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bridge.runtime import Runtime
+from bridge.runtime import Runtime, use_runtime
 from bridge.storage.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -74,9 +74,10 @@ class Scheduler(threading.Thread):
         self.last_run: dict[str, float] = {}
 
     def run(self) -> None:
-        while not self.stopping.is_set():
-            run_due(self.rt, self.last_run, time.monotonic())
-            self.stopping.wait(self.TICK_SECONDS)
+        with use_runtime(self.rt):  # a thread has no app context: jobs and observers find the runtime here
+            while not self.stopping.is_set():
+                run_due(self.rt, self.last_run, time.monotonic())
+                self.stopping.wait(self.TICK_SECONDS)
 
     def stop(self) -> None:
         self.stopping.set()

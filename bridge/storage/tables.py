@@ -292,3 +292,76 @@ sync_state = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("shop_id", "kind"),
 )
+
+# --- issue 5: referrals ---
+referral_code = Table(
+    "referral_code",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=False, index=True),
+    Column("code", String(32), nullable=False),  # upper-case; matched case-insensitively
+    Column("kind", String(16), nullable=False),  # generated | vanity
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("program_id", "code"),
+)
+
+referral_click = Table(
+    "referral_click",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("shop_id", String(64), ForeignKey("shop.id"), nullable=True),
+    Column("code", String(32), nullable=False),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=True),
+    Column("ip_hash", String(32), nullable=False),  # keyed hashes: no raw personal data
+    Column("ua_hash", String(32), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_referral_click_member_id_created_at", "member_id", "created_at"),
+)
+
+referral = Table(
+    "referral",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("shop_id", String(64), ForeignKey("shop.id"), nullable=False),
+    Column("referrer_member_id", Id, ForeignKey("member.id"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("friend_key", String(320), nullable=False),  # folded e-mail: one referral per person, ever
+    Column("friend_email", String(320), nullable=False),  # as the coupon is locked to it (trimmed, lower-case)
+    Column("friend_member_id", Id, ForeignKey("member.id"), nullable=True),
+    # claiming -> invited -> ordered -> qualified; claiming/invited/ordered -> rejected; claiming -> failed
+    Column("state", String(16), nullable=False),
+    Column("reason", String(64), nullable=False, default=""),
+    Column("coupon_code", String(64), nullable=False),
+    Column("coupon_id", String(32), nullable=True),
+    Column("coupon_expires_at", UtcDateTime(), nullable=False),
+    Column("order_id", String(64), nullable=True),
+    Column("order_total", String(32), nullable=True),  # net of refunds
+    Column("completed_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("ordered_at", UtcDateTime(), nullable=True),
+    Column("qualified_at", UtcDateTime(), nullable=True),
+    Column("rejected_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("program_id", "friend_key"),
+    Index("ix_referral_shop_id_coupon_code", "shop_id", "coupon_code"),
+    Index("ix_referral_referrer_member_id_created_at", "referrer_member_id", "created_at"),
+    Index("ix_referral_state_completed_at", "state", "completed_at"),
+    Index("ix_referral_shop_id_order_id", "shop_id", "order_id"),
+)
+
+member_contact = Table(
+    "member_contact",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # phone | address
+    Column("digest", String(64), nullable=False),  # keyed hash of the normalised value
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("member_id", "kind", "digest"),
+    Index("ix_member_contact_program_id_kind_digest", "program_id", "kind", "digest"),
+)

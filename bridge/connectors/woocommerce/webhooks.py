@@ -88,7 +88,22 @@ def parse_order(data: Mapping[str, Any]) -> ShopOrder:
         line_items=tuple(_line_item(item) for item in _list(data.get("line_items"), "line_items")),
         refunds=tuple(_refund(item) for item in _list(data.get("refunds"), "refunds")),
         coupon_codes=tuple(_str(c.get("code")).lower() for c in _list(data.get("coupon_lines"), "coupon_lines")),
+        billing_phone=_phone(billing.get("phone") if isinstance(billing, Mapping) else None),
+        billing_address=_address(billing if isinstance(billing, Mapping) else {}),
     )
+
+
+def _phone(value: Any) -> str:
+    digits = "".join(ch for ch in _str(value) if ch.isdigit())
+    return digits if len(digits) >= 6 else ""
+
+
+def _address(billing: Mapping[str, Any]) -> str:
+    street = " ".join(_str(billing.get("address_1")).lower().split())
+    if not street:
+        return ""
+    postcode = "".join(_str(billing.get("postcode")).lower().split())
+    return f"{street}|{postcode}|{_str(billing.get('country')).lower()}"
 
 
 def parse_customer(data: Mapping[str, Any]) -> ShopCustomer:
