@@ -42,7 +42,13 @@ def _load_jobs() -> None:
     """Import the modules that register jobs, so the registry is complete in every process."""
     # (each area adds one import line here)
     import bridge.redemption.jobs
+    import bridge.referrals.jobs  # (issue 5)
     import bridge.sync.jobs  # noqa: F401  (issue 7)
+
+
+def load_registrations() -> None:
+    """Make every area's periodic jobs and order observers known (for code paths that start outside the app)."""
+    _load_jobs()
 
 
 def run_due(rt: Runtime, last_run: dict[str, float], now_monotonic: float) -> list[str]:

@@ -281,6 +281,9 @@ class FakeWooShop:
         status = query.get("status", "any")
         if status != "any":
             found = [o for o in found if o["status"] in status.split(",")]
+        if "search" in query:  # WooCommerce searches billing fields among others; e-mail is what we search by
+            needle = query["search"].lower()
+            found = [o for o in found if needle in str(o.get("billing", {}).get("email", "")).lower()]
         fields = {"id": "id", "modified": "date_modified_gmt", "date": "date_created_gmt"}
         sort_key = fields[query.get("orderby", "date")]
         found.sort(key=lambda o: (o[sort_key], o["id"]), reverse=query.get("order", "desc") == "desc")
