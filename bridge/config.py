@@ -773,7 +773,7 @@ def _referrals(c: _Checker, raw: Any) -> ReferralSettings:
         referrer_points=c.integer(data.get("referrer_points", d.referrer_points), k + "referrer_points", minimum=0),
         friend_points=c.integer(data.get("friend_points", d.friend_points), k + "friend_points", minimum=0),
         friend_reward=_friend_reward(c, data.get("friend_reward")),
-        min_order_amount=c.decimal(data.get("min_order_amount", d.min_order_amount), k + "min_order_amount"),
+        min_order_amount=c.decimal(data.get("min_order_amount", str(d.min_order_amount)), k + "min_order_amount"),
         referrer_monthly_cap=c.integer(
             data.get("referrer_monthly_cap", d.referrer_monthly_cap), k + "referrer_monthly_cap", minimum=0
         ),
@@ -803,7 +803,7 @@ def _friend_reward(c: _Checker, raw: Any) -> FriendReward:
         if key not in _FRIEND_REWARD_KEYS:
             raise c.fail(k + key, f"unknown key (known: {', '.join(sorted(_FRIEND_REWARD_KEYS))})")
     kind = c.choice(data.get("type", d.type), k + "type", FRIEND_REWARD_TYPES)
-    value = c.decimal(data.get("value", d.value if kind != "free_shipping" else 0), k + "value")
+    value = c.decimal(data.get("value", str(d.value) if kind != "free_shipping" else "0"), k + "value")
     if kind == "percent" and not 0 < value <= 100:
         raise c.fail(k + "value", "a percentage must be more than 0 and at most 100")
     if kind == "fixed_cart" and value <= 0:
@@ -811,7 +811,7 @@ def _friend_reward(c: _Checker, raw: Any) -> FriendReward:
     return FriendReward(
         type=kind,
         value=value,
-        minimum_amount=c.decimal(data.get("minimum_amount", d.minimum_amount), k + "minimum_amount"),
+        minimum_amount=c.decimal(data.get("minimum_amount", str(d.minimum_amount)), k + "minimum_amount"),
         validity_days=c.integer(data.get("validity_days", d.validity_days), k + "validity_days", minimum=1),
         individual_use=_boolean(c, data.get("individual_use", d.individual_use), k + "individual_use"),
         title=c.string(data.get("title", d.title), k + "title"),
