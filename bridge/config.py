@@ -114,6 +114,7 @@ class ProgramSettings:
     earn: EarnSettings
     rewards: tuple[RewardSettings, ...] = ()
     redemption: RedemptionSettings = field(default_factory=lambda: RedemptionSettings())
+    earning: EarningSettings = field(default_factory=lambda: EarningSettings())  # issue 3: rules, hold, expiry
 
 
 @dataclass(frozen=True)
@@ -360,6 +361,7 @@ def _program(c: _Checker, raw: dict[str, Any]) -> ProgramSettings:
         ),
         rewards=_rewards(c, raw.get("rewards")),
         redemption=_redemption(c, raw.get("redemption")),
+        earning=parse_earning(c.source, raw),
     )
 
 
@@ -642,3 +644,12 @@ def _redemption(c: _Checker, raw: Any) -> RedemptionSettings:
             r.get("rate_limit_per_minute"), "program.redemption.rate_limit_per_minute", minimum=1
         ),
     )
+
+
+# --- issue 3: earning rules, hold and expiry (parsed in bridge/rules/config.py, which is pure) -------------------
+from bridge.rules.config import DEFAULTS as _EARNING_DEFAULTS  # noqa: E402
+from bridge.rules.config import EarningSettings, parse_earning  # noqa: E402
+
+DEFAULTS["program"]["timezone"] = "UTC"
+DEFAULTS["program"]["membership"] = {"policy": "open", "qualifying_total": "0"}
+DEFAULTS["program"]["earn"].update(copy.deepcopy(_EARNING_DEFAULTS))
