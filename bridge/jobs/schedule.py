@@ -41,6 +41,7 @@ def register(job: PeriodicJob) -> PeriodicJob:
 def _load_jobs() -> None:
     """Import the modules that register jobs, so the registry is complete in every process."""
     # (each area adds one import line here)
+    import bridge.ledger.jobs
     import bridge.redemption.jobs  # noqa: F401  (issue 4)
 
 

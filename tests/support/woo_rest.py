@@ -54,6 +54,7 @@ class FakeWooShop:
     calls: list[tuple[str, str]] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     next_id: int = 100
+    products: dict[int, dict[str, Any]] = field(default_factory=dict)  # issue 3: categories for the rules
 
     def install(self) -> FakeWooShop:
         api = re.escape(self.base_url + "/wp-json/wc/v3/")
@@ -119,7 +120,14 @@ class FakeWooShop:
             ("GET", r"coupons", self._list_coupons),
             ("GET", r"coupons/(\d+)", self._get_coupon),
             ("DELETE", r"coupons/(\d+)", self._delete_coupon),
+            ("GET", r"products/(\d+)", self._get_product),
         ]
+
+    def _get_product(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
+        product = self.products.get(int(match.group(1)))
+        if product is None:
+            return _json(404, {"code": "woocommerce_rest_product_invalid_id", "message": "Invalid ID."})
+        return _json(200, product)
 
     def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> Reply:
         for route_method, pattern, handler in self.routes():
