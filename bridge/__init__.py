@@ -11,7 +11,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """The only app factory. Reads ``$BRIDGE_CONFIG`` (or ./config.yaml) when no settings are given."""
     from bridge import logs
     from bridge.runtime import EXTENSION_KEY, Runtime
-    from bridge.web import admin_api, cors, errors, health, redemption_api, webhooks
+    from bridge.web import admin_api, cors, errors, health, redemption_api, rules_api, webhooks
 
     settings = settings or load_settings()
     logs.configure(settings.log_level)
@@ -25,4 +25,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(admin_api.bp)
     app.register_blueprint(health.bp)
     redemption_api.register(app)  # issue 4
+    rules_api.register(app)  # issue 3
     return app

@@ -196,6 +196,9 @@ def _register_commands() -> None:
     from bridge import cli_redemption  # issue 4
 
     cli.add_command(cli_redemption.redemptions)
+    from bridge import cli_rules  # issue 3
+
+    cli.add_command(cli_rules.rules)
 
 
 _register_commands()

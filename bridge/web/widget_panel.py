@@ -38,7 +38,8 @@ def register(name: str, provider: SectionProvider) -> None:
 
 def _load_sections() -> None:
     """Import the modules that register sections (one line per area)."""
-    import bridge.web.redemption_api  # noqa: F401  (issue 4: "rewards")
+    import bridge.web.redemption_api
+    import bridge.web.rules_api  # noqa: F401  (issue 3: "ways_to_earn")
 
 
 def render(request: PanelRequest) -> dict[str, Any]:
