@@ -11,7 +11,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     """The only app factory. Reads ``$BRIDGE_CONFIG`` (or ./config.yaml) when no settings are given."""
     from bridge import logs
     from bridge.runtime import EXTENSION_KEY, Runtime
-    from bridge.web import admin_api, cors, errors, health, redemption_api, referrals_api, shops_api, webhooks
+    from bridge.web import (
+        admin_api,
+        cors,
+        errors,
+        health,
+        redemption_api,
+        referrals_api,
+        rules_api,
+        shops_api,
+        webhooks,
+    )
 
     settings = settings or load_settings()
     logs.configure(settings.log_level)
@@ -27,4 +37,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     redemption_api.register(app)  # issue 4
     shops_api.register(app)  # issue 7
     referrals_api.register(app)  # issue 5
+    rules_api.register(app)  # issue 3
     return app

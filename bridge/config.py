@@ -126,6 +126,7 @@ class ProgramSettings:
     rewards: tuple[RewardSettings, ...] = ()
     redemption: RedemptionSettings = field(default_factory=lambda: RedemptionSettings())
     referrals: ReferralSettings = field(default_factory=lambda: ReferralSettings())
+    earning: EarningSettings = field(default_factory=lambda: EarningSettings())  # issue 3: rules, hold, expiry
 
 
 @dataclass(frozen=True)
@@ -379,6 +380,7 @@ def _program(c: _Checker, raw: dict[str, Any]) -> ProgramSettings:
         rewards=_rewards(c, raw.get("rewards")),
         redemption=_redemption(c, raw.get("redemption")),
         referrals=_referrals(c, raw.get("referrals")),
+        earning=parse_earning(c.source, raw),
     )
 
 
@@ -817,3 +819,12 @@ def _friend_reward(c: _Checker, raw: Any) -> FriendReward:
         title=c.string(data.get("title", d.title), k + "title"),
         description=c.string(data.get("description", d.description), k + "description", allow_empty=True),
     )
+
+
+# --- issue 3: earning rules, hold and expiry (parsed in bridge/rules/config.py, which is pure) -------------------
+from bridge.rules.config import DEFAULTS as _EARNING_DEFAULTS  # noqa: E402
+from bridge.rules.config import EarningSettings, parse_earning  # noqa: E402
+
+DEFAULTS["program"]["timezone"] = "UTC"
+DEFAULTS["program"]["membership"] = {"policy": "open", "qualifying_total": "0"}
+DEFAULTS["program"]["earn"].update(copy.deepcopy(_EARNING_DEFAULTS))

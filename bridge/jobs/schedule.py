@@ -41,7 +41,8 @@ def register(job: PeriodicJob) -> PeriodicJob:
 def _load_jobs() -> None:
     """Import the modules that register jobs, so the registry is complete in every process."""
     # (each area adds one import line here)
-    import bridge.redemption.jobs
+    import bridge.ledger.jobs  # (issue 3)
+    import bridge.redemption.jobs  # (issue 4)
     import bridge.referrals.jobs  # (issue 5)
     import bridge.sync.jobs  # noqa: F401  (issue 7)
 

@@ -206,3 +206,14 @@ def entry(conn: Connection, entry_id: int) -> Entry | None:
 
 def entry_by_key(conn: Connection, idempotency_key: str) -> Entry | None:
     return store.by_key(conn, idempotency_key)
+
+
+# --- issue 3: many entries at once (expiry runs) --------------------------------------------------------------------
+def post_many(conn: Connection, entries: list[NewEntry]) -> int:
+    """Post entries that are new or replays, in one round trip; returns how many were written now.
+
+    Same rules as ``post`` (idempotent on each key), for batch jobs where one INSERT per entry would dominate.
+    """
+    if any(entry.points == 0 for entry in entries):
+        raise ValueError("a ledger entry must move points")
+    return store.insert_many(conn, entries, utcnow()) if entries else 0

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -237,6 +238,42 @@ redemption = Table(
     Index("ix_redemption_state_expires_at", "state", "expires_at"),
     Index("ix_redemption_member_id_reward_id_created_at", "member_id", "reward_id", "created_at"),
     Index("ix_redemption_shop_id_order_id", "shop_id", "order_id"),
+)
+
+# --- issue 3: the life of a point (pending -> available -> expired), membership and birthdays ---
+# When each order was paid and completed (caps, n-th order bonuses, the hold) and when its points were released.
+order_state.append_column(Column("paid_at", UtcDateTime(), nullable=True))
+order_state.append_column(Column("completed_at", UtcDateTime(), nullable=True))
+order_state.append_column(Column("released_at", UtcDateTime(), nullable=True))
+Index("ix_order_state_released_at_completed_at", order_state.c.released_at, order_state.c.completed_at)
+Index("ix_order_state_member_id_paid_at", order_state.c.member_id, order_state.c.paid_at)
+
+member_profile = Table(
+    "member_profile",
+    metadata,
+    Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("joined_at", UtcDateTime(), nullable=True),  # closed / invite-only programs: when the member got in
+    Column("invited_by", String(200), nullable=True),
+    Column("birthday", Date(), nullable=True),
+    Column("tier", String(64), nullable=True),  # set by the tiers issue; the rules engine reads it
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+point_event = Table(
+    "point_event",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=False),
+    Column("kind", String(32), nullable=False),  # expiring_soon
+    Column("event_key", String(255), nullable=False, unique=True),
+    Column("points", BigInteger, nullable=False),
+    Column("due_at", UtcDateTime(), nullable=True),
+    Column("details", JSON, nullable=False, default=dict),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),  # for the notifications issue
+    Index("ix_point_event_member_id_id", "member_id", "id"),
 )
 
 # --- issue 7: connected shops, their webhooks, reconciliation and backfill progress ---

@@ -62,6 +62,7 @@ class FakeWooShop:
     customers: dict[int, dict[str, Any]] = field(default_factory=dict)
     webhooks: dict[int, dict[str, Any]] = field(default_factory=dict)
     webhook_secrets: dict[int, str] = field(default_factory=dict)  # kept, never returned (as the real shop)
+    products: dict[int, dict[str, Any]] = field(default_factory=dict)  # issue 3: categories for the rules
 
     def install(self) -> FakeWooShop:
         api = re.escape(self.base_url + "/wp-json/wc/v3/")
@@ -138,7 +139,14 @@ class FakeWooShop:
             ("GET", r"orders", self._list_orders),
             ("GET", r"orders/(\d+)", self._get_order),
             ("GET", r"customers", self._list_customers),
+            ("GET", r"products/(\d+)", self._get_product),
         ]
+
+    def _get_product(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
+        product = self.products.get(int(match.group(1)))
+        if product is None:
+            return _json(404, {"code": "woocommerce_rest_product_invalid_id", "message": "Invalid ID."})
+        return _json(200, product)
 
     def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> Reply:
         for route_method, pattern, handler in self.routes():
