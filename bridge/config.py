@@ -741,7 +741,8 @@ class ReferralSettings:
     friend_reward: FriendReward = field(default_factory=FriendReward)
     min_order_amount: Decimal = Decimal(0)  # a qualifying order's total, net of refunds
     referrer_monthly_cap: int = 10  # friends a member may invite per calendar month (UTC); 0 = no cap
-    hold_days: int | None = None  # None: the same hold as earned points (program.earn.hold_days, else 14)
+    hold_days: int | None = None  # None: the same hold as earned points (program.earn.hold_days)
+    pending_during_hold: bool = False  # show the reward as pending from the friend's completed order on
     link_base: str = ""  # where /r/<code> is served; empty: public_url
     landing_path: str = "/"  # on the shop, where a referral link lands (?ref=<code> appended)
     code_length: int = 8
@@ -780,6 +781,9 @@ def _referrals(c: _Checker, raw: Any) -> ReferralSettings:
             data.get("referrer_monthly_cap", d.referrer_monthly_cap), k + "referrer_monthly_cap", minimum=0
         ),
         hold_days=None if hold is None else c.integer(hold, k + "hold_days", minimum=0),
+        pending_during_hold=_boolean(
+            c, data.get("pending_during_hold", d.pending_during_hold), k + "pending_during_hold"
+        ),
         link_base=link_base,
         landing_path=landing,
         code_length=c.integer(data.get("code_length", d.code_length), k + "code_length", minimum=6),

@@ -20,9 +20,9 @@ from sqlalchemy import Connection, select
 from bridge.config import ReferralSettings
 from bridge.connectors.base import ShopOrder
 from bridge.ledger import service as ledger
-from bridge.ledger.model import Entry, EntryKind, NewEntry
+from bridge.ledger.model import Entry, EntryKind, EntryState, NewEntry
 from bridge.members import service as members
-from bridge.orders.service import REVERSING_STATUSES, ShopContext
+from bridge.orders.service import REVERSING_STATUSES, ShopContext, lot_expiry
 from bridge.referrals.model import Reason, Referral, State, fold_email
 from bridge.runtime import Runtime, active_runtime
 from bridge.storage import db
@@ -34,7 +34,6 @@ from bridge.storage.secretbox import SecretBox, box_for
 log = logging.getLogger(__name__)
 
 CAUSE = "referral"
-DEFAULT_HOLD_DAYS = 14
 BATCH = 200
 
 
@@ -129,15 +128,23 @@ def _follow(conn: Connection, s: ReferralSettings, ref: Referral, order: ShopOrd
     """An attributed order moves on: completed (the hold starts), refunded or cancelled (rejected)."""
     now = utcnow()
     net = order.total - order.refunded_total
+    reason = None
     if order.status == "refunded" or (order.total > 0 and net <= 0):
-        store.change(conn, ref.id, state=State.REJECTED, reason=Reason.ORDER_REFUNDED, rejected_at=now, updated_at=now)
+        reason = Reason.ORDER_REFUNDED
     elif order.status in REVERSING_STATUSES:
-        store.change(conn, ref.id, state=State.REJECTED, reason=Reason.ORDER_CANCELLED, rejected_at=now, updated_at=now)
+        reason = Reason.ORDER_CANCELLED
     elif net < s.min_order_amount:
-        store.change(conn, ref.id, state=State.REJECTED, reason=Reason.BELOW_MINIMUM, rejected_at=now, updated_at=now)
+        reason = Reason.BELOW_MINIMUM
+    if reason is not None:
+        store.change(conn, ref.id, state=State.REJECTED, reason=reason, rejected_at=now, updated_at=now)
+        _withdraw_pending(conn, ref)
     elif order.status == "completed" and ref.completed_at is None:
-        completed = order.date_modified or now
+        completed = order.date_completed or order.date_modified or now
         store.change(conn, ref.id, completed_at=completed, order_total=str(net), updated_at=now)
+        if s.pending_during_hold:
+            current = store.get(conn, ref.id)
+            assert current is not None
+            _post_rewards(conn, s, current, EntryState.PENDING)
     elif str(net) != ref.order_total:
         store.change(conn, ref.id, order_total=str(net), updated_at=now)
 
@@ -200,8 +207,7 @@ def hold_days(rt: Runtime) -> int:
     s = rt.settings.program.referrals
     if s.hold_days is not None:
         return s.hold_days
-    earn_hold = getattr(rt.settings.program.earn, "hold_days", None)  # the earning rules' hold (issue 3)
-    return int(earn_hold) if earn_hold is not None else DEFAULT_HOLD_DAYS
+    return rt.settings.program.earning.hold_days  # the same hold as earned points
 
 
 def qualify_due(rt: Runtime, now: datetime) -> int:
@@ -218,7 +224,7 @@ def qualify_due(rt: Runtime, now: datetime) -> int:
             ref = store.get(conn, referral_id, lock=True)
             if ref is None or ref.state != State.ORDERED or ref.completed_at is None or ref.completed_at > cutoff:
                 continue  # moved on since it was listed (refunded, or another worker qualified it)
-            _reward(conn, s, ref)
+            _reward(conn, rt, ref, now)
             store.change(conn, ref.id, state=State.QUALIFIED, qualified_at=now, updated_at=now)
             qualified += 1
     if qualified:
@@ -226,23 +232,94 @@ def qualify_due(rt: Runtime, now: datetime) -> int:
     return qualified
 
 
-def _reward(conn: Connection, s: ReferralSettings, ref: Referral) -> None:
+def _reward(conn: Connection, rt: Runtime, ref: Referral, now: datetime) -> None:
+    """Available points for the referrer (and the friend): posted now, or released from pending."""
+    s = rt.settings.program.referrals
+    expires_at = lot_expiry(rt.settings.program.earning, now)
+    for earn in _post_rewards(conn, s, ref, EntryState.AVAILABLE, expires_at):
+        if earn.state == EntryState.PENDING:
+            _release(conn, earn, now, expires_at)
+
+
+def _post_rewards(
+    conn: Connection, s: ReferralSettings, ref: Referral, state: EntryState, expires_at: datetime | None = None
+) -> list[Entry]:
+    """The reward entries (existing ones are returned as they are: a pending reward stays the earn entry)."""
     meta = {"order_id": ref.order_id or "", "order_total": ref.order_total or "0", "friend": ref.friend_key}
+    posted = []
     if s.referrer_points:
-        ledger.post(conn, _reward_entry(ref, ref.referrer_member_id, s.referrer_points, "referrer", meta))
+        entry = _reward_entry(ref, ref.referrer_member_id, s.referrer_points, "referrer", meta, state, expires_at)
+        posted.append(ledger.post(conn, entry)[0])
     if s.friend_points:
         friend = ref.friend_member_id or members.resolve(conn, ref.program_id, ref.shop_id, None, ref.friend_email)
         if friend is not None:
-            ledger.post(conn, _reward_entry(ref, friend, s.friend_points, "friend", meta))
+            entry = _reward_entry(ref, friend, s.friend_points, "friend", meta, state, expires_at)
+            posted.append(ledger.post(conn, entry)[0])
+    return posted
 
 
-def _reward_entry(ref: Referral, member_id: int, points: int, who: str, meta: dict[str, str]) -> NewEntry:
+def _release(conn: Connection, earn: Entry, now: datetime, expires_at: datetime | None) -> None:
+    """Pending → available, as a pair of entries like an order's release (bridge.orders.release)."""
+    common = {
+        "program_id": earn.program_id,
+        "shop_id": earn.shop_id,
+        "member_id": earn.member_id,
+        "kind": EntryKind.RELEASE,
+        "cause_type": CAUSE,
+        "cause_id": earn.cause_id,
+        "rule_id": earn.rule_id,
+        "reverses_entry_id": earn.id,
+    }
+    out = NewEntry(points=-earn.points, state=EntryState.PENDING, idempotency_key=f"{earn.idempotency_key}:release:out",
+                   note="hold over: no longer pending", **common)  # type: ignore[arg-type]  # fmt: skip
+    back = NewEntry(points=earn.points, state=EntryState.AVAILABLE, available_at=now, expires_at=expires_at,
+                    idempotency_key=f"{earn.idempotency_key}:release", note="referral qualified", **common)  # type: ignore[arg-type]  # fmt: skip
+    ledger.post(conn, out)
+    ledger.post(conn, back)
+
+
+def _withdraw_pending(conn: Connection, ref: Referral) -> None:
+    """A referral rejected during the hold takes back the pending reward it showed."""
+    for who in ("referrer", "friend"):
+        earn = ledger.entry_by_key(conn, reward_key(ref, who))
+        if earn is not None and earn.state == EntryState.PENDING:
+            ledger.post(
+                conn,
+                NewEntry(
+                    program_id=earn.program_id,
+                    shop_id=earn.shop_id,
+                    member_id=earn.member_id,
+                    points=-earn.points,
+                    kind=EntryKind.REVERSE,
+                    state=EntryState.PENDING,
+                    idempotency_key=f"{earn.idempotency_key}:reverse",
+                    cause_type=CAUSE,
+                    cause_id=earn.cause_id,
+                    rule_id=earn.rule_id,
+                    reverses_entry_id=earn.id,
+                    note="the referred friend's order was refunded or cancelled during the hold",
+                ),
+            )
+
+
+def _reward_entry(
+    ref: Referral,
+    member_id: int,
+    points: int,
+    who: str,
+    meta: dict[str, str],
+    state: EntryState,
+    expires_at: datetime | None,
+) -> NewEntry:
     return NewEntry(
         program_id=ref.program_id,
         shop_id=ref.shop_id,
         member_id=member_id,
         points=points,
         kind=EntryKind.REFERRAL,
+        state=state,
+        available_at=None if state == EntryState.PENDING else utcnow(),
+        expires_at=None if state == EntryState.PENDING else expires_at,
         idempotency_key=reward_key(ref, who),
         cause_type=CAUSE,
         cause_id=str(ref.id),

@@ -73,6 +73,7 @@ class Referrals:
         """A delivery of the friend's order (the captured order 12, retargeted), applied by the worker."""
         data = woo.payload("order.updated.completed")
         data.update(id=order_id, status=status, customer_id=customer_id, date_modified_gmt=modified)
+        data["date_completed_gmt"] = modified if status == "completed" else None
         data["billing"] = {**data["billing"], "email": email, "phone": phone, "address_1": address}
         data["coupon_lines"] = [{"id": 1, "code": coupon, "discount": "10"}] if coupon else []
         data["refunds"] = refunds or []

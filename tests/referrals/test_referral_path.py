@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy import select
@@ -110,3 +111,35 @@ def test_refunds_after_qualification_take_the_reward_back_like_order_points(refe
     referrals.order(504, coupon=coupon, status="cancelled", modified="2026-12-21T10:00:00", refunds=refund)
     assert bridge.available() == 35  # the rest of the referral reward is reversed; Carol keeps her own order's
     assert referrals.referral().state == "qualified"  # history: it did qualify, and was then taken back
+
+
+def test_a_pending_reward_shows_during_the_hold_and_becomes_available(
+    make_referrals: Callable[..., Referrals],
+) -> None:
+    referrals = make_referrals(pending_during_hold=True)
+    bridge = referrals.bridge
+    coupon = referrals.claim(referrals.carol_code()).get_json()["coupon"]["code"]
+    referrals.order(520, coupon=coupon, status="completed", modified="2026-11-25T10:00:00")
+    carol = bridge.balance()
+    assert carol["pending"] - 500 >= 0 and bridge.balance()["available"] == carol["available"]
+    pending_before = carol["pending"]
+
+    assert referrals.after_hold(days=30) == 1
+
+    after = bridge.balance()
+    assert after["available"] == carol["available"] + 500 and after["pending"] == pending_before - 500
+
+
+def test_a_pending_reward_is_withdrawn_when_the_order_is_refunded_in_the_hold(
+    make_referrals: Callable[..., Referrals],
+) -> None:
+    referrals = make_referrals(pending_during_hold=True)
+    bridge = referrals.bridge
+    coupon = referrals.claim(referrals.carol_code()).get_json()["coupon"]["code"]
+    before = bridge.balance()
+    referrals.order(521, coupon=coupon, status="completed", modified="2026-11-25T10:00:00")
+    assert bridge.balance()["pending"] == before["pending"] + 500
+    referrals.order(521, coupon=coupon, status="refunded", modified="2026-11-26T10:00:00",
+                    refunds=[{"id": 95, "reason": "returned", "total": "-42.90"}])  # fmt: skip
+    assert bridge.balance() == before
+    assert referrals.after_hold(days=30) == 0 and bridge.balance() == before
