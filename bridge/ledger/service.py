@@ -23,8 +23,9 @@ def post(conn: Connection, entry: NewEntry) -> tuple[Entry, bool]:
     """
     if entry.points == 0:
         raise ValueError("a ledger entry must move points")
-    created = store.insert(conn, entry, utcnow())
-    stored = store.by_key(conn, entry.idempotency_key)
+    inserted = store.insert_returning(conn, entry, utcnow())
+    created = inserted is not None
+    stored = inserted if inserted is not None else store.by_key(conn, entry.idempotency_key)
     assert stored is not None
     if not created and (stored.member_id != entry.member_id or stored.points != entry.points):
         log.warning(

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, case, func, select
 
 from bridge.ledger.model import Balance, Entry, EntryKind, EntryState, NewEntry
 from bridge.storage import tables as t
-from bridge.storage.db import insert_or_ignore
+from bridge.storage.db import insert_or_ignore, insert_or_ignore_returning
 
 _LIFETIME_KINDS = (EntryKind.EARN, EntryKind.REVERSE, EntryKind.REFERRAL, EntryKind.ADJUST)
 
@@ -17,6 +17,12 @@ _LIFETIME_KINDS = (EntryKind.EARN, EntryKind.REVERSE, EntryKind.REFERRAL, EntryK
 def insert(conn: Connection, entry: NewEntry, now: datetime) -> bool:
     """Insert unless the idempotency key exists; True when this call wrote the row."""
     return insert_or_ignore(conn, t.ledger_entry, _values(entry, now), ["idempotency_key"])
+
+
+def insert_returning(conn: Connection, entry: NewEntry, now: datetime) -> Entry | None:
+    """Insert unless the idempotency key exists; the stored entry when this call wrote it, else None."""
+    row = insert_or_ignore_returning(conn, t.ledger_entry, _values(entry, now), ["idempotency_key"])
+    return _entry(row) if row is not None else None
 
 
 def insert_many(conn: Connection, entries: list[NewEntry], now: datetime) -> int:
