@@ -749,6 +749,20 @@ class ReferralSettings:
     claims_per_ip_per_hour: int = 10
     claims_per_code_per_hour: int = 30
     qualify_interval_seconds: int = 300
+    shops: Mapping[str, ReferralLinkSettings] = field(default_factory=dict)  # per-shop link_base / landing_path
+
+    def link_settings(self, shop_id: str) -> ReferralLinkSettings:
+        default = ReferralLinkSettings(self.link_base, self.landing_path)
+        own = self.shops.get(shop_id)
+        if own is None:
+            return default
+        return ReferralLinkSettings(own.link_base or default.link_base, own.landing_path or default.landing_path)
+
+
+@dataclass(frozen=True)
+class ReferralLinkSettings:
+    link_base: str = ""
+    landing_path: str = ""
 
 
 _REFERRAL_KEYS = {f for f in ReferralSettings.__dataclass_fields__}
@@ -796,7 +810,28 @@ def _referrals(c: _Checker, raw: Any) -> ReferralSettings:
         qualify_interval_seconds=c.integer(
             data.get("qualify_interval_seconds", d.qualify_interval_seconds), k + "qualify_interval_seconds", minimum=0
         ),
+        shops=_referral_shops(c, data.get("shops")),
     )
+
+
+def _referral_shops(c: _Checker, raw: Any) -> dict[str, ReferralLinkSettings]:
+    if raw is None:
+        return {}
+    key = "program.referrals.shops"
+    found = {}
+    for shop_id, entry in c.mapping(raw, key).items():
+        item = c.mapping(entry, f"{key}.{shop_id}")
+        unknown = set(item) - {"link_base", "landing_path"}
+        if unknown:
+            raise c.fail(f"{key}.{shop_id}.{sorted(unknown)[0]}", "unknown key (known: landing_path, link_base)")
+        base = c.string(item.get("link_base") or "", f"{key}.{shop_id}.link_base", allow_empty=True).rstrip("/")
+        if base and not base.startswith(("http://", "https://")):
+            raise c.fail(f"{key}.{shop_id}.link_base", "must be an absolute http:// or https:// URL")
+        path = c.string(item.get("landing_path") or "", f"{key}.{shop_id}.landing_path", allow_empty=True)
+        if path and not path.startswith("/"):
+            raise c.fail(f"{key}.{shop_id}.landing_path", "must be a path on the shop, starting with /")
+        found[str(shop_id)] = ReferralLinkSettings(base, path)
+    return found
 
 
 def _friend_reward(c: _Checker, raw: Any) -> FriendReward:

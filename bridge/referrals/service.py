@@ -107,7 +107,8 @@ def set_vanity(conn: Connection, rt: Runtime, member_id: int, code: str) -> str:
 
 
 def link_for(rt: Runtime, shop_id: str, code: str, request_base: str) -> str:
-    base = rt.settings.program.referrals.link_base or rt.settings.public_url or request_base.rstrip("/")
+    own = rt.settings.program.referrals.link_settings(shop_id).link_base
+    base = own or rt.settings.public_url or request_base.rstrip("/")
     single = len(rt.settings.shops) <= 1
     return f"{base}/r/{code}" if single else f"{base}/r/{code}?shop={shop_id}"
 
@@ -119,7 +120,7 @@ def active_owner(conn: Connection, program_id: str, code: str) -> dict[str, Any]
 
 # -- clicks --------------------------------------------------------------------------------------------------------
 def landing_url(rt: Runtime, shop: ShopSettings, code: str | None) -> str:
-    path = rt.settings.program.referrals.landing_path
+    path = rt.settings.program.referrals.link_settings(shop.id).landing_path
     url = shop.url + path
     return f"{url}{'&' if '?' in url else '?'}ref={code}" if code else url
 

@@ -143,3 +143,11 @@ def test_a_pending_reward_is_withdrawn_when_the_order_is_refunded_in_the_hold(
                     refunds=[{"id": 95, "reason": "returned", "total": "-42.90"}])  # fmt: skip
     assert bridge.balance() == before
     assert referrals.after_hold(days=30) == 0 and bridge.balance() == before
+
+
+def test_links_and_landing_pages_are_configurable_per_shop(make_referrals: Callable[..., Referrals]) -> None:
+    referrals = make_referrals(shops={"shop1": {"link_base": "https://club.example.test", "landing_path": "/join"}})
+    code = referrals.carol_code()
+    assert referrals.widget_get("/widget/v1/referral").get_json()["link"] == f"https://club.example.test/r/{code}"
+    click = referrals.bridge.client.get(f"/r/{code}")
+    assert click.headers["Location"] == f"{SHOP_URL}/join?ref={code}"
