@@ -11,7 +11,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     """The only app factory. Reads ``$BRIDGE_CONFIG`` (or ./config.yaml) when no settings are given."""
     from bridge import logs
     from bridge.runtime import EXTENSION_KEY, Runtime
-    from bridge.web import admin_api, cors, errors, health, redemption_api, shops_api, webhooks
+    from bridge.web import (
+        admin_api,
+        cors,
+        errors,
+        health,
+        redemption_api,
+        shops_api,
+        webhooks,
+        widget_api,
+        widget_assets,
+    )
 
     settings = settings or load_settings()
     logs.configure(settings.log_level)
@@ -26,4 +36,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health.bp)
     redemption_api.register(app)  # issue 4
     shops_api.register(app)  # issue 7
+    widget_api.register(app)  # issue 6: panel and club
+    widget_assets.register(app)  # issue 6: the widget's script and languages
     return app

@@ -39,6 +39,7 @@ def register(name: str, provider: SectionProvider) -> None:
 def _load_sections() -> None:
     """Import the modules that register sections (one line per area)."""
     import bridge.web.redemption_api  # noqa: F401  (issue 4: "rewards")
+    from bridge.web import widget_api as _widget_api  # noqa: F401  (issue 6: "club", "member", "history")
 
 
 def render(request: PanelRequest) -> dict[str, Any]:
