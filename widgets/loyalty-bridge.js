@@ -373,7 +373,7 @@
         action = h('div', { class: 'row' }, [input, redeemButton(r, box, function () { return parseInt(input.value, 10); })]);
       } else action = redeemButton(r, box);
       return h('li', null, [
-        h('div', null, [h('strong', { text: r.title }), r.description ? h('p', { class: 'mu', text: r.description }) : null, h('div', { class: 'mu', text: cost })]),
+        h('div', null, [h('strong', { dir: 'auto', text: r.title }), r.description ? h('p', { class: 'mu', text: r.description }) : null, h('div', { class: 'mu', text: cost })]),
         action
       ]);
     }))];
@@ -519,7 +519,7 @@
         : null;
       return h('li', null, [
         h('div', null, [
-          h('strong', { text: r.title }),
+          h('strong', { dir: 'auto', text: r.title }),
           r.code ? h('div', { class: 'ltr', text: r.code }) : null,
           h('div', { class: 'mu', text: t('state_' + r.state) + (r.state === 'issued' ? ' \u00b7 ' + t('expires', { date: date(r.expires_at) }) : '') })
         ]),
