@@ -73,11 +73,24 @@ class Env:
         assert shop is not None
         return issue_token(shop, customer_id, email)
 
-    def page(self, path: str, *, lang: str = "en", csp: str | None = None, member: bool = False, **data: str) -> str:
+    def page(
+        self,
+        path: str,
+        *,
+        lang: str = "en",
+        csp: str | None = None,
+        member: bool = False,
+        script: str | None = None,
+        head: str | None = None,
+        **data: str,
+    ) -> str:
+        """Put a page embedding the widget on the shop's site; returns its URL."""
         attrs = {"bridge": self.bridge_url, "shop": SHOP, "signup_url": "/my-account/?register", **data}
         if member:
             attrs["token"] = self.token()
-        self.site.add_page(path, shop_page(self.script, lang=lang, **attrs), csp=csp)
+        extra = {"head": head} if head is not None else {}
+        page = shop_page(script or self.script, lang=lang, **extra, **attrs)
+        self.site.add_page(path, page, csp=csp)
         return self.shop_url + path
 
     def seed_through_webhooks(self) -> None:

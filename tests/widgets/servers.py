@@ -83,13 +83,20 @@ class ShopSite:
         return Response("not found", status=404)
 
 
-def shop_page(script_src: str, *, lang: str = "en", title: str = "Test shop", **data: str) -> str:
+def shop_page(
+    script_src: str,
+    *,
+    lang: str = "en",
+    title: str = "Test shop",
+    head: str = '<script src="/shop.js"></script>',
+    **data: str,
+) -> str:
     """A shop page that embeds the widget the documented way: one script tag with data-* attributes."""
     attrs = " ".join(f'data-{k.replace("_", "-")}="{html.escape(v)}"' for k, v in data.items())
     return f"""<!doctype html>
 <html lang="{lang}">
 <head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<script src="/shop.js"></script>
+{head}
 <script src="{html.escape(script_src)}" {attrs} async></script>
 </head>
 <body>
