@@ -167,7 +167,8 @@
     root.appendChild(wrap);
     d.body.appendChild(host);
     mark('lb:launcher');
-    if (w.requestAnimationFrame) w.requestAnimationFrame(function () { mark('lb:launcher-frame'); });
+    // The frame that shows the launcher: rAF runs just before it is painted, the task after it runs once it was.
+    if (w.requestAnimationFrame) w.requestAnimationFrame(function () { mark('lb:launcher-frame'); setTimeout(function () { mark('lb:launcher-painted'); }, 0); });
   }
 
   function hasIdentity() { return !!(cfg.token || cfg.tokenUrl); }
@@ -176,11 +177,12 @@
   var langReady = null;
   function loadLanguage() {
     var wanted = String(cfg.locale).toLowerCase().replace(/_/g, '-').replace(/[^a-z0-9-]/g, '') || 'en';
-    try { loc = Intl.NumberFormat.supportedLocalesOf([cfg.locale]).length ? cfg.locale : 'en'; } catch (e) { loc = 'en'; }
-    langReady = fetch(cfg.bridge + '/widget/v1/i18n/' + wanted + '.json', { credentials: 'omit' })
+    return fetch(cfg.bridge + '/widget/v1/i18n/' + wanted + '.json', { credentials: 'omit' })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(safe(function (messages) {
         if (!messages) return;
+        // Intl is first touched here, not at boot: loading its locale data must not delay the launcher's frame.
+        try { loc = Intl.NumberFormat.supportedLocalesOf([cfg.locale]).length ? cfg.locale : 'en'; } catch (e) { loc = 'en'; }
         M = messages;
         lang = messages._lang || 'en';
         if (lang.split('-')[0] !== loc.split('-')[0]) loc = lang; // the page asked for a language we lack
@@ -190,7 +192,6 @@
         panel.querySelector('.x').setAttribute('aria-label', t('close'));
       }))
       .catch(function () { /* offline: English fallbacks stay */ });
-    return langReady;
   }
 
   // -- network ---------------------------------------------------------------------------------------------------
@@ -619,7 +620,12 @@
   // -- boot ----------------------------------------------------------------------------------------------------------
   var boot = safe(function () {
     mount();
-    loadLanguage();
+    // The language file is asked for in the next task, so the launcher's frame is not held up by the fetch.
+    langReady = new Promise(function (resolve) {
+      setTimeout(function () {
+        try { loadLanguage().then(resolve); } catch (e) { warn(e); resolve(); }
+      }, 0);
+    });
     w.LoyaltyBridge = Object.assign(g, { open: safe(open), close: safe(close), refresh: safe(function () { st.data = null; if (st.open) load(); }) });
   });
   if (d.body) boot();
