@@ -53,12 +53,19 @@
   var lang = 'en';
   var loc = 'en';
   var ref = '';
-  try {
-    ref = new URLSearchParams(w.location.search).get('ref') || '';
-    if (ref) w.sessionStorage.setItem('lb-ref', ref);
-    else ref = w.sessionStorage.getItem('lb-ref') || '';
-  } catch (e) { /* storage blocked: the ref only lives on this page */ }
-  ref = ref.slice(0, 64);
+  var refRead = false;
+  // A friend's referral code from ?ref=, kept for the visit. Read after the launcher's frame: the first touch of
+  // sessionStorage can block on the browser's storage process.
+  function readRef() {
+    if (refRead) return;
+    refRead = true;
+    try {
+      ref = new URLSearchParams(w.location.search).get('ref') || '';
+      if (ref) w.sessionStorage.setItem('lb-ref', ref);
+      else ref = w.sessionStorage.getItem('lb-ref') || '';
+    } catch (e) { /* storage blocked: the ref only lives on this page */ }
+    ref = ref.slice(0, 64);
+  }
 
   function t(key, vars) {
     var s = M[key] != null ? M[key] : FALLBACK[key] != null ? FALLBACK[key] : key;
@@ -127,7 +134,7 @@
     '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}' +
     '.ltr{direction:ltr;unicode-bidi:embed}';
 
-  var host, root, wrap, launcher, launcherText, panel, title, body, live, lastFocus;
+  var host, root, wrap, launcher, launcherText, panel, title, body, live;
   var st = { open: false, data: null, mode: '', tab: 'rewards', token: '', nonce: '', keys: {} };
 
   // -- mount: the launcher paints at once, before any network call ---------------------------------------------
@@ -154,8 +161,19 @@
     launcherText = h('span', { text: cfg.label || t('launcher') });
     launcher = h('button', {
       type: 'button', class: 'launcher', 'aria-haspopup': 'dialog', 'aria-expanded': 'false',
-      'aria-controls': 'lb-panel', onclick: toggle
+      onclick: toggle
     }, [svg, launcherText]);
+    wrap = h('div', { class: 'lb' + (cfg.position === 'bottom-left' ? ' left' : ''), lang: 'en', dir: 'ltr' }, [launcher]);
+    root.appendChild(wrap);
+    d.body.appendChild(host);
+    mark('lb:launcher');
+    // The frame that shows the launcher: rAF runs just before it is painted, the task after it runs once it was.
+    if (w.requestAnimationFrame) w.requestAnimationFrame(function () { mark('lb:launcher-frame'); setTimeout(function () { mark('lb:launcher-painted'); }, 0); });
+  }
+
+  // The panel is built on first open: the launcher's frame carries nothing else.
+  function ensurePanel() {
+    if (panel) return;
     title = h('h2', { id: 'lb-title', tabindex: '-1', text: t('launcher') });
     body = h('div', { class: 'body' });
     live = h('p', { class: 'sr', role: 'status', 'aria-live': 'polite' });
@@ -163,12 +181,8 @@
       id: 'lb-panel', class: 'panel', role: 'dialog', 'aria-modal': 'true', 'aria-labelledby': 'lb-title',
       hidden: true, onkeydown: onKey
     }, [h('header', null, [title, h('button', { type: 'button', class: 'x', 'aria-label': t('close'), onclick: close, text: '\u00d7' })]), body, live]);
-    wrap = h('div', { class: 'lb' + (cfg.position === 'bottom-left' ? ' left' : ''), lang: 'en', dir: 'ltr' }, [launcher, panel]);
-    root.appendChild(wrap);
-    d.body.appendChild(host);
-    mark('lb:launcher');
-    // The frame that shows the launcher: rAF runs just before it is painted, the task after it runs once it was.
-    if (w.requestAnimationFrame) w.requestAnimationFrame(function () { mark('lb:launcher-frame'); setTimeout(function () { mark('lb:launcher-painted'); }, 0); });
+    wrap.appendChild(panel);
+    launcher.setAttribute('aria-controls', 'lb-panel');
   }
 
   function hasIdentity() { return !!(cfg.token || cfg.tokenUrl); }
@@ -189,7 +203,7 @@
         wrap.setAttribute('lang', lang);
         wrap.setAttribute('dir', messages._dir === 'rtl' ? 'rtl' : 'ltr');
         if (!cfg.label) launcherText.textContent = ref && !hasIdentity() ? t('friend_launcher') : t('launcher');
-        panel.querySelector('.x').setAttribute('aria-label', t('close'));
+        if (panel) panel.querySelector('.x').setAttribute('aria-label', t('close'));
       }))
       .catch(function () { /* offline: English fallbacks stay */ });
   }
@@ -247,7 +261,8 @@
   function open() {
     if (st.open) return;
     st.open = true;
-    lastFocus = d.activeElement;
+    readRef();
+    ensurePanel();
     panel.hidden = false;
     launcher.setAttribute('aria-expanded', 'true');
     if (st.data) title.focus();
@@ -623,7 +638,7 @@
     // The language file is asked for in the next task, so the launcher's frame is not held up by the fetch.
     langReady = new Promise(function (resolve) {
       setTimeout(function () {
-        try { loadLanguage().then(resolve); } catch (e) { warn(e); resolve(); }
+        try { readRef(); loadLanguage().then(resolve); } catch (e) { warn(e); resolve(); }
       }, 0);
     });
     w.LoyaltyBridge = Object.assign(g, { open: safe(open), close: safe(close), refresh: safe(function () { st.data = null; if (st.open) load(); }) });
