@@ -17,7 +17,7 @@
   var html = d.documentElement;
 
   function warn(e) {
-    // A warning, never console.error: the shop's own error monitoring must not page anyone for us.
+    // A warning, never an error log: the shop's own error monitoring must not page anyone for us.
     try { w.console.warn('[loyalty-bridge]', (e && e.message) || e); } catch (_) { /* no console */ }
   }
   function safe(fn) {

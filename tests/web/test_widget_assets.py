@@ -72,3 +72,21 @@ def test_every_language_file_has_exactly_the_english_keys() -> None:
         for key, value in english.items():
             placeholders = sorted(part.split("}")[0] for part in value.split("{")[1:])
             assert sorted(p.split("}")[0] for p in messages[key].split("{")[1:]) == placeholders, (path.name, key)
+
+
+def test_the_script_uses_nothing_a_strict_csp_or_an_xss_review_would_flag() -> None:
+    """No HTML parsing of strings, no eval, no inline style attributes: the browser tests prove the CSP page works;
+    this keeps a later edit from bringing one in on a path the browser tests do not reach."""
+    source = (widget_assets.WIDGETS_DIR / widget_assets.SCRIPT_NAME).read_text("utf-8")
+    for banned in (
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+        "eval(",
+        "new Function",
+        "setAttribute('style'",
+        'setAttribute("style"',
+        "console.error",
+    ):
+        assert banned not in source, banned

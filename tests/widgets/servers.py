@@ -56,6 +56,8 @@ class ShopSite:
 
     pages: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     store_calls: list[StoreCall] = field(default_factory=list)
+    token: str = ""  # what the shop's token endpoint hands out (a fresh token for the logged-in customer)
+    token_requests: int = 0
 
     def add_page(self, path: str, body: str, csp: str | None = None) -> None:
         headers = {"Content-Security-Policy": csp} if csp else {}
@@ -73,6 +75,9 @@ class ShopSite:
             )
             body = {"coupons": [{"code": (self.store_calls[-1].body or {}).get("code")}]}
             return Response(json.dumps(body), mimetype="application/json", headers={"Nonce": "fresh-nonce"})
+        if request.path == "/widget-token":
+            self.token_requests += 1
+            return Response(json.dumps({"token": self.token}), mimetype="application/json")
         if request.path == "/shop.js":
             return Response(SHOP_SCRIPT, mimetype="text/javascript")
         if request.path == "/favicon.ico":

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import time
 
 from playwright.sync_api import expect
 
+from bridge.web.widget_auth import issue_token
 from tests.support import woo
 from tests.widgets import referral_stand_in
 from tests.widgets.conftest import Env, Shopper
@@ -162,3 +164,28 @@ def test_the_token_is_the_only_identity(env: Env, shopper: Shopper) -> None:
     expect(shopper.panel.get_by_role("alert")).to_have_text("Your session has expired. Please reload the page.")
     expect(shopper.panel.locator("[data-lb=available]")).to_have_count(0)
     assert woo.CAROL not in shopper.panel.inner_text()
+
+
+def test_an_expired_token_is_renewed_from_the_shops_token_url(env: Env, shopper: Shopper) -> None:
+    env.seed_through_webhooks()
+    shop = env.bridge.rt.settings.shop("shop1")
+    assert shop is not None
+    expired = issue_token(shop, "2", woo.CAROL, ttl_seconds=900, now=time.time() - 2000)
+    env.site.token = env.token()
+    shopper.goto(env.page("/renew", token=expired, token_url="/widget-token"))
+
+    shopper.open()
+
+    expect(shopper.panel.locator("[data-lb=available]")).to_have_text("750")
+    assert env.site.token_requests == 1
+    panel_calls = [url.split("?")[0] for _, url in shopper.api_calls(env.bridge_url)]
+    assert panel_calls == [f"{env.bridge_url}/widget/v1/panel"] * 2  # refused once (expired), then answered
+    assert shopper.script_errors() == []
+
+
+def test_an_unknown_ref_code_falls_back_to_the_guest_view(env: Env, shopper: Shopper) -> None:
+    shopper.goto(env.page("/landing") + "?ref=NOT-A-CODE")
+    shopper.open()
+    expect(shopper.panel.get_by_role("alert")).to_have_text("This link is not valid.")
+    expect(shopper.panel.get_by_role("heading", name="Join Test Club")).to_be_visible()
+    assert shopper.script_errors() == []
