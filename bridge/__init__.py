@@ -21,6 +21,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         rules_api,
         shops_api,
         webhooks,
+        widget_api,
+        widget_assets,
     )
 
     settings = settings or load_settings()
@@ -38,4 +40,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     shops_api.register(app)  # issue 7
     referrals_api.register(app)  # issue 5
     rules_api.register(app)  # issue 3
+    widget_api.register(app)  # issue 6: panel and club
+    widget_assets.register(app)  # issue 6: the widget's script and languages
     return app

@@ -41,6 +41,7 @@ def _load_sections() -> None:
     import bridge.web.redemption_api  # (issue 4: "rewards")
     import bridge.web.referrals_api  # (issue 5: "referral")
     import bridge.web.rules_api  # noqa: F401  (issue 3: "ways_to_earn")
+    from bridge.web import widget_api as _widget_api  # noqa: F401  (issue 6: "club", "member", "history")
 
 
 def render(request: PanelRequest) -> dict[str, Any]:

@@ -1,0 +1,115 @@
+"""The widget's read API: ``GET /widget/v1/panel`` (a member's whole panel in one call) and
+``GET /widget/v1/club?shop=`` (what the club offers, for a guest, no token).
+
+The panel is assembled from the sections registered in ``bridge.web.widget_panel``; this module contributes
+``club`` (name, currency, the basic earning rules), ``member`` (balance) and ``history`` (recent ledger entries).
+Other areas add theirs (``rewards`` from redemption, ``ways_to_earn``, ``referral``...).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Flask, Response, jsonify, request
+
+from bridge.errors import UnknownShop
+from bridge.ledger import service as ledger
+from bridge.redemption import catalogue
+from bridge.redemption import service as redemptions
+from bridge.runtime import Runtime, current_runtime
+from bridge.storage import db
+from bridge.web import widget_panel
+from bridge.web.widget_auth import current_shopper, require_shopper
+
+bp = Blueprint("widget_api", __name__, url_prefix="/widget/v1")
+
+HISTORY_LIMIT = 20
+LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def _locale() -> str:
+    # Only passed on to section providers (labels they may translate); never trusted beyond its shape.
+    value = request.args.get("locale", "en")
+    return value if LOCALE_RE.match(value) else "en"
+
+
+def club_section(rt: Runtime, shop_id: str) -> dict[str, Any]:
+    program = rt.settings.program
+    shop = rt.settings.shop(shop_id)
+    return {
+        "name": program.name,
+        "currency": shop.currency if shop else None,
+        "minor_unit": shop.minor_unit if shop else 2,
+        "earn": {
+            "points_per_currency_unit": format(program.earn.points_per_currency_unit, "f"),
+            "signup_points": program.earn.signup_points,
+        },
+    }
+
+
+def _club(req: widget_panel.PanelRequest) -> dict[str, Any]:
+    return club_section(req.rt, req.shopper.shop_id)
+
+
+def _member(req: widget_panel.PanelRequest) -> dict[str, Any]:
+    if req.member_id is None:
+        # Signed in at the shop but no points yet: the widget shows a zero balance, not a sign-up call.
+        return {"joined": False, "available": 0, "pending": 0, "lifetime": 0}
+    balance = ledger.balance(req.conn, req.member_id)
+    return {"joined": True, "available": balance.available, "pending": balance.pending, "lifetime": balance.lifetime}
+
+
+def _history(req: widget_panel.PanelRequest) -> list[dict[str, Any]]:
+    if req.member_id is None:
+        return []
+    return [
+        {
+            "id": entry.id,
+            "points": entry.points,
+            "kind": entry.kind,
+            "state": entry.state,
+            "cause_type": entry.cause_type,
+            "cause_id": entry.cause_id,
+            "created_at": entry.created_at.isoformat(),
+        }
+        for entry in ledger.history(req.conn, req.member_id, HISTORY_LIMIT)
+    ]
+
+
+widget_panel.register("club", _club)
+widget_panel.register("member", _member)
+widget_panel.register("history", _history)
+
+
+@bp.get("/panel")
+@require_shopper
+def panel() -> Response:
+    rt = current_runtime()
+    shopper = current_shopper()
+    with db.read(rt.engine) as conn:
+        member_id = redemptions.member_for_shopper(
+            conn, rt.settings.program.id, shopper.shop_id, shopper.customer_id, shopper.email
+        )
+        body = widget_panel.render(widget_panel.PanelRequest(rt, conn, shopper, member_id, _locale()))
+    response = jsonify(body)
+    response.headers["Cache-Control"] = "private, no-store"  # a member's balance: never cached by a proxy
+    return response
+
+
+@bp.get("/club")
+def club() -> Response:
+    """Public: the club's offer for a shop's guests (no personal data, so no token)."""
+    rt = current_runtime()
+    shop_id = request.args.get("shop", "")
+    shop = rt.settings.shop(shop_id)
+    if shop is None or not shop.widget_secret:
+        raise UnknownShop("no shop with the widget enabled has this id")
+    rewards = [catalogue.describe(r, None, shop.minor_unit) for r in rt.settings.program.rewards if r.enabled]
+    response = jsonify({"club": club_section(rt, shop.id), "rewards": {"catalogue": rewards}})
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
