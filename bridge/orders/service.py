@@ -81,7 +81,7 @@ def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> str:
         conn, ctx.program_id, ctx.shop_id, order.customer_id, order.email
     )
     cycle = now_state.cycle
-    moments = life.order_moments(conn, now_state.id)
+    moments = life.OrderMoments(now_state.paid_at, now_state.completed_at, now_state.released_at)
     life_values: dict[str, datetime | None] = {}
     if moments.paid_at is None and _was_paid(ctx, order):
         life_values["paid_at"] = order.date_paid or order.date_modified or utcnow()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bridge.storage import tables as t
-from bridge.storage.db import insert_or_ignore
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,10 @@ class OrderState:
     date_modified: datetime | None
     cycle: int
     history_only: bool = False
+    # issue 3: when the order was paid, completed, and its points released (read with the lock: one round trip)
+    paid_at: datetime | None = None
+    completed_at: datetime | None = None
+    released_at: datetime | None = None
 
 
 def lock_or_create(conn: Connection, program_id: str, shop_id: str, order_id: str, now: datetime) -> OrderState:
@@ -34,15 +40,25 @@ def lock_or_create(conn: Connection, program_id: str, shop_id: str, order_id: st
         "cycle": 1,
         "updated_at": now,
     }
-    insert_or_ignore(conn, t.order_state, values, ["shop_id", "order_id"])
-    o = t.order_state.c
-    stmt = (
-        select(o.id, o.member_id, o.status, o.date_modified, o.cycle, o.history_only)
-        .where(o.shop_id == shop_id, o.order_id == order_id)
-        .with_for_update()
-    )
-    row = conn.execute(stmt).mappings().one()
+    row = conn.execute(_upsert_locking(conn.dialect.name), values).mappings().one()
     return OrderState(**row)
+
+
+@functools.lru_cache(maxsize=4)
+def _upsert_locking(dialect: str) -> Any:
+    """One statement that creates the row if missing and returns it locked.
+
+    ``ON CONFLICT DO UPDATE`` (a no-op update) locks an existing row like ``SELECT ... FOR UPDATE`` would, so
+    insert-if-missing, lock and read cost one round trip instead of two. Values go as parameters (cached).
+    """
+    o = t.order_state.c
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    stmt = insert(t.order_state)
+    return stmt.on_conflict_do_update(
+        index_elements=["shop_id", "order_id"], set_={"updated_at": o.updated_at}
+    ).returning(
+        o.id, o.member_id, o.status, o.date_modified, o.cycle, o.history_only, o.paid_at, o.completed_at, o.released_at
+    )
 
 
 def save(conn: Connection, state_id: int, **values: Any) -> None:
