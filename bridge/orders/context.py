@@ -30,8 +30,10 @@ def member_context(
     open_program = rules.membership.policy == "open"
     if member_id is None:
         return MemberContext(joined=open_program)
-    count, previous = life.paid_orders_before(conn, member_id, at, state_id)
-    profile = life.profile(conn, member_id)
+    count, previous = (
+        life.paid_orders_before(conn, member_id, at, state_id) if rules.needs_member_history else (0, None)
+    )
+    profile = life.profile(conn, member_id) if rules.needs_profile else life.Profile()
     earned = {
         cap.id: life.earned_since(conn, member_id, cap.window_start(at, rules.timezone), cap.rule_ids or None)
         for cap in rules.caps

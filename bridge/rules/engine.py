@@ -47,6 +47,17 @@ class RuleSet:
     timezone: tzinfo = UTC_ZONE
 
     @property
+    def needs_member_history(self) -> bool:
+        """Whether a rule reads the member's past orders (first / n-th order bonuses, custom rules): when none
+        does, the worker skips that query (one round trip per order)."""
+        return any(not isinstance(rule, PerAmountRule) for rule in self.order_rules)
+
+    @property
+    def needs_profile(self) -> bool:
+        """Whether the member's profile (joined, tier) can change an award."""
+        return self.membership.policy != "open" or bool(self.tier_multipliers) or self.needs_member_history
+
+    @property
     def needs_categories(self) -> bool:
         """Whether the worker must look up product categories (an HTTP call when not cached) for this program."""
         return any(r.needs_categories for r in self.line_rules)
