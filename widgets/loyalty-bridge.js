@@ -113,6 +113,7 @@
     '.panel{position:fixed;bottom:calc(var(--lb-offset-y,20px) + 60px);right:var(--lb-offset-x,20px);z-index:2147483001;width:min(380px,calc(100vw - 24px));' +
     'max-height:min(640px,calc(100vh - 110px));overflow:auto;background:var(--bg);border-radius:var(--r);box-shadow:0 10px 40px rgba(0,0,0,.3);animation:lb-in .18s ease-out}' +
     '.left .launcher,.left .panel{right:auto;left:var(--lb-offset-x,20px)}' +
+    '@media (max-width:480px){.panel,.left .panel{left:10px;right:10px;width:auto}}' +
     '@keyframes lb-in{from{opacity:0;transform:translateY(8px)}}' +
     '@media (prefers-reduced-motion:reduce){.panel{animation:none}*{transition:none!important}}' +
     'header{position:sticky;top:0;display:flex;justify-content:space-between;align-items:center;padding:12px 16px;background:var(--a);color:var(--at)}' +
@@ -582,7 +583,10 @@
 
   // -- guest and friend --------------------------------------------------------------------------------------------
   function renderGuest() {
-    var c = st.data.club || {}, earn = c.earn || {}, rewards = (st.data.rewards && st.data.rewards.catalogue) || [];
+    var c = st.data.club || {}, earn = c.earn || {};
+    var rewards = ((st.data.rewards && st.data.rewards.catalogue) || []).slice().sort(function (a, b) {
+      return (a.points_cost || a.min_points || 0) - (b.points_cost || b.min_points || 0); // cheapest first
+    });
     title.textContent = t('guest_title', { club: c.name || '' });
     var notice = st.notice;
     st.notice = '';

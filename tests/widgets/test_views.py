@@ -53,6 +53,10 @@ def test_a_member_sees_the_balance_from_the_ledger_in_one_api_call(env: Env, sho
     shopper.shot("member-history")
     shopper.tab("Ways to earn")
     expect(shopper.panel.locator("#lb-tab")).to_contain_text("20 points for every $1.00 you spend")
+    shopper.page.set_viewport_size({"width": 375, "height": 700})  # a phone: the panel fits the screen
+    box = shopper.panel.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    shopper.shot("member-phone")
     assert shopper.script_errors() == [] and shopper.foreign_requests() == []
 
 
@@ -90,6 +94,7 @@ def test_redeem_shows_the_code_copies_it_and_applies_it_to_the_cart(env: Env, sh
     shopper.tab("My rewards")
     expect(shopper.panel.locator("#lb-tab")).to_contain_text(code)
     expect(shopper.panel.locator("#lb-tab")).to_contain_text("ready to use")
+    shopper.shot("my-rewards")
     assert shopper.script_errors() == [] and shopper.foreign_requests() == []
 
 
