@@ -297,12 +297,14 @@
     fill(body, [h('p', { class: 'mu', text: t('loading') })]);
     body.setAttribute('aria-busy', 'true');
     title.focus();
+    var seq = (st.seq = (st.seq || 0) + 1); // a later load (Retry, Back) wins over one still in flight
     var work;
     if (hasIdentity()) work = api('GET', '/panel?locale=' + encodeURIComponent(lang)).then(function (res) { return ['member', res]; });
     else if (ref) work = publicApi('GET', '/referral/offer?shop=' + encodeURIComponent(cfg.shop) + '&code=' + encodeURIComponent(ref)).then(function (res) { return ['friend', res]; });
     else work = publicApi('GET', '/club?shop=' + encodeURIComponent(cfg.shop)).then(function (res) { return ['guest', res]; });
     Promise.all([work, langReady]).then(safe(function (out) {
       var mode = out[0][0], res = out[0][1];
+      if (seq !== st.seq) return;
       body.removeAttribute('aria-busy');
       if (mode === 'friend' && !res.ok && !res.offline) {
         // A stale or unknown code: show the club to the visitor rather than a dead end.
@@ -630,8 +632,8 @@
       h('div', { class: 'row' }, [submit])
     ]);
     fill(body, [
-      o.title ? h('p', { class: 'mid', text: o.title }) : null,
-      o.description ? h('p', { text: o.description }) : null,
+      o.title ? h('p', { class: 'mid', dir: 'auto', text: o.title }) : null,
+      o.description ? h('p', { dir: 'auto', text: o.description }) : null,
       form, out
     ]);
   }
