@@ -17,6 +17,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         errors,
         health,
         redemption_api,
+        referrals_api,
+        rules_api,
         shops_api,
         webhooks,
         widget_api,
@@ -36,6 +38,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(health.bp)
     redemption_api.register(app)  # issue 4
     shops_api.register(app)  # issue 7
+    referrals_api.register(app)  # issue 5
+    rules_api.register(app)  # issue 3
     widget_api.register(app)  # issue 6: panel and club
     widget_assets.register(app)  # issue 6: the widget's script and languages
     return app

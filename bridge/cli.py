@@ -206,6 +206,9 @@ def _register_commands() -> None:
 
     for command in cli_connect.COMMANDS:
         cli.add_command(command)
+    from bridge import cli_rules  # issue 3
+
+    cli.add_command(cli_rules.rules)
 
 
 _register_commands()

@@ -42,7 +42,11 @@ def connect() -> None:
 @click.option("--consumer-key", required=True, envvar="WC_CONSUMER_KEY", help="REST API key (Read/Write).")
 @click.option("--consumer-secret", required=True, envvar="WC_CONSUMER_SECRET", help="REST API secret (or env var).")
 @click.option("--public-url", default=None, help="The bridge's public base URL [default: public_url in the config].")
-@click.option("--with-products", is_flag=True, help="Also subscribe to product.updated (category rules).")
+@click.option(
+    "--with-products",
+    is_flag=True,
+    help="Also subscribe to product.updated (automatic when category rules are configured).",
+)
 @click.option("--rotate-secret", is_flag=True, help="Generate a new webhook secret instead of keeping the current one.")
 @click.pass_context
 def connect_woocommerce(
@@ -68,7 +72,8 @@ def connect_woocommerce(
         consumer_key=consumer_key.strip(),
         consumer_secret=consumer_secret.strip(),
         public_url=public_url or rt.settings.public_url,
-        with_products=with_products,
+        # Category rules need fresh product categories: subscribe to product.updated whenever they are in use.
+        with_products=with_products or rt.rules.needs_categories,
         rotate_secret=rotate_secret,
     )
     try:

@@ -125,6 +125,8 @@ class ProgramSettings:
     earn: EarnSettings
     rewards: tuple[RewardSettings, ...] = ()
     redemption: RedemptionSettings = field(default_factory=lambda: RedemptionSettings())
+    referrals: ReferralSettings = field(default_factory=lambda: ReferralSettings())
+    earning: EarningSettings = field(default_factory=lambda: EarningSettings())  # issue 3: rules, hold, expiry
 
 
 @dataclass(frozen=True)
@@ -377,6 +379,8 @@ def _program(c: _Checker, raw: dict[str, Any]) -> ProgramSettings:
         ),
         rewards=_rewards(c, raw.get("rewards")),
         redemption=_redemption(c, raw.get("redemption")),
+        referrals=_referrals(c, raw.get("referrals")),
+        earning=parse_earning(c.source, raw),
     )
 
 
@@ -710,3 +714,156 @@ def _public_url(c: _Checker, raw: Any) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise c.fail("public_url", "must be an absolute http:// or https:// URL, such as https://loyalty.example")
     return url
+
+
+# --- issue 5: referrals -------------------------------------------------------------------------------------------
+FRIEND_REWARD_TYPES = ("fixed_cart", "percent", "free_shipping")
+
+
+@dataclass(frozen=True)
+class FriendReward:
+    """The welcome coupon a referred friend gets: single-use, locked to the friend's e-mail."""
+
+    type: str = "fixed_cart"
+    value: Decimal = Decimal(10)
+    minimum_amount: Decimal = Decimal(0)
+    validity_days: int = 30
+    individual_use: bool = True
+    title: str = "10 off your first order"
+    description: str = "A welcome gift from a friend."
+
+
+@dataclass(frozen=True)
+class ReferralSettings:
+    enabled: bool = False
+    referrer_points: int = 500
+    friend_points: int = 0  # points for the friend too, when their order qualifies
+    friend_reward: FriendReward = field(default_factory=FriendReward)
+    min_order_amount: Decimal = Decimal(0)  # a qualifying order's total, net of refunds
+    referrer_monthly_cap: int = 10  # friends a member may invite per calendar month (UTC); 0 = no cap
+    hold_days: int | None = None  # None: the same hold as earned points (program.earn.hold_days)
+    pending_during_hold: bool = False  # show the reward as pending from the friend's completed order on
+    link_base: str = ""  # where /r/<code> is served; empty: public_url
+    landing_path: str = "/"  # on the shop, where a referral link lands (?ref=<code> appended)
+    code_length: int = 8
+    claims_per_ip_per_hour: int = 10
+    claims_per_code_per_hour: int = 30
+    qualify_interval_seconds: int = 300
+    shops: Mapping[str, ReferralLinkSettings] = field(default_factory=dict)  # per-shop link_base / landing_path
+
+    def link_settings(self, shop_id: str) -> ReferralLinkSettings:
+        default = ReferralLinkSettings(self.link_base, self.landing_path)
+        own = self.shops.get(shop_id)
+        if own is None:
+            return default
+        return ReferralLinkSettings(own.link_base or default.link_base, own.landing_path or default.landing_path)
+
+
+@dataclass(frozen=True)
+class ReferralLinkSettings:
+    link_base: str = ""
+    landing_path: str = ""
+
+
+_REFERRAL_KEYS = {f for f in ReferralSettings.__dataclass_fields__}
+_FRIEND_REWARD_KEYS = {f for f in FriendReward.__dataclass_fields__}
+
+
+def _referrals(c: _Checker, raw: Any) -> ReferralSettings:
+    if raw is None:
+        return ReferralSettings()
+    data = c.mapping(raw, "program.referrals")
+    for key in data:
+        if key not in _REFERRAL_KEYS:
+            raise c.fail(f"program.referrals.{key}", f"unknown key (known: {', '.join(sorted(_REFERRAL_KEYS))})")
+    d = ReferralSettings()
+    k = "program.referrals."
+    hold = data.get("hold_days", d.hold_days)
+    link_base = c.string(data.get("link_base", d.link_base) or "", k + "link_base", allow_empty=True).rstrip("/")
+    if link_base and not link_base.startswith(("http://", "https://")):
+        raise c.fail(k + "link_base", "must be an absolute http:// or https:// URL")
+    landing = c.string(data.get("landing_path", d.landing_path), k + "landing_path")
+    if not landing.startswith("/"):
+        raise c.fail(k + "landing_path", "must be a path on the shop, starting with /")
+    return ReferralSettings(
+        enabled=_boolean(c, data.get("enabled", d.enabled), k + "enabled"),
+        referrer_points=c.integer(data.get("referrer_points", d.referrer_points), k + "referrer_points", minimum=0),
+        friend_points=c.integer(data.get("friend_points", d.friend_points), k + "friend_points", minimum=0),
+        friend_reward=_friend_reward(c, data.get("friend_reward")),
+        min_order_amount=c.decimal(data.get("min_order_amount", str(d.min_order_amount)), k + "min_order_amount"),
+        referrer_monthly_cap=c.integer(
+            data.get("referrer_monthly_cap", d.referrer_monthly_cap), k + "referrer_monthly_cap", minimum=0
+        ),
+        hold_days=None if hold is None else c.integer(hold, k + "hold_days", minimum=0),
+        pending_during_hold=_boolean(
+            c, data.get("pending_during_hold", d.pending_during_hold), k + "pending_during_hold"
+        ),
+        link_base=link_base,
+        landing_path=landing,
+        code_length=c.integer(data.get("code_length", d.code_length), k + "code_length", minimum=6),
+        claims_per_ip_per_hour=c.integer(
+            data.get("claims_per_ip_per_hour", d.claims_per_ip_per_hour), k + "claims_per_ip_per_hour", minimum=1
+        ),
+        claims_per_code_per_hour=c.integer(
+            data.get("claims_per_code_per_hour", d.claims_per_code_per_hour), k + "claims_per_code_per_hour", minimum=1
+        ),
+        qualify_interval_seconds=c.integer(
+            data.get("qualify_interval_seconds", d.qualify_interval_seconds), k + "qualify_interval_seconds", minimum=0
+        ),
+        shops=_referral_shops(c, data.get("shops")),
+    )
+
+
+def _referral_shops(c: _Checker, raw: Any) -> dict[str, ReferralLinkSettings]:
+    if raw is None:
+        return {}
+    key = "program.referrals.shops"
+    found = {}
+    for shop_id, entry in c.mapping(raw, key).items():
+        item = c.mapping(entry, f"{key}.{shop_id}")
+        unknown = set(item) - {"link_base", "landing_path"}
+        if unknown:
+            raise c.fail(f"{key}.{shop_id}.{sorted(unknown)[0]}", "unknown key (known: landing_path, link_base)")
+        base = c.string(item.get("link_base") or "", f"{key}.{shop_id}.link_base", allow_empty=True).rstrip("/")
+        if base and not base.startswith(("http://", "https://")):
+            raise c.fail(f"{key}.{shop_id}.link_base", "must be an absolute http:// or https:// URL")
+        path = c.string(item.get("landing_path") or "", f"{key}.{shop_id}.landing_path", allow_empty=True)
+        if path and not path.startswith("/"):
+            raise c.fail(f"{key}.{shop_id}.landing_path", "must be a path on the shop, starting with /")
+        found[str(shop_id)] = ReferralLinkSettings(base, path)
+    return found
+
+
+def _friend_reward(c: _Checker, raw: Any) -> FriendReward:
+    d = FriendReward()
+    if raw is None:
+        return d
+    k = "program.referrals.friend_reward."
+    data = c.mapping(raw, k.rstrip("."))
+    for key in data:
+        if key not in _FRIEND_REWARD_KEYS:
+            raise c.fail(k + key, f"unknown key (known: {', '.join(sorted(_FRIEND_REWARD_KEYS))})")
+    kind = c.choice(data.get("type", d.type), k + "type", FRIEND_REWARD_TYPES)
+    value = c.decimal(data.get("value", str(d.value) if kind != "free_shipping" else "0"), k + "value")
+    if kind == "percent" and not 0 < value <= 100:
+        raise c.fail(k + "value", "a percentage must be more than 0 and at most 100")
+    if kind == "fixed_cart" and value <= 0:
+        raise c.fail(k + "value", "must be more than 0")
+    return FriendReward(
+        type=kind,
+        value=value,
+        minimum_amount=c.decimal(data.get("minimum_amount", str(d.minimum_amount)), k + "minimum_amount"),
+        validity_days=c.integer(data.get("validity_days", d.validity_days), k + "validity_days", minimum=1),
+        individual_use=_boolean(c, data.get("individual_use", d.individual_use), k + "individual_use"),
+        title=c.string(data.get("title", d.title), k + "title"),
+        description=c.string(data.get("description", d.description), k + "description", allow_empty=True),
+    )
+
+
+# --- issue 3: earning rules, hold and expiry (parsed in bridge/rules/config.py, which is pure) -------------------
+from bridge.rules.config import DEFAULTS as _EARNING_DEFAULTS  # noqa: E402
+from bridge.rules.config import EarningSettings, parse_earning  # noqa: E402
+
+DEFAULTS["program"]["timezone"] = "UTC"
+DEFAULTS["program"]["membership"] = {"policy": "open", "qualifying_total": "0"}
+DEFAULTS["program"]["earn"].update(copy.deepcopy(_EARNING_DEFAULTS))

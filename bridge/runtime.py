@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
+from flask import current_app, has_app_context
 from redis import Redis
 from sqlalchemy import Engine
 
 from bridge.config import Settings
+from bridge.connectors.woocommerce.api import WooClient
+from bridge.connectors.woocommerce.catalog import ProductCategories
 from bridge.errors import UnknownShop
 from bridge.jobs.queue import DrainTrigger
 from bridge.orders.service import ShopContext
@@ -42,6 +47,7 @@ class Runtime:
     base_settings: Settings | None = None  # as loaded from the config, before connected shops are merged in
     _shops_loaded_at: float = float("-inf")
     _shops_lock: threading.Lock = field(default_factory=threading.Lock)
+    _caches: dict[str, ProductCategories] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings, **engine_kwargs: Any) -> Runtime:
@@ -96,7 +102,19 @@ class Runtime:
             minor_unit=shop.minor_unit,
             paid_statuses=frozenset(self.settings.program.earn.paid_statuses),
             rules=self.rules,
+            earning=self.settings.program.earning,
+            categories_of=self.product_categories(shop.id) if self.rules.needs_categories else None,
         )
+
+    def product_categories(self, shop_id: str) -> ProductCategories:
+        """The shop's product-category cache (issue 3), one per process: kept across deliveries."""
+        key = f"categories:{shop_id}"
+        if key not in self._caches:
+            shop = self.settings.shop(shop_id)
+            if shop is None:
+                raise UnknownShop(f"no shop {shop_id!r} in the configuration")
+            self._caches[key] = ProductCategories(WooClient.for_shop(shop))
+        return self._caches[key]
 
     def close(self) -> None:
         for client in self._redis.values():
@@ -105,6 +123,30 @@ class Runtime:
         self.engine.dispose()
 
 
+_ACTIVE: ContextVar[Runtime | None] = ContextVar("bridge_runtime", default=None)
+
+
+@contextmanager
+def use_runtime(rt: Runtime) -> Iterator[Runtime]:
+    """Make ``rt`` the current runtime outside a Flask app context (scheduler threads, CLI commands), so code
+    that runs everywhere (order observers, jobs) finds its settings the same way in the worker and in a CLI."""
+    token = _ACTIVE.set(rt)
+    try:
+        yield rt
+    finally:
+        _ACTIVE.reset(token)
+
+
+def active_runtime() -> Runtime | None:
+    """The current runtime (app context first, then ``use_runtime``), or None."""
+    if has_app_context():
+        runtime: Runtime = current_app.extensions[EXTENSION_KEY]
+        return runtime
+    return _ACTIVE.get()
+
+
 def current_runtime() -> Runtime:
-    runtime: Runtime = current_app.extensions[EXTENSION_KEY]
+    runtime = active_runtime()
+    if runtime is None:
+        raise RuntimeError("no bridge runtime: run inside the app context or `with use_runtime(rt)`")
     return runtime

@@ -124,7 +124,8 @@ def base_config(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, 
         "program": {
             "id": "club",
             "name": "Test Club",
-            "earn": {"points_per_currency_unit": 1, "signup_points": 50},
+            # on_payment: the core-loop tests check balances right after payment; the hold has its own tests
+            "earn": {"points_per_currency_unit": 1, "signup_points": 50, "release": "on_payment"},
         },
         "shops": [
             {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -57,6 +57,12 @@ class ShopOrder:
     line_items: tuple[LineItem, ...]
     refunds: tuple[Refund, ...]
     coupon_codes: tuple[str, ...]
+    # Normalised billing contact (digits of the phone; "street|postcode|country", lower-case), for referral fraud
+    # checks: the same person behind two e-mails. Empty when the shop did not send them.
+    billing_phone: str = ""
+    billing_address: str = ""
+    fee_total: Decimal = Decimal(0)  # fee lines (issue 3: an earning base may include them)
+    date_completed: datetime | None = None
 
     @property
     def refunded_total(self) -> Decimal:
@@ -71,6 +77,7 @@ class ShopCustomer:
     last_name: str
     date_created: datetime | None
     date_modified: datetime | None
+    birthday: date | None = None  # from the customer's meta data, when the shop collects it (issue 3)
 
 
 @dataclass(frozen=True)

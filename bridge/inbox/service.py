@@ -43,24 +43,41 @@ def receive(rt: Runtime, shop_id: str, topic: str, resource_id: str, headers: Ma
 def process_due(rt: Runtime, shop_id: str) -> int:
     """Apply one batch of the shop's due deliveries; returns how many were attempted (0: nothing due).
 
-    Each delivery runs in its own savepoint: one that fails is rolled back alone and retried later with
-    backoff (or parked as failed), and never blocks the others.
+    The batch is first applied as a whole, under one savepoint, with the deliveries marked done in one
+    statement: the common case costs no per-delivery savepoint round trips. If anything in it fails, that
+    savepoint is rolled back and the batch is applied again one delivery at a time, each in its own savepoint:
+    a delivery that fails is rolled back alone and retried later with backoff (or parked as failed), and never
+    blocks the others.
     """
     ctx = rt.shop_context(shop_id)
     connector = connector_for(rt.settings.shop(shop_id).platform)  # type: ignore[union-attr]
     inbox = rt.settings.inbox
     with db.write(rt.engine) as conn:
         batch = store.due_batch(conn, shop_id, utcnow(), inbox.batch_size)
+        if not batch:
+            return 0
+        try:
+            with conn.begin_nested():
+                for delivery in batch:
+                    _apply(conn, ctx, connector, delivery)
+                store.mark_done_many(conn, [d.id for d in batch], utcnow())
+            return len(batch)
+        except Exception:
+            log.debug("a delivery of the batch failed: applying them one by one", exc_info=True)
         for delivery in batch:
             try:
                 with conn.begin_nested():
-                    event = connector.parse_event(delivery.topic, delivery.body)
-                    outcome = apply_event(conn, ctx, event)
+                    _apply(conn, ctx, connector, delivery)
                     store.mark_done(conn, delivery.id, utcnow())
-                log.debug("delivery %s (%s %s): %s", delivery.id, delivery.topic, delivery.resource_id, outcome)
             except Exception as exc:
                 _record_failure(rt, conn, delivery, exc)
     return len(batch)
+
+
+def _apply(conn: Any, ctx: Any, connector: Any, delivery: store.Delivery) -> None:
+    event = connector.parse_event(delivery.topic, delivery.body)
+    outcome = apply_event(conn, ctx, event)
+    log.debug("delivery %s (%s %s): %s", delivery.id, delivery.topic, delivery.resource_id, outcome)
 
 
 def _record_failure(rt: Runtime, conn: Any, delivery: store.Delivery, exc: Exception) -> None:

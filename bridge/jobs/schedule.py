@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from bridge.runtime import Runtime
+from bridge.runtime import Runtime, use_runtime
 from bridge.storage.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,15 @@ def register(job: PeriodicJob) -> PeriodicJob:
 def _load_jobs() -> None:
     """Import the modules that register jobs, so the registry is complete in every process."""
     # (each area adds one import line here)
-    import bridge.redemption.jobs
+    import bridge.ledger.jobs  # (issue 3)
+    import bridge.redemption.jobs  # (issue 4)
+    import bridge.referrals.jobs  # (issue 5)
     import bridge.sync.jobs  # noqa: F401  (issue 7)
+
+
+def load_registrations() -> None:
+    """Make every area's periodic jobs and order observers known (for code paths that start outside the app)."""
+    _load_jobs()
 
 
 def run_due(rt: Runtime, last_run: dict[str, float], now_monotonic: float) -> list[str]:
@@ -74,9 +81,10 @@ class Scheduler(threading.Thread):
         self.last_run: dict[str, float] = {}
 
     def run(self) -> None:
-        while not self.stopping.is_set():
-            run_due(self.rt, self.last_run, time.monotonic())
-            self.stopping.wait(self.TICK_SECONDS)
+        with use_runtime(self.rt):  # a thread has no app context: jobs and observers find the runtime here
+            while not self.stopping.is_set():
+                run_due(self.rt, self.last_run, time.monotonic())
+                self.stopping.wait(self.TICK_SECONDS)
 
     def stop(self) -> None:
         self.stopping.set()

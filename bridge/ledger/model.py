@@ -15,6 +15,7 @@ class EntryKind(enum.StrEnum):
     EXPIRE = "expire"
     ADJUST = "adjust"
     REFERRAL = "referral"
+    RELEASE = "release"  # issue 3: a pair (-pending, +available) moving an earn's points out of the hold
 
 
 class EntryState(enum.StrEnum):

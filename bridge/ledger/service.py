@@ -23,8 +23,9 @@ def post(conn: Connection, entry: NewEntry) -> tuple[Entry, bool]:
     """
     if entry.points == 0:
         raise ValueError("a ledger entry must move points")
-    created = store.insert(conn, entry, utcnow())
-    stored = store.by_key(conn, entry.idempotency_key)
+    inserted = store.insert_returning(conn, entry, utcnow())
+    created = inserted is not None
+    stored = inserted if inserted is not None else store.by_key(conn, entry.idempotency_key)
     assert stored is not None
     if not created and (stored.member_id != entry.member_id or stored.points != entry.points):
         log.warning(
@@ -206,3 +207,14 @@ def entry(conn: Connection, entry_id: int) -> Entry | None:
 
 def entry_by_key(conn: Connection, idempotency_key: str) -> Entry | None:
     return store.by_key(conn, idempotency_key)
+
+
+# --- issue 3: many entries at once (expiry runs) --------------------------------------------------------------------
+def post_many(conn: Connection, entries: list[NewEntry]) -> int:
+    """Post entries that are new or replays, in one round trip; returns how many were written now.
+
+    Same rules as ``post`` (idempotent on each key), for batch jobs where one INSERT per entry would dominate.
+    """
+    if any(entry.points == 0 for entry in entries):
+        raise ValueError("a ledger entry must move points")
+    return store.insert_many(conn, entries, utcnow()) if entries else 0

@@ -8,8 +8,11 @@ from bridge.connectors.base import ShopCustomer
 from bridge.ledger import service as ledger
 from bridge.ledger.model import EntryKind, NewEntry
 from bridge.members.service import resolve
+from bridge.orders.context import member_context
 from bridge.orders.service import ShopContext
 from bridge.rules import evaluate_signup
+from bridge.storage import life
+from bridge.storage.clock import utcnow
 
 CAUSE_SIGNUP = "signup"
 
@@ -18,9 +21,12 @@ def apply_customer(conn: Connection, ctx: ShopContext, customer: ShopCustomer, *
     member_id = resolve(conn, ctx.program_id, ctx.shop_id, customer.customer_id, customer.email)
     if member_id is None:
         return "no-member"
+    if customer.birthday is not None:  # issue 3: the birthday job reads it from the member's profile
+        life.update_profile(conn, ctx.program_id, member_id, utcnow(), birthday=customer.birthday)
     if not created:
         return "linked"
-    for award in evaluate_signup(customer, ctx.rules):
+    member = member_context(conn, ctx.rules, member_id, utcnow())
+    for award in evaluate_signup(customer, ctx.rules, member):
         # Keyed on the member, not the shop account: one sign-up bonus per person per program.
         ledger.post(
             conn,

@@ -7,6 +7,11 @@ changes nothing, and any arrival order of one order's deliveries ends in the sam
 * ``<shop>:order:<id>[:c<cycle>]:<rule>``              the earn entry of each rule, once the order is paid
 * ``<shop>:order:<id>[:c<cycle>]:refund:<refund>:<rule>`` pro rata reversal for one refund
 * ``<shop>:order:<id>[:c<cycle>]:reverse:<rule>``       the remainder, when the order is refunded/cancelled
+* ``<earn key>:release:out`` / ``<earn key>:release``     the hold is over: -pending, +available (issue 3)
+
+Points from an order are ``pending`` until the order is completed and the program's hold has passed
+(``bridge/orders/release.py`` moves them); a refund or cancellation during the hold reverses pending points,
+one after it reverses available points. Nothing pending is ever spendable.
 
 Reversals are computed from the figures stored on the earn entry (its points and the order total at the
 time), never from today's rules. Refund reversals are cumulative in refund-id order and rounded down, so
@@ -16,8 +21,8 @@ each refund's share does not depend on which snapshot reported it first.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy import Connection
@@ -26,8 +31,11 @@ from bridge.connectors.base import Refund, ShopOrder
 from bridge.ledger import service as ledger
 from bridge.ledger.model import Entry, EntryKind, EntryState, NewEntry
 from bridge.members import service as members
-from bridge.rules import OrderContext, RuleSet, evaluate_order
+from bridge.orders.context import CategoryLookup, order_context
+from bridge.rules import RuleSet, explain_order
+from bridge.rules.config import EarningSettings
 from bridge.storage import ledger as ledger_store
+from bridge.storage import life
 from bridge.storage import orders as order_store
 from bridge.storage.clock import utcnow
 from bridge.storage.orders import OrderState
@@ -46,6 +54,8 @@ class ShopContext:
     minor_unit: int
     paid_statuses: frozenset[str]
     rules: RuleSet
+    earning: EarningSettings = field(default_factory=EarningSettings)
+    categories_of: CategoryLookup | None = None  # product id -> categories, through the connector's cache
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,11 @@ class _OrderLedger:
     earns: list[Entry]
     reversed_points: dict[int, int]
     closed: bool  # every earn of this cycle has had its remainder reversed
+    released: frozenset[int] = frozenset()  # earns whose pending points were moved to available
+
+    def state_of(self, earn: Entry) -> EntryState:
+        """Where the earn's points are now: a reversal takes them from there."""
+        return EntryState.AVAILABLE if earn.id in self.released else EntryState(earn.state)
 
 
 def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> str:
@@ -66,12 +81,22 @@ def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> str:
         conn, ctx.program_id, ctx.shop_id, order.customer_id, order.email
     )
     cycle = now_state.cycle
+    moments = life.order_moments(conn, now_state.id)
+    life_values: dict[str, datetime | None] = {}
+    if moments.paid_at is None and _was_paid(ctx, order):
+        life_values["paid_at"] = order.date_paid or order.date_modified or utcnow()
     if member_id is not None and not now_state.history_only:
         current = _order_ledger(conn, ctx, order.order_id, cycle)
         if current.closed and order.status in ctx.paid_statuses and _is_newer(now_state, order):
             cycle += 1  # restored after a full reversal: a new earning cycle with its own keys
             current = _OrderLedger([], {}, False)
-        _settle(conn, ctx, order, member_id, cycle, current)
+            # the new cycle's hold starts when the restored order is completed again
+            life_values["completed_at"] = None
+            moments = life.OrderMoments(moments.paid_at, None, None)
+        if _settle(conn, ctx, order, member_id, cycle, current, now_state.id):
+            life_values["released_at"] = None if ctx.earning.release == "after_hold" else utcnow()
+    if order.status == "completed" and moments.completed_at is None:
+        life_values["completed_at"] = order.date_completed or order.date_modified or utcnow()
     order_store.save(
         conn,
         now_state.id,
@@ -82,6 +107,7 @@ def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> str:
         date_modified=_latest(now_state.date_modified, order.date_modified),
         cycle=cycle,
         updated_at=utcnow(),
+        **life_values,
     )
     if now_state.history_only:
         return "history"
@@ -94,23 +120,35 @@ def apply_order_deleted(conn: Connection, ctx: ShopContext, order_id: str) -> st
     if state.member_id is not None:
         current = _order_ledger(conn, ctx, order_id, state.cycle)
         for earn in current.earns:
-            _reverse_rest(conn, ctx, earn, current.reversed_points.get(earn.id, 0), state.cycle)
+            reversed_points = current.reversed_points.get(earn.id, 0)
+            _reverse_rest(conn, ctx, earn, reversed_points, state.cycle, current.state_of(earn))
     order_store.save(conn, state.id, status="deleted", updated_at=utcnow())
     return "deleted"
 
 
 def _settle(
-    conn: Connection, ctx: ShopContext, order: ShopOrder, member_id: int, cycle: int, current: _OrderLedger
-) -> None:
+    conn: Connection,
+    ctx: ShopContext,
+    order: ShopOrder,
+    member_id: int,
+    cycle: int,
+    current: _OrderLedger,
+    state_id: int,
+) -> bool:
+    """Post what is missing; True when this call posted the order's earn entries."""
     earns = current.earns
+    earned_now = False
     if not earns and _was_paid(ctx, order):
-        earns = _earn(conn, ctx, order, member_id, cycle)
+        earns = _earn(conn, ctx, order, member_id, cycle, state_id)
+        earned_now = bool(earns)
     reversing = order.status in REVERSING_STATUSES
     for earn in earns:
+        state = current.state_of(earn)
         reversed_points = current.reversed_points.get(earn.id, 0)
-        reversed_points += _reverse_refunds(conn, ctx, earn, order.refunds, reversed_points, cycle)
+        reversed_points += _reverse_refunds(conn, ctx, earn, order.refunds, reversed_points, cycle, state)
         if reversing:
-            _reverse_rest(conn, ctx, earn, reversed_points, cycle)
+            _reverse_rest(conn, ctx, earn, reversed_points, cycle, state)
+    return earned_now
 
 
 def _was_paid(ctx: ShopContext, order: ShopOrder) -> bool:
@@ -120,10 +158,26 @@ def _was_paid(ctx: ShopContext, order: ShopOrder) -> bool:
     return order.status in REVERSING_STATUSES and order.date_paid is not None
 
 
-def _earn(conn: Connection, ctx: ShopContext, order: ShopOrder, member_id: int, cycle: int) -> list[Entry]:
-    rule_ctx = OrderContext(shop_id=ctx.shop_id, currency_minor_unit=ctx.minor_unit)
+def _earn(
+    conn: Connection, ctx: ShopContext, order: ShopOrder, member_id: int, cycle: int, state_id: int
+) -> list[Entry]:
+    rule_ctx = order_context(
+        conn,
+        ctx.rules,
+        order,
+        shop_id=ctx.shop_id,
+        minor_unit=ctx.minor_unit,
+        member_id=member_id,
+        categories_of=ctx.categories_of,
+        state_id=state_id,
+    )
+    evaluation = explain_order(order, ctx.rules, rule_ctx)
+    if evaluation.joins:  # a closed program's qualifying order: the member is in from now on
+        life.update_profile(conn, ctx.program_id, member_id, utcnow(), joined_at=utcnow())
+    on_payment = ctx.earning.release == "on_payment"
+    now = utcnow()
     earned = []
-    for award in evaluate_order(order, ctx.rules, rule_ctx):
+    for award in evaluation.awards:
         entry, _ = ledger.post(
             conn,
             NewEntry(
@@ -132,7 +186,8 @@ def _earn(conn: Connection, ctx: ShopContext, order: ShopOrder, member_id: int, 
                 member_id=member_id,
                 points=award.points,
                 kind=EntryKind.EARN,
-                state=EntryState.AVAILABLE,
+                state=EntryState.AVAILABLE if on_payment else EntryState.PENDING,
+                expires_at=lot_expiry(ctx.earning, now) if on_payment else None,
                 idempotency_key=f"{_prefix(ctx, order.order_id, cycle)}:{award.rule_id}",
                 cause_type=CAUSE_ORDER,
                 cause_id=order.order_id,
@@ -146,7 +201,13 @@ def _earn(conn: Connection, ctx: ShopContext, order: ShopOrder, member_id: int, 
 
 
 def _reverse_refunds(
-    conn: Connection, ctx: ShopContext, earn: Entry, refunds: tuple[Refund, ...], already: int, cycle: int
+    conn: Connection,
+    ctx: ShopContext,
+    earn: Entry,
+    refunds: tuple[Refund, ...],
+    already: int,
+    cycle: int,
+    state: EntryState,
 ) -> int:
     """Post each refund's pro rata share of ``earn``; returns the points newly reversed."""
     order_total = Decimal(earn.meta.get("order_total", "0"))
@@ -161,27 +222,28 @@ def _reverse_refunds(
         if points <= 0:
             continue
         key = f"{_prefix(ctx, earn.cause_id, cycle)}:refund:{refund.refund_id}:{earn.rule_id}"
-        _, created = ledger.post(conn, _reversal(earn, points, key, refund.refund_id, f"refund: {refund.reason}"))
+        reversal = _reversal(earn, points, key, refund.refund_id, f"refund: {refund.reason}", state)
+        _, created = ledger.post(conn, reversal)
         if created:
             newly += points
     return newly
 
 
-def _reverse_rest(conn: Connection, ctx: ShopContext, earn: Entry, already: int, cycle: int) -> None:
+def _reverse_rest(conn: Connection, ctx: ShopContext, earn: Entry, already: int, cycle: int, state: EntryState) -> None:
     points = earn.points - already
     if points > 0:
         key = f"{_prefix(ctx, earn.cause_id, cycle)}:reverse:{earn.rule_id}"
-        ledger.post(conn, _reversal(earn, points, key, "", "order refunded or cancelled"))
+        ledger.post(conn, _reversal(earn, points, key, "", "order refunded or cancelled", state))
 
 
-def _reversal(earn: Entry, points: int, key: str, refund_id: str, note: str) -> NewEntry:
+def _reversal(earn: Entry, points: int, key: str, refund_id: str, note: str, state: EntryState) -> NewEntry:
     return NewEntry(
         program_id=earn.program_id,
         shop_id=earn.shop_id,
         member_id=earn.member_id,
         points=-points,
         kind=EntryKind.REVERSE,
-        state=EntryState(earn.state),
+        state=state,
         idempotency_key=key,
         cause_type=CAUSE_ORDER,
         cause_id=earn.cause_id,
@@ -206,13 +268,35 @@ def _order_ledger(conn: Connection, ctx: ShopContext, order_id: str, cycle: int)
     earns = [e for e in entries if e.kind == EntryKind.EARN]
     reversed_points: dict[int, int] = {}
     rest_reversed: set[int] = set()
+    released = frozenset(e.reverses_entry_id for e in entries if e.kind == EntryKind.RELEASE and e.reverses_entry_id)
     for e in entries:
         if e.kind == EntryKind.REVERSE and e.reverses_entry_id is not None:
             reversed_points[e.reverses_entry_id] = reversed_points.get(e.reverses_entry_id, 0) - e.points
             if e.meta.get("rest"):
                 rest_reversed.add(e.reverses_entry_id)
     closed = bool(earns) and all(e.id in rest_reversed or reversed_points.get(e.id, 0) >= e.points for e in earns)
-    return _OrderLedger(earns, reversed_points, closed)
+    return _OrderLedger(earns, reversed_points, closed, released)
+
+
+def order_ledger(conn: Connection, ctx: ShopContext, order_id: str, cycle: int) -> _OrderLedger:
+    """The order's earns, what was reversed of each and which were released (for bridge/orders/release.py)."""
+    return _order_ledger(conn, ctx, order_id, cycle)
+
+
+def lot_expiry(earning: EarningSettings, available_at: datetime) -> datetime | None:
+    """When points that became available at ``available_at`` expire, under per-lot expiry (else None)."""
+    if earning.expiry.mode != "lot":
+        return None
+    return add_months(available_at, earning.expiry.months)
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """Same day-of-month ``months`` later, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    next_month = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=moment.tzinfo)
+    last_day = (next_month - timedelta(days=1)).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
 
 
 def _prefix(ctx: ShopContext, order_id: str, cycle: int) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from decimal import ROUND_DOWN, Decimal
 
-from flask import has_app_context
 from sqlalchemy import Connection
 
 from bridge.connectors.base import ShopOrder
@@ -17,7 +16,7 @@ from bridge.inbox.dispatch import ORDER_OBSERVERS
 from bridge.orders.service import ShopContext
 from bridge.redemption import issuer
 from bridge.redemption.model import Redemption, State
-from bridge.runtime import current_runtime
+from bridge.runtime import active_runtime
 from bridge.storage import redemptions as store
 from bridge.storage.clock import utcnow
 
@@ -28,10 +27,9 @@ RELEASING_STATUSES = frozenset({"cancelled", "failed", "trash"})
 
 
 def _refunds_return_points() -> bool:
-    """The program's policy; observers run in the worker's app context (no context: the safe default, no)."""
-    if not has_app_context():
-        return False
-    return current_runtime().settings.program.redemption.refund_returns_points
+    """The program's policy (no runtime at all: the safe default, no)."""
+    rt = active_runtime()
+    return rt.settings.program.redemption.refund_returns_points if rt is not None else False
 
 
 def observe_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> None:

@@ -1,1 +1,1 @@
-"""Referrals: codes and links, attribution, qualification, fraud checks (issue: referrals)."""
+"""Referrals: links, friend coupons, attribution from real orders, rewards only for real new customers (issue 5)."""

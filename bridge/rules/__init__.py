@@ -2,30 +2,45 @@
 
 from __future__ import annotations
 
-from bridge.config import ProgramSettings
-from bridge.connectors.base import ShopCustomer, ShopOrder
-from bridge.rules.base import Award, OrderContext, RuleSet
-from bridge.rules.per_amount import PerAmountRule
-from bridge.rules.signup import SignupBonusRule
+from typing import TYPE_CHECKING
 
-__all__ = ["Award", "OrderContext", "RuleSet", "build_rules", "evaluate_order", "evaluate_signup"]
+from bridge.rules.base import Award, MemberContext, OrderContext
+from bridge.rules.engine import (
+    Evaluation,
+    RuleOutcome,
+    RuleSet,
+    evaluate_birthday,
+    evaluate_order,
+    evaluate_signup,
+    explain_order,
+)
+
+if TYPE_CHECKING:  # bridge.config imports bridge.rules.config: no runtime import back
+    from bridge.config import ProgramSettings
+
+__all__ = [
+    "Award",
+    "Evaluation",
+    "MemberContext",
+    "OrderContext",
+    "RuleOutcome",
+    "RuleSet",
+    "build_rules",
+    "evaluate_birthday",
+    "evaluate_order",
+    "evaluate_signup",
+    "explain_order",
+]
 
 
 def build_rules(program: ProgramSettings) -> RuleSet:
     """The program's rules from its settings."""
+    from bridge.rules.config import build_rule_set
+
     earn = program.earn
-    return RuleSet(
-        order_rules=(PerAmountRule("per_amount", earn.points_per_currency_unit, earn.rounding),),
-        signup_rules=(SignupBonusRule("signup", earn.signup_points),),
+    return build_rule_set(
+        program.earning,
+        points_per_currency_unit=earn.points_per_currency_unit,
+        signup_points=earn.signup_points,
+        rounding=earn.rounding,
     )
-
-
-def evaluate_order(order: ShopOrder, rules: RuleSet, ctx: OrderContext) -> list[Award]:
-    """Awards for a paid order, one per rule that grants anything."""
-    awards = (rule.award_for_order(order, ctx) for rule in rules.order_rules)
-    return [a for a in awards if a is not None]
-
-
-def evaluate_signup(customer: ShopCustomer, rules: RuleSet) -> list[Award]:
-    awards = (rule.award_for_signup(customer) for rule in rules.signup_rules)
-    return [a for a in awards if a is not None]

@@ -1,12 +1,32 @@
-"""The rules-engine interface: pure functions from normalised events to awards. No IO here."""
+"""The rules-engine interface: pure functions from normalised events to awards. No IO here.
+
+Everything a rule may know besides the order arrives in an ``OrderContext`` that the caller (the worker, the
+explain command, the preview endpoint) fills in: the member's history, tier, earned totals for caps, and the
+categories of the products in the order. The engine never asks anybody anything.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
 from bridge.connectors.base import ShopCustomer, ShopOrder
+
+
+@dataclass(frozen=True)
+class MemberContext:
+    """What we know of the member at the time of the order (filled in by the worker from the database)."""
+
+    member_id: int | None = None
+    joined: bool = True  # membership policy: False until a closed/invite-only program lets the member in
+    tier: str | None = None
+    paid_orders_before: int = 0  # paid orders of this member before this one
+    previous_order_at: datetime | None = None  # when the member's previous paid order was paid
+    earned: Mapping[str, int] = field(default_factory=dict)  # cap window key -> points already earned in it
+    birthday: date | None = None
 
 
 @dataclass(frozen=True)
@@ -15,6 +35,9 @@ class OrderContext:
 
     shop_id: str
     currency_minor_unit: int
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))  # the order's moment (paid, else created)
+    member: MemberContext = field(default_factory=MemberContext)
+    categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # product id -> category slugs/ids
 
 
 @dataclass(frozen=True)
@@ -39,12 +62,6 @@ class SignupRule(Protocol):
     def id(self) -> str: ...
 
     def award_for_signup(self, customer: ShopCustomer) -> Award | None: ...
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    order_rules: tuple[OrderRule, ...]
-    signup_rules: tuple[SignupRule, ...]
 
 
 def quantize_money(amount: Decimal, minor_unit: int) -> Decimal:

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, RowMapping, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -107,6 +107,20 @@ def insert_or_ignore(conn: Connection, table: Table, values: dict[str, Any], con
     # cache key over every value of every row (measured: half the drain's CPU time went there).
     # RETURNING, not rowcount: drivers disagree on rowcount for a skipped INSERT (psycopg may say -1).
     return conn.execute(stmt, values).first() is not None
+
+
+def insert_or_ignore_returning(
+    conn: Connection, table: Table, values: dict[str, Any], conflict: list[str]
+) -> RowMapping | None:
+    """Like ``insert_or_ignore``, returning the whole inserted row (None when it existed): saves a read-back."""
+    stmt = _insert_or_ignore_full_stmt(conn.dialect.name, table, tuple(conflict))
+    return conn.execute(stmt, values).mappings().first()
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_or_ignore_full_stmt(dialect: str, table: Table, conflict: tuple[str, ...]) -> Any:
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    return insert(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(*table.columns)
 
 
 @functools.lru_cache(maxsize=64)

@@ -81,6 +81,15 @@ def mark_done(conn: Connection, delivery_id: int, now: datetime) -> None:
     )
 
 
+def mark_done_many(conn: Connection, delivery_ids: list[int], now: datetime) -> None:
+    d = t.inbox_delivery.c
+    conn.execute(
+        update(t.inbox_delivery)
+        .where(d.id.in_(delivery_ids))
+        .values(state=DONE, processed_at=now, attempts=d.attempts + 1, last_error=None)
+    )
+
+
 def mark_attempt_failed(
     conn: Connection, delivery_id: int, *, error: str, retry_at: datetime | None, now: datetime
 ) -> None:

@@ -9,14 +9,39 @@ from sqlalchemy import Connection, case, func, select
 
 from bridge.ledger.model import Balance, Entry, EntryKind, EntryState, NewEntry
 from bridge.storage import tables as t
-from bridge.storage.db import insert_or_ignore
+from bridge.storage.db import insert_or_ignore, insert_or_ignore_returning
 
 _LIFETIME_KINDS = (EntryKind.EARN, EntryKind.REVERSE, EntryKind.REFERRAL, EntryKind.ADJUST)
 
 
 def insert(conn: Connection, entry: NewEntry, now: datetime) -> bool:
     """Insert unless the idempotency key exists; True when this call wrote the row."""
-    values = {
+    return insert_or_ignore(conn, t.ledger_entry, _values(entry, now), ["idempotency_key"])
+
+
+def insert_returning(conn: Connection, entry: NewEntry, now: datetime) -> Entry | None:
+    """Insert unless the idempotency key exists; the stored entry when this call wrote it, else None."""
+    row = insert_or_ignore_returning(conn, t.ledger_entry, _values(entry, now), ["idempotency_key"])
+    return _entry(row) if row is not None else None
+
+
+def insert_many(conn: Connection, entries: list[NewEntry], now: datetime) -> int:
+    """Insert those whose idempotency key is new (issue 3: batch jobs); returns how many were written."""
+    stmt = _insert_ignore_many(conn.dialect.name)
+    return len(conn.execute(stmt, [_values(entry, now) for entry in entries]).all())
+
+
+def _insert_ignore_many(dialect: str) -> Any:
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    insert_ = sqlite_insert if dialect == "sqlite" else pg_insert
+    stmt = insert_(t.ledger_entry).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return stmt.returning(t.ledger_entry.c.id, sort_by_parameter_order=True)
+
+
+def _values(entry: NewEntry, now: datetime) -> dict[str, Any]:
+    return {
         "program_id": entry.program_id,
         "shop_id": entry.shop_id,
         "member_id": entry.member_id,
@@ -35,7 +60,6 @@ def insert(conn: Connection, entry: NewEntry, now: datetime) -> bool:
         "meta": entry.meta,
         "created_at": now,
     }
-    return insert_or_ignore(conn, t.ledger_entry, values, ["idempotency_key"])
 
 
 def by_key(conn: Connection, key: str) -> Entry | None:

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, select
 
 from bridge.storage import tables as t
 from bridge.storage.clock import utcnow
-from bridge.storage.db import insert_or_ignore
+from bridge.storage.db import insert_or_ignore, insert_or_ignore_returning
 
 
 def by_identity(conn: Connection, shop_id: str, customer_id: str) -> int | None:
@@ -30,8 +30,8 @@ def get_or_create(conn: Connection, program_id: str, email: str, shop_id: str | 
     if found is not None:
         return found
     values = {"program_id": program_id, "email": email, "first_shop_id": shop_id, "created_at": utcnow()}
-    insert_or_ignore(conn, t.member, values, ["program_id", "email"])
-    member_id = by_email(conn, program_id, email)
+    created = insert_or_ignore_returning(conn, t.member, values, ["program_id", "email"])
+    member_id = int(created["id"]) if created is not None else by_email(conn, program_id, email)
     assert member_id is not None
     return member_id
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -32,9 +33,14 @@ class SecretBox:
     def __init__(self, key_material: str) -> None:
         digest = hashlib.sha256(key_material.encode()).digest()  # any long string -> a 32-byte Fernet key
         self._fernet = Fernet(base64.urlsafe_b64encode(digest))
+        self._hash_key = hashlib.sha256(b"keyed-digest:" + key_material.encode()).digest()
 
     def __repr__(self) -> str:
         return "SecretBox(<key hidden>)"
+
+    def digest(self, value: str, length: int = 32) -> str:
+        """A keyed hash (HMAC-SHA256) of ``value``: comparable, not reversible without this installation's key."""
+        return hmac.new(self._hash_key, value.encode(), hashlib.sha256).hexdigest()[:length]
 
     def seal(self, values: dict[str, Any]) -> str:
         return self._fernet.encrypt(json.dumps(values, sort_keys=True).encode()).decode()

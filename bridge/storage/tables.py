@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -239,6 +240,42 @@ redemption = Table(
     Index("ix_redemption_shop_id_order_id", "shop_id", "order_id"),
 )
 
+# --- issue 3: the life of a point (pending -> available -> expired), membership and birthdays ---
+# When each order was paid and completed (caps, n-th order bonuses, the hold) and when its points were released.
+order_state.append_column(Column("paid_at", UtcDateTime(), nullable=True))
+order_state.append_column(Column("completed_at", UtcDateTime(), nullable=True))
+order_state.append_column(Column("released_at", UtcDateTime(), nullable=True))
+Index("ix_order_state_released_at_completed_at", order_state.c.released_at, order_state.c.completed_at)
+Index("ix_order_state_member_id_paid_at", order_state.c.member_id, order_state.c.paid_at)
+
+member_profile = Table(
+    "member_profile",
+    metadata,
+    Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("joined_at", UtcDateTime(), nullable=True),  # closed / invite-only programs: when the member got in
+    Column("invited_by", String(200), nullable=True),
+    Column("birthday", Date(), nullable=True),
+    Column("tier", String(64), nullable=True),  # set by the tiers issue; the rules engine reads it
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+point_event = Table(
+    "point_event",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=False),
+    Column("kind", String(32), nullable=False),  # expiring_soon
+    Column("event_key", String(255), nullable=False, unique=True),
+    Column("points", BigInteger, nullable=False),
+    Column("due_at", UtcDateTime(), nullable=True),
+    Column("details", JSON, nullable=False, default=dict),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("sent_at", UtcDateTime(), nullable=True),  # for the notifications issue
+    Index("ix_point_event_member_id_id", "member_id", "id"),
+)
+
 # --- issue 7: connected shops, their webhooks, reconciliation and backfill progress ---
 shop_connection = Table(
     "shop_connection",
@@ -291,4 +328,77 @@ sync_state = Table(
     Column("finished_at", UtcDateTime(), nullable=True),
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("shop_id", "kind"),
+)
+
+# --- issue 5: referrals ---
+referral_code = Table(
+    "referral_code",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=False, index=True),
+    Column("code", String(32), nullable=False),  # upper-case; matched case-insensitively
+    Column("kind", String(16), nullable=False),  # generated | vanity
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("program_id", "code"),
+)
+
+referral_click = Table(
+    "referral_click",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("shop_id", String(64), ForeignKey("shop.id"), nullable=True),
+    Column("code", String(32), nullable=False),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=True),
+    Column("ip_hash", String(32), nullable=False),  # keyed hashes: no raw personal data
+    Column("ua_hash", String(32), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_referral_click_member_id_created_at", "member_id", "created_at"),
+)
+
+referral = Table(
+    "referral",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("shop_id", String(64), ForeignKey("shop.id"), nullable=False),
+    Column("referrer_member_id", Id, ForeignKey("member.id"), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("friend_key", String(320), nullable=False),  # folded e-mail: one referral per person, ever
+    Column("friend_email", String(320), nullable=False),  # as the coupon is locked to it (trimmed, lower-case)
+    Column("friend_member_id", Id, ForeignKey("member.id"), nullable=True),
+    # claiming -> invited -> ordered -> qualified; claiming/invited/ordered -> rejected; claiming -> failed
+    Column("state", String(16), nullable=False),
+    Column("reason", String(64), nullable=False, default=""),
+    Column("coupon_code", String(64), nullable=False),
+    Column("coupon_id", String(32), nullable=True),
+    Column("coupon_expires_at", UtcDateTime(), nullable=False),
+    Column("order_id", String(64), nullable=True),
+    Column("order_total", String(32), nullable=True),  # net of refunds
+    Column("completed_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("ordered_at", UtcDateTime(), nullable=True),
+    Column("qualified_at", UtcDateTime(), nullable=True),
+    Column("rejected_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("program_id", "friend_key"),
+    Index("ix_referral_shop_id_coupon_code", "shop_id", "coupon_code"),
+    Index("ix_referral_referrer_member_id_created_at", "referrer_member_id", "created_at"),
+    Index("ix_referral_state_completed_at", "state", "completed_at"),
+    Index("ix_referral_shop_id_order_id", "shop_id", "order_id"),
+)
+
+member_contact = Table(
+    "member_contact",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # phone | address
+    Column("digest", String(64), nullable=False),  # keyed hash of the normalised value
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("member_id", "kind", "digest"),
+    Index("ix_member_contact_program_id_kind_digest", "program_id", "kind", "digest"),
 )

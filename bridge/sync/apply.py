@@ -20,6 +20,7 @@ from bridge.connectors.base import EventKind, ShopEvent
 from bridge.connectors.woocommerce import consts
 from bridge.connectors.woocommerce.webhooks import parse_customer, parse_order
 from bridge.inbox.dispatch import apply_event
+from bridge.jobs.schedule import load_registrations
 from bridge.members.service import resolve
 from bridge.members.signup import apply_customer
 from bridge.orders.service import REVERSING_STATUSES, ShopContext
@@ -40,6 +41,7 @@ def apply_orders(
     conn: Connection, ctx: ShopContext, orders: Iterable[Mapping[str, Any]], *, source: str, history_only: bool = False
 ) -> Counter[str]:
     """Apply each order snapshot; returns how many were missed, updated, already known (and queued)."""
+    load_registrations()  # order observers (coupons used, referrals) even when called from a CLI command
     batch = [o for o in orders if isinstance(o, Mapping)]
     known = order_store.known_versions(conn, ctx.shop_id, [str(o.get("id")) for o in batch])
     counts: Counter[str] = Counter()

@@ -14,7 +14,7 @@ from typing import Any
 
 from bridge.connectors.woocommerce import api
 from bridge.connectors.woocommerce.api import WooClient
-from bridge.runtime import Runtime
+from bridge.runtime import Runtime, use_runtime
 from bridge.storage import audit, db
 from bridge.storage import connections as store
 from bridge.storage.clock import utcnow
@@ -37,6 +37,12 @@ class HealthReport:
 
 
 def check_webhooks(rt: Runtime, shop_id: str, client: WooClient | None = None) -> HealthReport:
+    """See ``_check_webhooks``; runs with ``rt`` as the current runtime (order observers read their settings there)."""
+    with use_runtime(rt):
+        return _check_webhooks(rt, shop_id, client)
+
+
+def _check_webhooks(rt: Runtime, shop_id: str, client: WooClient | None = None) -> HealthReport:
     shop = rt.settings.shop(shop_id)
     assert shop is not None
     client = client or WooClient.for_shop(shop, timeout=rt.settings.sync.shop_timeout_seconds)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bridge.connectors.woocommerce.api import WooClient
-from bridge.runtime import Runtime
+from bridge.runtime import Runtime, use_runtime
 from bridge.storage import connections as store
 from bridge.storage import db
 from bridge.storage.clock import utcnow
@@ -62,6 +62,19 @@ class ReconcileReport:
 
 
 def reconcile(
+    rt: Runtime,
+    shop_id: str,
+    *,
+    since: datetime | None = None,
+    client: WooClient | None = None,
+    on_page: Callable[[ReconcileReport], None] | None = None,
+) -> ReconcileReport:
+    """See ``_reconcile``; runs with ``rt`` as the current runtime (order observers read their settings there)."""
+    with use_runtime(rt):
+        return _reconcile(rt, shop_id, since=since, client=client, on_page=on_page)
+
+
+def _reconcile(
     rt: Runtime,
     shop_id: str,
     *,

@@ -34,9 +34,11 @@ def error_response(status: int, code: str, message: str, **extra: Any) -> tuple[
 def init_app(app: Flask) -> None:
     @app.errorhandler(BridgeError)
     def _bridge_error(exc: BridgeError) -> tuple[Response, int]:
-        if exc.status >= 500:
+        if exc.status == 500:
             log.error("internal error: %s", exc)
             return error_response(500, "internal_error", "internal error")
+        if exc.status >= 500:  # 502/503: the shop or a dependency, said plainly (messages never carry secrets)
+            log.warning("%s: %s", exc.code, exc)
         response, status = error_response(exc.status, exc.code, str(exc))
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:

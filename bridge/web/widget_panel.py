@@ -38,7 +38,9 @@ def register(name: str, provider: SectionProvider) -> None:
 
 def _load_sections() -> None:
     """Import the modules that register sections (one line per area)."""
-    import bridge.web.redemption_api  # noqa: F401  (issue 4: "rewards")
+    import bridge.web.redemption_api  # (issue 4: "rewards")
+    import bridge.web.referrals_api  # (issue 5: "referral")
+    import bridge.web.rules_api  # noqa: F401  (issue 3: "ways_to_earn")
     from bridge.web import widget_api as _widget_api  # noqa: F401  (issue 6: "club", "member", "history")
 
 

@@ -62,6 +62,7 @@ class FakeWooShop:
     customers: dict[int, dict[str, Any]] = field(default_factory=dict)
     webhooks: dict[int, dict[str, Any]] = field(default_factory=dict)
     webhook_secrets: dict[int, str] = field(default_factory=dict)  # kept, never returned (as the real shop)
+    products: dict[int, dict[str, Any]] = field(default_factory=dict)  # issue 3: categories for the rules
 
     def install(self) -> FakeWooShop:
         api = re.escape(self.base_url + "/wp-json/wc/v3/")
@@ -138,7 +139,14 @@ class FakeWooShop:
             ("GET", r"orders", self._list_orders),
             ("GET", r"orders/(\d+)", self._get_order),
             ("GET", r"customers", self._list_customers),
+            ("GET", r"products/(\d+)", self._get_product),
         ]
+
+    def _get_product(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
+        product = self.products.get(int(match.group(1)))
+        if product is None:
+            return _json(404, {"code": "woocommerce_rest_product_invalid_id", "message": "Invalid ID."})
+        return _json(200, product)
 
     def _route(self, method: str, path: str, query: dict[str, str], body: Any) -> Reply:
         for route_method, pattern, handler in self.routes():
@@ -281,6 +289,9 @@ class FakeWooShop:
         status = query.get("status", "any")
         if status != "any":
             found = [o for o in found if o["status"] in status.split(",")]
+        if "search" in query:  # WooCommerce searches billing fields among others; e-mail is what we search by
+            needle = query["search"].lower()
+            found = [o for o in found if needle in str(o.get("billing", {}).get("email", "")).lower()]
         fields = {"id": "id", "modified": "date_modified_gmt", "date": "date_created_gmt"}
         sort_key = fields[query.get("orderby", "date")]
         found.sort(key=lambda o: (o[sort_key], o["id"]), reverse=query.get("order", "desc") == "desc")

@@ -208,3 +208,14 @@ def test_cli_connect_status_disconnect(synced: Synced, tmp_path: Path) -> None:
     for result in (connected, status, gone, refused):
         assert CONSUMER_SECRET not in result.output and "wrong" not in result.output.replace("wrong keys", "")
     assert ADMIN_KEY not in status.output
+
+
+def test_category_rules_subscribe_to_product_updates(make_bridge: Any, woo_shop: Any, tmp_path: Path) -> None:
+    rules = [{"id": "coffee", "type": "multiplier", "multiplier": 2, "categories": ["coffee"]}]
+    make_bridge(program={"earn": {"rules": rules}})
+    args = ["--config", str(tmp_path / "config.yaml"), "connect", "woocommerce", "--shop", CONNECTED,
+            "--url", woo_shop.base_url, "--public-url", PUBLIC_URL]  # fmt: skip
+    env = {"WC_CONSUMER_KEY": CONSUMER_KEY, "WC_CONSUMER_SECRET": CONSUMER_SECRET}
+    result = CliRunner().invoke(cli, args, env=env, obj={})
+    assert result.exit_code == 0, result.output
+    assert sorted(w["topic"] for w in woo_shop.webhooks.values()) == sorted((*CORE_TOPICS, "product.updated"))

@@ -27,7 +27,8 @@ ORDER_TOTAL = Decimal("42.90")
 
 
 def _stamp(minutes_ago: float) -> str:
-    return (NOW - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%S")
+    """A shop timestamp relative to the moment of the call (the suite may run long after this module is imported)."""
+    return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _expected_after_refund(refunded: Decimal) -> int:

@@ -15,13 +15,11 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
 
-from bridge.web import widget_panel
 from bridge.web.widget_auth import issue_token
 from tests.redemption.conftest import REWARDS
 from tests.support import woo
 from tests.support.client import SHOP, WIDGET_SECRET, Bridge
 from tests.support.woo_rest import FakeWooShop
-from tests.widgets import referral_stand_in
 from tests.widgets.servers import ServedApp, ShopSite, shop_page
 
 CHROMIUM = "/usr/bin/chromium"
@@ -58,7 +56,6 @@ class Env:
     site: ShopSite
     shop_url: str
     woo: FakeWooShop
-    claims: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def bridge_url(self) -> str:
@@ -93,6 +90,13 @@ class Env:
         self.site.add_page(path, page, csp=csp)
         return self.shop_url + path
 
+    def referral_code(self) -> str:
+        """Carol's referral code, as the real referral API hands it out."""
+        token = self.token()
+        response = self.bridge.client.get("/widget/v1/referral", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return str(response.get_json()["code"])
+
     def seed_through_webhooks(self) -> None:
         """Carol joins (50 points) and pays order 12 (35.00 x 20 points): 750, through the real pipeline."""
         self.bridge.deliver_ok("customer.created")
@@ -118,6 +122,10 @@ def club_config(shop_origin: str) -> dict[str, Any]:
             "earn": {"points_per_currency_unit": 20},
             "rewards": REWARDS,
             "redemption": {"inline_wait_seconds": 2},
+            "referrals": {
+                "enabled": True,
+                "friend_reward": {"type": "percent", "value": 10, "title": "10% off your first order"},
+            },
         },
     }
 
@@ -126,18 +134,9 @@ def club_config(shop_origin: str) -> dict[str, Any]:
 def env(make_bridge: Callable[..., Bridge], woo_shop: FakeWooShop, site: tuple[ShopSite, ServedApp]) -> Iterator[Env]:
     shop_site, shop_served = site
     bridge = make_bridge(**club_config(shop_served.url))
-    claims: list[dict[str, Any]] = []
-    if not referral_stand_in.real_routes(bridge.app):
-        referral_stand_in.install(bridge.app, claims)
-    widget_panel._load_sections()
-    stand_in_section = "referral" not in widget_panel.SECTIONS
-    if stand_in_section:
-        widget_panel.register("referral", referral_stand_in.referral_section)
     served = ServedApp(bridge.app)
-    yield Env(bridge, served, shop_site, shop_served.url, woo_shop, claims)
+    yield Env(bridge, served, shop_site, shop_served.url, woo_shop)
     served.stop()
-    if stand_in_section:
-        widget_panel.SECTIONS.pop("referral", None)
 
 
 @dataclass

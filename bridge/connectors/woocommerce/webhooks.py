@@ -12,7 +12,7 @@ import hmac
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -88,7 +88,26 @@ def parse_order(data: Mapping[str, Any]) -> ShopOrder:
         line_items=tuple(_line_item(item) for item in _list(data.get("line_items"), "line_items")),
         refunds=tuple(_refund(item) for item in _list(data.get("refunds"), "refunds")),
         coupon_codes=tuple(_str(c.get("code")).lower() for c in _list(data.get("coupon_lines"), "coupon_lines")),
+        billing_phone=_phone(billing.get("phone") if isinstance(billing, Mapping) else None),
+        billing_address=_address(billing if isinstance(billing, Mapping) else {}),
+        fee_total=sum(
+            (_money(f.get("total"), "fee_lines.total") for f in _list(data.get("fee_lines"), "fee_lines")), Decimal(0)
+        ),
+        date_completed=_gmt(data.get("date_completed_gmt")),
     )
+
+
+def _phone(value: Any) -> str:
+    digits = "".join(ch for ch in _str(value) if ch.isdigit())
+    return digits if len(digits) >= 6 else ""
+
+
+def _address(billing: Mapping[str, Any]) -> str:
+    street = " ".join(_str(billing.get("address_1")).lower().split())
+    if not street:
+        return ""
+    postcode = "".join(_str(billing.get("postcode")).lower().split())
+    return f"{street}|{postcode}|{_str(billing.get('country')).lower()}"
 
 
 def parse_customer(data: Mapping[str, Any]) -> ShopCustomer:
@@ -99,7 +118,24 @@ def parse_customer(data: Mapping[str, Any]) -> ShopCustomer:
         last_name=_str(data.get("last_name")),
         date_created=_gmt(data.get("date_created_gmt")),
         date_modified=_gmt(data.get("date_modified_gmt")),
+        birthday=_birthday(data.get("meta_data")),
     )
+
+
+BIRTHDAY_META_KEYS = ("birthday", "date_of_birth", "billing_birthday", "_birthday")
+
+
+def _birthday(meta: Any) -> date | None:
+    """A birthday from the customer's meta data (plugins store it under one of a few keys), or None."""
+    if not isinstance(meta, list):
+        return None
+    for item in meta:
+        if isinstance(item, Mapping) and item.get("key") in BIRTHDAY_META_KEYS and isinstance(item.get("value"), str):
+            try:
+                return date.fromisoformat(item["value"].strip()[:10])
+            except ValueError:
+                continue
+    return None
 
 
 def _order_event(topic: str, data: Mapping[str, Any]) -> ShopEvent:

@@ -1,0 +1,71 @@
+"""``bridge rules``: explain what an order earns (the worker's own evaluation) and run the point-life jobs now."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bridge.cli_common import runtime_from
+
+
+@click.group("rules")
+def rules() -> None:
+    """Earning rules and the life of points."""
+
+
+@rules.command("explain")
+@click.argument("order_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@click.option("--shop", "shop_id", default=None, help="The shop (default: the first configured).")
+@click.option("--order", "order_id", default=None, help="Fetch this order from the shop's REST API.")
+@click.pass_context
+def explain_cmd(ctx: click.Context, order_file: Path | None, shop_id: str | None, order_id: str | None) -> None:
+    """Per rule: the base, the multiplier, caps hit and the points; then the total.
+
+    ORDER_FILE is the order JSON as the shop sends it (a webhook body or a REST answer); or use --order N to
+    read it from the shop. Nothing is written.
+    """
+    from bridge.connectors.woocommerce.api import WooClient
+    from bridge.connectors.woocommerce.webhooks import parse_order
+    from bridge.orders.explain import explain
+    from bridge.storage import db
+
+    if (order_file is None) == (order_id is None):
+        raise click.UsageError("give an order file or --order N (one of them)")
+    rt = runtime_from(ctx)
+    try:
+        shop = rt.settings.shop(shop_id) if shop_id else (rt.settings.shops[0] if rt.settings.shops else None)
+        if shop is None:
+            raise click.UsageError(f"no shop {shop_id!r} in the configuration")
+        if order_file is not None:
+            data = json.loads(order_file.read_text())
+            data = data.get("json_body", data) if isinstance(data, dict) else data  # captured deliveries wrap it
+        else:
+            data = WooClient.for_shop(shop).get_order(str(order_id))
+        if not isinstance(data, dict):
+            raise click.UsageError("the order must be a JSON object")
+        with db.read(rt.engine) as conn:
+            result = explain(rt, conn, shop.id, parse_order(data))
+        click.echo(json.dumps(result, indent=2))
+    finally:
+        rt.close()
+
+
+@rules.command("jobs")
+@click.pass_context
+def run_jobs(ctx: click.Context) -> None:
+    """Release held points, expire points and award birthdays now (what workers do on their schedule)."""
+    from bridge.ledger.jobs import run_expiry, run_release
+    from bridge.members.birthday import run_birthdays
+    from bridge.storage.clock import utcnow
+
+    rt = runtime_from(ctx)
+    try:
+        now = utcnow()
+        outcome = {"release": run_release(rt, now), "expiry": run_expiry(rt, now)}
+        if rt.rules.birthday_rules:
+            outcome["birthdays"] = run_birthdays(rt, now)
+        click.echo(json.dumps(outcome))
+    finally:
+        rt.close()

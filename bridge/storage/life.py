@@ -1,0 +1,229 @@
+"""Rows for the life of a point: order moments, member profiles, expiry aggregates and point events (issue 3).
+
+The ledger itself stays append-only (bridge/storage/ledger.py); this module updates only ``order_state`` and
+``member_profile``, which describe what we know, not what anybody owns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, or_, select, update
+
+from bridge.ledger.model import EntryKind, EntryState
+from bridge.storage import tables as t
+from bridge.storage.db import insert_or_ignore
+
+e = t.ledger_entry.c
+o = t.order_state.c
+p = t.member_profile.c
+
+
+# --- orders -------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OrderMoments:
+    paid_at: datetime | None
+    completed_at: datetime | None
+    released_at: datetime | None
+
+
+def order_moments(conn: Connection, state_id: int) -> OrderMoments:
+    row = conn.execute(select(o.paid_at, o.completed_at, o.released_at).where(o.id == state_id)).one()
+    return OrderMoments(row.paid_at, row.completed_at, row.released_at)
+
+
+def paid_orders_before(
+    conn: Connection, member_id: int, before: datetime, state_id: int
+) -> tuple[int, datetime | None]:
+    """How many other orders of the member were paid before ``before`` (and not cancelled), and the latest."""
+    stmt = select(func.count(), func.max(o.paid_at, type_=t.UtcDateTime())).where(
+        o.member_id == member_id,
+        o.id != state_id,
+        o.paid_at.is_not(None),
+        o.paid_at < before,
+        o.status.not_in(["cancelled", "refunded", "failed", "trash", "deleted"]),
+    )
+    count, latest = conn.execute(stmt).one()
+    return int(count or 0), latest
+
+
+def due_for_release(conn: Connection, program_id: str, completed_before: datetime, limit: int) -> list[tuple[str, str]]:
+    """(shop, order) pairs completed before the cutoff whose points were not released yet, oldest first."""
+    stmt = (
+        select(o.shop_id, o.order_id)
+        .where(
+            o.program_id == program_id,
+            o.released_at.is_(None),
+            o.completed_at.is_not(None),
+            o.completed_at <= completed_before,
+        )
+        .order_by(o.completed_at, o.id)
+        .limit(limit)
+    )
+    return [(r.shop_id, r.order_id) for r in conn.execute(stmt)]
+
+
+# --- earned totals for caps -----------------------------------------------------------------------------------------
+def earned_since(conn: Connection, member_id: int, since: datetime, rule_ids: Iterable[str] | None) -> int:
+    """Points the member's orders earned (earn entries, before reversals) since ``since``."""
+    stmt = select(func.coalesce(func.sum(e.points), 0)).where(
+        e.member_id == member_id, e.kind == str(EntryKind.EARN), e.cause_type == "order", e.created_at >= since
+    )
+    if rule_ids is not None:
+        stmt = stmt.where(e.rule_id.in_(list(rule_ids)))
+    return int(conn.scalar(stmt) or 0)
+
+
+# --- member profiles ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Profile:
+    joined_at: datetime | None = None
+    birthday: date | None = None
+    tier: str | None = None
+
+
+def profile(conn: Connection, member_id: int) -> Profile:
+    row = conn.execute(select(p.joined_at, p.birthday, p.tier).where(p.member_id == member_id)).first()
+    return Profile(row.joined_at, row.birthday, row.tier) if row else Profile()
+
+
+def update_profile(conn: Connection, program_id: str, member_id: int, now: datetime, **values: Any) -> None:
+    insert_or_ignore(
+        conn, t.member_profile, {"member_id": member_id, "program_id": program_id, "updated_at": now}, ["member_id"]
+    )
+    conn.execute(update(t.member_profile).where(p.member_id == member_id).values(updated_at=now, **values))
+
+
+def members_born_on(conn: Connection, program_id: str, days: list[tuple[int, int]]) -> list[tuple[int, date]]:
+    """Members whose birthday falls on one of the (month, day) pairs."""
+    rows = conn.execute(
+        select(p.member_id, p.birthday).where(p.program_id == program_id, p.birthday.is_not(None))
+    ).all()
+    wanted = set(days)
+    return [(r.member_id, r.birthday) for r in rows if (r.birthday.month, r.birthday.day) in wanted]
+
+
+# --- expiry aggregates --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LotTotals:
+    """One member's figures for first-in-first-out expiry (see bridge/ledger/expiry.py)."""
+
+    member_id: int
+    expired_lots: int  # available credits whose lot date has passed
+    last_expired_lot_id: int
+    soon_lots: int  # ... whose lot date passes within the warning window
+    last_soon_lot_id: int
+    debits: int  # available debits other than expiries (spends, reversals, deductions), as a positive number
+    expired: int  # points already expired, positive
+
+
+def lot_totals(
+    conn: Connection,
+    program_id: str,
+    expired_cutoff: tuple[datetime, datetime],
+    soon_cutoff: tuple[datetime, datetime],
+    member_ids: list[int] | None = None,
+) -> Iterator[LotTotals]:
+    """Per member with an expired or soon-expiring lot. A lot's date is its ``expires_at`` or, when it has none,
+    ``available_at`` + the program's months: each cutoff is (now for ``expires_at``, now - months for
+    ``available_at``)."""
+    avail = e.state == str(EntryState.AVAILABLE)
+    credit = and_(avail, e.points > 0, e.kind != str(EntryKind.EXPIRE))
+
+    def lot_before(cutoff: tuple[datetime, datetime]) -> Any:
+        return and_(
+            credit,
+            or_(e.expires_at <= cutoff[0], and_(e.expires_at.is_(None), e.available_at <= cutoff[1])),
+        )
+
+    expired_lot, soon_lot = lot_before(expired_cutoff), lot_before(soon_cutoff)
+    stmt = (
+        select(
+            e.member_id,
+            func.sum(case((expired_lot, e.points), else_=0)),
+            func.max(case((expired_lot, e.id), else_=0)),
+            func.sum(case((soon_lot, e.points), else_=0)),
+            func.max(case((soon_lot, e.id), else_=0)),
+            func.sum(case((and_(avail, e.points < 0, e.kind != str(EntryKind.EXPIRE)), -e.points), else_=0)),
+            func.sum(case((e.kind == str(EntryKind.EXPIRE), -e.points), else_=0)),
+        )
+        .where(e.program_id == program_id, e.state == str(EntryState.AVAILABLE))
+        .group_by(e.member_id)
+        .having(func.sum(case((soon_lot, e.points), else_=0)) > 0)
+    )
+    if member_ids is not None:
+        stmt = stmt.where(e.member_id.in_(member_ids))
+    for row in conn.execute(stmt):
+        yield LotTotals(*(int(v or 0) for v in row))
+
+
+@dataclass(frozen=True)
+class Activity:
+    member_id: int
+    last_activity_id: int
+    last_activity_at: datetime
+    available: int
+
+
+ACTIVITY_KINDS = (EntryKind.EARN, EntryKind.SPEND, EntryKind.REFERRAL, EntryKind.ADJUST)
+
+
+def inactive_members(
+    conn: Connection, program_id: str, inactive_since: datetime, member_ids: list[int] | None = None
+) -> Iterator[Activity]:
+    """Members with available points and no earn/spend/referral/adjustment since ``inactive_since``."""
+    acts = e.kind.in_([str(k) for k in ACTIVITY_KINDS])
+    last_at = func.max(case((acts, e.created_at), else_=None), type_=t.UtcDateTime())
+    available = func.sum(case((e.state == str(EntryState.AVAILABLE), e.points), else_=0))
+    stmt = (
+        select(e.member_id, func.max(case((acts, e.id), else_=0)), last_at, available)
+        .where(e.program_id == program_id)
+        .group_by(e.member_id)
+        .having(and_(last_at <= inactive_since, available > 0))
+    )
+    if member_ids is not None:
+        stmt = stmt.where(e.member_id.in_(member_ids))
+    for row in conn.execute(stmt):
+        yield Activity(row[0], int(row[1]), row[2], int(row[3]))
+
+
+def lock_members(conn: Connection, program_id: str, member_ids: list[int]) -> None:
+    """Row locks on a batch of members, in id order (the order every batch job takes them in)."""
+    m = t.member.c
+    conn.execute(
+        select(m.id).where(m.program_id == program_id, m.id.in_(member_ids)).order_by(m.id).with_for_update()
+    ).all()
+
+
+# --- point events ---------------------------------------------------------------------------------------------------
+def record_event(
+    conn: Connection,
+    *,
+    program_id: str,
+    member_id: int,
+    kind: str,
+    key: str,
+    points: int,
+    due_at: datetime | None,
+    details: dict[str, Any],
+    now: datetime,
+) -> bool:
+    values = {
+        "program_id": program_id,
+        "member_id": member_id,
+        "kind": kind,
+        "event_key": key,
+        "points": points,
+        "due_at": due_at,
+        "details": details,
+        "created_at": now,
+    }
+    return insert_or_ignore(conn, t.point_event, values, ["event_key"])
+
+
+def events(conn: Connection, member_id: int) -> list[dict[str, Any]]:
+    stmt = select(t.point_event).where(t.point_event.c.member_id == member_id).order_by(t.point_event.c.id)
+    return [dict(r) for r in conn.execute(stmt).mappings()]

@@ -1,0 +1,231 @@
+"""Referrals over HTTP.
+
+Public: ``GET /r/<code>`` (records a click, 302 to the shop with ``?ref=``; never an error page),
+``GET /widget/v1/referral/offer?shop=&code=`` and ``POST /widget/v1/referrals/claim`` (the friend; rate-limited
+per IP and per code). Shopper token: ``GET /widget/v1/referral`` and the panel's ``referral`` section.
+Admin: ``GET /admin/v1/referrals?state=``, ``GET /admin/v1/referrals/stats``,
+``PUT /admin/v1/members/<id>/referral-code`` (an approved vanity code).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, redirect, request
+from marshmallow import RAISE, Schema, fields, validate
+
+import bridge.referrals.jobs  # noqa: F401  (registers the order observer and the qualification job)
+from bridge.errors import MalformedPayload, UnknownShop
+from bridge.members import service as members
+from bridge.referrals import service
+from bridge.referrals.model import Referral, State
+from bridge.runtime import current_runtime
+from bridge.storage import audit, db
+from bridge.storage import referrals as store
+from bridge.web import ratelimit, widget_panel
+from bridge.web.auth import require_admin
+from bridge.web.widget_auth import current_shopper, require_shopper
+
+public_bp = Blueprint("referral_links", __name__)
+widget_bp = Blueprint("referral_widget", __name__, url_prefix="/widget/v1")
+admin_bp = Blueprint("referral_admin", __name__, url_prefix="/admin/v1")
+
+
+class ClaimIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    shop = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    code = fields.String(required=True, validate=validate.Length(min=3, max=40))
+    email = fields.Email(required=True, validate=validate.Length(max=320))
+
+
+class ListQuery(Schema):
+    class Meta:
+        unknown = RAISE
+
+    state = fields.String(load_default=None, validate=validate.OneOf([str(s) for s in State]))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    before = fields.Integer(load_default=None, validate=validate.Range(min=1))
+
+
+class VanityIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    code = fields.String(required=True, validate=validate.Length(min=4, max=32))
+
+
+# -- the link --------------------------------------------------------------------------------------------------------
+@public_bp.get("/r/<code>")
+def follow_link(code: str) -> Any:
+    rt = current_runtime()
+    shop_id = request.args.get("shop") or ""
+    shop = rt.settings.shop(shop_id) if shop_id else (rt.settings.shops[0] if rt.settings.shops else None)
+    if shop is None:
+        raise UnknownShop("no shop to send this link to")
+    live = service.record_click(
+        rt, shop.id, code[:40], request.remote_addr or "-", request.headers.get("User-Agent", "")[:500]
+    )
+    response = redirect(service.landing_url(rt, shop, live), code=302)
+    response.headers["Cache-Control"] = "no-store"  # every visit is a click
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# -- the friend --------------------------------------------------------------------------------------------------------
+def _shop_id(given: str | None) -> str:
+    rt = current_runtime()
+    if given:
+        return given
+    if len(rt.settings.shops) == 1:
+        return rt.settings.shops[0].id
+    raise MalformedPayload("shop is required: this bridge serves several shops")
+
+
+@widget_bp.get("/referral/offer")
+def friend_offer() -> Response:
+    code = request.args.get("code", "")
+    shop_id = _shop_id(request.args.get("shop"))
+    if current_runtime().settings.shop(shop_id) is None:
+        raise UnknownShop(f"no shop {shop_id!r}")
+    return jsonify({"offer": service.offer(current_runtime(), code)})
+
+
+@widget_bp.post("/referrals/claim")
+def friend_claim() -> tuple[Response, int]:
+    rt = current_runtime()
+    s = rt.settings.program.referrals
+    ratelimit.hit("referral-claim-ip", request.remote_addr or "-", s.claims_per_ip_per_hour, 3600)
+    payload = ClaimIn().load(_json_body())
+    ratelimit.hit("referral-claim-code", payload["code"].strip().upper(), s.claims_per_code_per_hour, 3600)
+    claimed = service.claim(rt, _shop_id(payload["shop"]), payload["code"], payload["email"])
+    ref = claimed.referral
+    body = {
+        "referral": {"state": "invited" if ref.state != State.REJECTED else ref.state},
+        "coupon": {
+            "code": ref.coupon_code,
+            "title": s.friend_reward.title,
+            "expires_at": ref.coupon_expires_at.isoformat(),
+        },
+    }
+    return jsonify(body), 201 if claimed.created else 200
+
+
+# -- the referrer (shopper token) ------------------------------------------------------------------------------------
+@widget_bp.get("/referral")
+@require_shopper
+def my_referral() -> Response:
+    rt = current_runtime()
+    service.settings_of(rt)
+    shopper = current_shopper()
+    with db.write(rt.engine) as conn:
+        member_id = members.resolve(conn, rt.settings.program.id, shopper.shop_id, shopper.customer_id, shopper.email)
+        if member_id is None:
+            raise MalformedPayload("the token carries no e-mail address")
+        summary = service.shopper_summary(conn, rt, shopper.shop_id, member_id, request.host_url)
+    return jsonify(summary)
+
+
+def _panel_section(req: widget_panel.PanelRequest) -> dict[str, Any] | None:
+    if not req.rt.settings.program.referrals.enabled or req.member_id is None:
+        return None
+    with db.write(req.rt.engine) as conn:  # the first look creates the member's code
+        return service.shopper_summary(conn, req.rt, req.shopper.shop_id, req.member_id, request.host_url)
+
+
+widget_panel.register("referral", _panel_section)
+
+
+# -- the owner -------------------------------------------------------------------------------------------------------
+def admin_view(ref: Referral) -> dict[str, Any]:
+    return {
+        "id": ref.id,
+        "shop": ref.shop_id,
+        "referrer_member_id": ref.referrer_member_id,
+        "code": ref.code,
+        "friend_email": ref.friend_email,
+        "friend_member_id": ref.friend_member_id,
+        "state": ref.state,
+        "reason": ref.reason or None,
+        "coupon_code": ref.coupon_code,
+        "order_id": ref.order_id,
+        "order_total": ref.order_total,
+        "created_at": ref.created_at.isoformat(),
+        "ordered_at": ref.ordered_at.isoformat() if ref.ordered_at else None,
+        "completed_at": ref.completed_at.isoformat() if ref.completed_at else None,
+        "qualified_at": ref.qualified_at.isoformat() if ref.qualified_at else None,
+        "rejected_at": ref.rejected_at.isoformat() if ref.rejected_at else None,
+    }
+
+
+@admin_bp.get("/referrals")
+@require_admin
+def list_referrals() -> Response:
+    query = ListQuery().load(request.args)
+    rt = current_runtime()
+    with db.read(rt.engine) as conn:
+        found = store.listing(conn, rt.settings.program.id, query["state"], query["limit"], query["before"])
+    next_before = found[-1].id if len(found) == query["limit"] else None
+    return jsonify({"referrals": [admin_view(r) for r in found], "next_before": next_before})
+
+
+@admin_bp.get("/referrals/stats")
+@require_admin
+def referral_stats() -> Response:
+    rt = current_runtime()
+    with db.read(rt.engine) as conn:
+        funnel = store.funnel(conn, rt.settings.program.id)
+        clicks = store.clicks_total(conn, rt.settings.program.id)
+    by_state = funnel["by_state"]
+    claims = sum(n for state, n in by_state.items() if state not in (State.CLAIMING, State.FAILED))
+    ordered = by_state.get(State.ORDERED, 0) + by_state.get(State.QUALIFIED, 0)
+    revenue = sum((Decimal(total or "0") for total in funnel["qualified_totals"]), Decimal(0))
+    return jsonify(
+        {
+            "funnel": {
+                "clicks": clicks,
+                "claims": claims,
+                "orders": ordered,
+                "qualified": by_state.get(State.QUALIFIED, 0),
+            },
+            "by_state": by_state,
+            "referred_revenue": str(revenue),
+            "top_referrers": funnel["top"],
+            "rejections": funnel["reasons"],
+        }
+    )
+
+
+@admin_bp.put("/members/<int:member_id>/referral-code")
+@require_admin
+def approve_vanity(member_id: int) -> Response:
+    payload = VanityIn().load(_json_body())
+    rt = current_runtime()
+    with db.write(rt.engine) as conn:
+        members.get(conn, rt.settings.program.id, member_id)
+        code = service.set_vanity(conn, rt, member_id, payload["code"])
+        audit.record(
+            conn,
+            program_id=rt.settings.program.id,
+            actor=g.actor,
+            action="referral.vanity_code",
+            target_type="member",
+            target_id=str(member_id),
+            details={"code": code},
+        )
+    return jsonify({"member_id": member_id, "code": code})
+
+
+def _json_body() -> Any:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise MalformedPayload("the body must be a JSON object")
+    return data
+
+
+def register(app: Any) -> None:
+    app.register_blueprint(public_bp)
+    app.register_blueprint(widget_bp)
+    app.register_blueprint(admin_bp)

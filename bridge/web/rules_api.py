@@ -1,0 +1,108 @@
+"""Admin: preview what an order would earn, the program's ways to earn, invitations; widget: "ways_to_earn"."""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from marshmallow import RAISE, Schema, fields
+
+from bridge.connectors.woocommerce.webhooks import parse_order
+from bridge.errors import MalformedPayload, UnknownMember, UnknownShop
+from bridge.orders.explain import explain
+from bridge.rules.describe import ways_to_earn
+from bridge.runtime import Runtime, current_runtime
+from bridge.storage import audit, db, life
+from bridge.storage import members as member_store
+from bridge.storage.clock import utcnow
+from bridge.web import widget_panel
+from bridge.web.auth import require_admin
+
+admin_bp = Blueprint("rules_admin", __name__, url_prefix="/admin/v1")
+
+
+class PreviewIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    shop_id = fields.String(load_default=None)
+    order = fields.Dict(required=True)  # the platform's order JSON, as its webhook or REST API sends it
+
+
+def program_view(rt: Runtime, currency: str) -> dict[str, Any]:
+    program, earning = rt.settings.program, rt.settings.program.earning
+    return {
+        "id": program.id,
+        "name": program.name,
+        "membership": earning.membership.policy,
+        "timezone": earning.timezone,
+        "hold_days": earning.hold_days if earning.release == "after_hold" else 0,
+        "expiry": {"mode": earning.expiry.mode, "months": earning.expiry.months},
+        "ways_to_earn": ways_to_earn(rt.rules, currency),
+    }
+
+
+def _currency(rt: Runtime, shop_id: str | None = None) -> str:
+    shop = rt.settings.shop(shop_id) if shop_id else (rt.settings.shops[0] if rt.settings.shops else None)
+    return shop.currency if shop else ""
+
+
+@admin_bp.get("/program")
+@require_admin
+def admin_program() -> Response:
+    rt = current_runtime()
+    return jsonify(program_view(rt, _currency(rt, request.args.get("shop"))))
+
+
+@admin_bp.post("/rules/preview")
+@require_admin
+def admin_preview() -> Response:
+    rt = current_runtime()
+    body = PreviewIn().load(request.get_json(silent=True) or {})
+    shop_id = body["shop_id"] or (rt.settings.shops[0].id if rt.settings.shops else "")
+    if rt.settings.shop(shop_id) is None:
+        raise UnknownShop(f"no shop {shop_id!r} in the configuration")
+    try:
+        order = parse_order(body["order"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MalformedPayload(f"not an order: {exc}") from exc
+    with db.read(rt.engine) as conn:
+        return jsonify(explain(rt, conn, shop_id, order))
+
+
+@admin_bp.post("/members/<int:member_id>/invite")
+@require_admin
+def admin_invite(member_id: int) -> Response:
+    """Let a member into an invite-only (or closed) program: from now on they earn."""
+    rt = current_runtime()
+    program_id, now = rt.settings.program.id, utcnow()
+    with db.write(rt.engine) as conn:
+        if not member_store.lock(conn, program_id, member_id):
+            raise UnknownMember(f"no member {member_id} in this program")
+        joined = life.profile(conn, member_id).joined_at
+        if joined is None:
+            actor = str(g.actor)
+            life.update_profile(conn, program_id, member_id, now, joined_at=now, invited_by=actor)
+            audit.record(
+                conn,
+                program_id=program_id,
+                actor=actor,
+                action="member.invite",
+                target_type="member",
+                target_id=str(member_id),
+                details={},
+            )
+            joined = now
+    return jsonify({"member_id": member_id, "joined_at": joined.astimezone(UTC).isoformat()})
+
+
+def _ways_section(req: widget_panel.PanelRequest) -> list[dict[str, Any]]:
+    return ways_to_earn(req.rt.rules, _currency(req.rt, req.shopper.shop_id))
+
+
+widget_panel.register("ways_to_earn", _ways_section)
+
+
+def register(app: Any) -> None:
+    app.register_blueprint(admin_bp)
