@@ -113,6 +113,7 @@
     '.panel{position:fixed;bottom:calc(var(--lb-offset-y,20px) + 60px);right:var(--lb-offset-x,20px);z-index:2147483001;width:min(380px,calc(100vw - 24px));' +
     'max-height:min(640px,calc(100vh - 110px));overflow:auto;background:var(--bg);border-radius:var(--r);box-shadow:0 10px 40px rgba(0,0,0,.3);animation:lb-in .18s ease-out}' +
     '.left .launcher,.left .panel{right:auto;left:var(--lb-offset-x,20px)}' +
+    '@media (max-width:480px){.panel,.left .panel{left:10px;right:10px;width:auto}}' +
     '@keyframes lb-in{from{opacity:0;transform:translateY(8px)}}' +
     '@media (prefers-reduced-motion:reduce){.panel{animation:none}*{transition:none!important}}' +
     'header{position:sticky;top:0;display:flex;justify-content:space-between;align-items:center;padding:12px 16px;background:var(--a);color:var(--at)}' +
@@ -296,12 +297,14 @@
     fill(body, [h('p', { class: 'mu', text: t('loading') })]);
     body.setAttribute('aria-busy', 'true');
     title.focus();
+    var seq = (st.seq = (st.seq || 0) + 1); // a later load (Retry, Back) wins over one still in flight
     var work;
     if (hasIdentity()) work = api('GET', '/panel?locale=' + encodeURIComponent(lang)).then(function (res) { return ['member', res]; });
     else if (ref) work = publicApi('GET', '/referral/offer?shop=' + encodeURIComponent(cfg.shop) + '&code=' + encodeURIComponent(ref)).then(function (res) { return ['friend', res]; });
     else work = publicApi('GET', '/club?shop=' + encodeURIComponent(cfg.shop)).then(function (res) { return ['guest', res]; });
     Promise.all([work, langReady]).then(safe(function (out) {
       var mode = out[0][0], res = out[0][1];
+      if (seq !== st.seq) return;
       body.removeAttribute('aria-busy');
       if (mode === 'friend' && !res.ok && !res.offline) {
         // A stale or unknown code: show the club to the visitor rather than a dead end.
@@ -582,7 +585,10 @@
 
   // -- guest and friend --------------------------------------------------------------------------------------------
   function renderGuest() {
-    var c = st.data.club || {}, earn = c.earn || {}, rewards = (st.data.rewards && st.data.rewards.catalogue) || [];
+    var c = st.data.club || {}, earn = c.earn || {};
+    var rewards = ((st.data.rewards && st.data.rewards.catalogue) || []).slice().sort(function (a, b) {
+      return (a.points_cost || a.min_points || 0) - (b.points_cost || b.min_points || 0); // cheapest first
+    });
     title.textContent = t('guest_title', { club: c.name || '' });
     var notice = st.notice;
     st.notice = '';
@@ -626,8 +632,8 @@
       h('div', { class: 'row' }, [submit])
     ]);
     fill(body, [
-      o.title ? h('p', { class: 'mid', text: o.title }) : null,
-      o.description ? h('p', { text: o.description }) : null,
+      o.title ? h('p', { class: 'mid', dir: 'auto', text: o.title }) : null,
+      o.description ? h('p', { dir: 'auto', text: o.description }) : null,
       form, out
     ]);
   }

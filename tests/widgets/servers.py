@@ -56,6 +56,7 @@ class ShopSite:
 
     pages: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     store_calls: list[StoreCall] = field(default_factory=list)
+    scripts: dict[str, str] = field(default_factory=dict)  # the shop's own scripts, by path
     token: str = ""  # what the shop's token endpoint hands out (a fresh token for the logged-in customer)
     token_requests: int = 0
 
@@ -78,6 +79,8 @@ class ShopSite:
         if request.path == "/widget-token":
             self.token_requests += 1
             return Response(json.dumps({"token": self.token}), mimetype="application/json")
+        if request.path in self.scripts:
+            return Response(self.scripts[request.path], mimetype="text/javascript")
         if request.path == "/shop.js":
             return Response(SHOP_SCRIPT, mimetype="text/javascript")
         if request.path == "/favicon.ico":
@@ -98,11 +101,12 @@ def shop_page(
 ) -> str:
     """A shop page that embeds the widget the documented way: one script tag with data-* attributes."""
     attrs = " ".join(f'data-{k.replace("_", "-")}="{html.escape(v)}"' for k, v in data.items())
+    tag = f'<script src="{html.escape(script_src)}" {attrs} async></script>' if script_src else ""
     return f"""<!doctype html>
 <html lang="{lang}">
 <head><meta charset="utf-8"><title>{html.escape(title)}</title>
 {head}
-<script src="{html.escape(script_src)}" {attrs} async></script>
+{tag}
 </head>
 <body>
 <header><a href="/cart" id="shop-cart">Cart</a></header>

@@ -8,6 +8,7 @@ import socket
 from playwright.sync_api import expect
 
 from tests.widgets.conftest import Env, Shopper
+from tests.widgets.servers import shop_page
 
 UNREACHABLE = "Our rewards club cannot be reached right now. Your points are safe; please try again in a moment."
 
@@ -95,4 +96,20 @@ def test_the_script_included_twice_mounts_one_widget(env: Env, shopper: Shopper)
     shopper.goto(env.page("/twice", head=head))
     shopper.page.wait_for_load_state("load")
     expect(shopper.page.locator("#loyalty-bridge")).to_have_count(1)
+    assert shopper.script_errors() == []
+
+
+def test_a_blocking_script_in_the_head_with_the_global_config(env: Env, shopper: Shopper) -> None:
+    """The other way to embed: ``window.LoyaltyBridge = {token}`` set by the shop's own script, and the widget's
+    script in the <head> without ``async`` (it runs before <body> exists and mounts when the document is ready)."""
+    env.seed_through_webhooks()
+    env.site.scripts["/config.js"] = f"window.LoyaltyBridge = {{token: {env.token()!r}, shop: 'shop1'}};"
+    head = f'<script src="/shop.js"></script><script src="/config.js"></script><script src="{env.script}"></script>'
+    env.site.add_page("/global", shop_page("", head=head))  # the widget's tag is the one in head
+    shopper.goto(f"{env.shop_url}/global")
+    shopper.open()
+    expect(shopper.panel.locator("[data-lb=available]")).to_have_text("750")
+    assert shopper.page.evaluate("typeof window.LoyaltyBridge.open") == "function"
+    shopper.page.evaluate("window.LoyaltyBridge.close()")
+    expect(shopper.panel).to_be_hidden()
     assert shopper.script_errors() == []

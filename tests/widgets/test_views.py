@@ -52,6 +52,10 @@ def test_a_member_sees_the_balance_from_the_ledger_in_one_api_call(env: Env, sho
     shopper.shot("member-history")
     shopper.tab("Ways to earn")
     expect(shopper.panel.locator("#lb-tab")).to_contain_text("20 points for every USD spent")
+    shopper.page.set_viewport_size({"width": 375, "height": 700})  # a phone: the panel fits the screen
+    box = shopper.panel.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
+    shopper.shot("member-phone")
     assert shopper.script_errors() == [] and shopper.foreign_requests() == []
 
 
@@ -89,6 +93,7 @@ def test_redeem_shows_the_code_copies_it_and_applies_it_to_the_cart(env: Env, sh
     shopper.tab("My rewards")
     expect(shopper.panel.locator("#lb-tab")).to_contain_text(code)
     expect(shopper.panel.locator("#lb-tab")).to_contain_text("ready to use")
+    shopper.shot("my-rewards")
     assert shopper.script_errors() == [] and shopper.foreign_requests() == []
 
 
@@ -194,4 +199,40 @@ def test_an_unknown_ref_code_falls_back_to_the_guest_view(env: Env, shopper: Sho
     shopper.open()
     expect(shopper.panel.get_by_role("alert")).to_have_text("This link is not valid.")
     expect(shopper.panel.get_by_role("heading", name="Join Test Club")).to_be_visible()
+    assert shopper.script_errors() == []
+
+
+def test_a_variable_reward_redeems_the_points_the_shopper_chose(env: Env, shopper: Shopper) -> None:
+    env.seed_through_webhooks()
+    shopper.goto(env.page("/", member=True))
+    shopper.open()
+
+    shopper.panel.get_by_label("Points to use").fill("300")
+    shopper.panel.get_by_role("button", name="Redeem Points as money").click()
+
+    expect(shopper.panel.locator("[data-lb=code]")).to_have_text(re.compile(r"^[a-z0-9]{12}$"))
+    assert env.bridge.available() == 450
+    coupon = next(iter(env.woo.coupons.values()))
+    assert coupon["amount"] == "3.00"  # 300 points x 0.01
+
+
+def test_a_refusal_from_the_bridge_is_shown_in_plain_words(env: Env, shopper: Shopper) -> None:
+    env.seed_through_webhooks()
+    shopper.goto(env.page("/", member=True))
+    shopper.open()
+    member = env.bridge.member(woo.CAROL)
+    assert member is not None
+    # Points spent elsewhere (another tab, support) after the panel was drawn.
+    response = env.bridge.admin(
+        "POST", f"/admin/v1/members/{member['id']}/adjustments", json={"points": -600, "reason": "test"}
+    )
+    assert response.status_code in (200, 201), response.get_json()
+
+    shopper.panel.get_by_role("button", name="Redeem 5.00 off your order").click()
+
+    expect(shopper.panel.get_by_role("alert")).to_have_text("You do not have enough points for this reward yet.")
+    assert env.woo.coupons == {}
+    shopper.panel.get_by_role("button", name="Back").click()
+    expect(shopper.panel.locator("[data-lb=available]")).to_have_text("150")
+    shopper.shot("refused")
     assert shopper.script_errors() == []
