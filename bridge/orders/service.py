@@ -86,7 +86,8 @@ def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> str:
     if moments.paid_at is None and _was_paid(ctx, order):
         life_values["paid_at"] = order.date_paid or order.date_modified or utcnow()
     if member_id is not None and not now_state.history_only:
-        current = _order_ledger(conn, ctx, order.order_id, cycle)
+        # A row created just now has no ledger entries yet: skip reading them (a round trip per new order).
+        current = _OrderLedger([], {}, False) if now_state.fresh else _order_ledger(conn, ctx, order.order_id, cycle)
         if current.closed and order.status in ctx.paid_statuses and _is_newer(now_state, order):
             cycle += 1  # restored after a full reversal: a new earning cycle with its own keys
             current = _OrderLedger([], {}, False)

@@ -26,6 +26,7 @@ class OrderState:
     paid_at: datetime | None = None
     completed_at: datetime | None = None
     released_at: datetime | None = None
+    fresh: bool = False  # created by this call: nothing was ever applied for this order (no ledger entries)
 
 
 def lock_or_create(conn: Connection, program_id: str, shop_id: str, order_id: str, now: datetime) -> OrderState:
@@ -40,7 +41,9 @@ def lock_or_create(conn: Connection, program_id: str, shop_id: str, order_id: st
         "cycle": 1,
         "updated_at": now,
     }
-    row = conn.execute(_upsert_locking(conn.dialect.name), values).mappings().one()
+    row = dict(conn.execute(_upsert_locking(conn.dialect.name), values).mappings().one())
+    # The no-op update on conflict keeps the stored updated_at: only a row inserted now carries ``now``.
+    row["fresh"] = row.pop("updated_at") == now
     return OrderState(**row)
 
 
@@ -57,7 +60,16 @@ def _upsert_locking(dialect: str) -> Any:
     return stmt.on_conflict_do_update(
         index_elements=["shop_id", "order_id"], set_={"updated_at": o.updated_at}
     ).returning(
-        o.id, o.member_id, o.status, o.date_modified, o.cycle, o.history_only, o.paid_at, o.completed_at, o.released_at
+        o.id,
+        o.member_id,
+        o.status,
+        o.date_modified,
+        o.cycle,
+        o.history_only,
+        o.paid_at,
+        o.completed_at,
+        o.released_at,
+        o.updated_at,
     )
 
 

@@ -45,6 +45,14 @@ def apply_orders(
     batch = [o for o in orders if isinstance(o, Mapping)]
     known = order_store.known_versions(conn, ctx.shop_id, [str(o.get("id")) for o in batch])
     counts: Counter[str] = Counter()
+    try:  # the common case: the whole page under one savepoint, no round trips per order for savepoints
+        with conn.begin_nested():
+            for data in batch:
+                counts[_outcome(conn, ctx, data, known, history_only)] += 1
+        return counts
+    except Exception:
+        log.debug("shop %s: an order of the page failed: applying them one by one", ctx.shop_id, exc_info=True)
+    counts.clear()
     for data in batch:
         counts[_apply_one(conn, ctx, data, known, source=source, history_only=history_only)] += 1
     return counts
@@ -59,26 +67,30 @@ def _apply_one(
     source: str,
     history_only: bool,
 ) -> str:
-    order_id = str(data.get("id"))
     try:
         with conn.begin_nested():
-            order = parse_order(data)
-            if history_only and (order.status in ctx.paid_statuses or order.status in REVERSING_STATUSES):
-                order_store.mark_history_only(conn, ctx.program_id, ctx.shop_id, order.order_id, utcnow())
-            outcome = apply_event(
-                conn, ctx, ShopEvent(EventKind.ORDER, consts.TOPIC_ORDER_UPDATED, order.order_id, order=order)
-            )
+            return _outcome(conn, ctx, data, known, history_only)
     except Exception as exc:  # one bad order must not cost the page: the inbox retries it
         log.warning(
-            "shop %s: order %s from %s could not be applied now (%s): queued", ctx.shop_id, order_id, source, exc
+            "shop %s: order %s from %s could not be applied now (%s): queued", ctx.shop_id, data.get("id"), source, exc
         )
         _queue(conn, ctx, data, source)
         return QUEUED
-    if outcome == "history":
+
+
+def _outcome(
+    conn: Connection, ctx: ShopContext, data: Mapping[str, Any], known: dict[str, Any], history_only: bool
+) -> str:
+    """Apply one order snapshot; what it was to us: missed, updated, known (or history)."""
+    order = parse_order(data)
+    if history_only and (order.status in ctx.paid_statuses or order.status in REVERSING_STATUSES):
+        order_store.mark_history_only(conn, ctx.program_id, ctx.shop_id, order.order_id, utcnow())
+    event = ShopEvent(EventKind.ORDER, consts.TOPIC_ORDER_UPDATED, order.order_id, order=order)
+    if apply_event(conn, ctx, event) == "history":
         return HISTORY
-    if order_id not in known:
+    if order.order_id not in known:
         return MISSED
-    before = known[order_id]
+    before = known[order.order_id]
     if before is None or (order.date_modified is not None and order.date_modified > before):
         return UPDATED
     return KNOWN
