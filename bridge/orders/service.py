@@ -260,9 +260,12 @@ def _share(points: int, refunded: Decimal, order_total: Decimal) -> int:
 
 
 def _order_ledger(conn: Connection, ctx: ShopContext, order_id: str, cycle: int) -> _OrderLedger:
-    entries = [
-        e for e in ledger_store.for_cause(conn, ctx.shop_id, CAUSE_ORDER, order_id) if e.meta.get("cycle", 1) == cycle
-    ]
+    return group_order_entries(ledger_store.for_cause(conn, ctx.shop_id, CAUSE_ORDER, order_id), cycle)
+
+
+def group_order_entries(all_entries: list[Entry], cycle: int) -> _OrderLedger:
+    """One order's entries of ``cycle``: its earns, what was reversed of each, which were released."""
+    entries = [e for e in all_entries if e.meta.get("cycle", 1) == cycle]
     earns = [e for e in entries if e.kind == EntryKind.EARN]
     reversed_points: dict[int, int] = {}
     rest_reversed: set[int] = set()
@@ -274,11 +277,6 @@ def _order_ledger(conn: Connection, ctx: ShopContext, order_id: str, cycle: int)
                 rest_reversed.add(e.reverses_entry_id)
     closed = bool(earns) and all(e.id in rest_reversed or reversed_points.get(e.id, 0) >= e.points for e in earns)
     return _OrderLedger(earns, reversed_points, closed, released)
-
-
-def order_ledger(conn: Connection, ctx: ShopContext, order_id: str, cycle: int) -> _OrderLedger:
-    """The order's earns, what was reversed of each and which were released (for bridge/orders/release.py)."""
-    return _order_ledger(conn, ctx, order_id, cycle)
 
 
 def lot_expiry(earning: EarningSettings, available_at: datetime) -> datetime | None:
