@@ -82,7 +82,7 @@ def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> str:
     )
     cycle = now_state.cycle
     moments = life.order_moments(conn, now_state.id)
-    life_values: dict[str, datetime | None] = {}
+    life_values: dict[str, datetime | int | None] = {}
     if moments.paid_at is None and _was_paid(ctx, order):
         life_values["paid_at"] = order.date_paid or order.date_modified or utcnow()
     if member_id is not None:
@@ -92,8 +92,12 @@ def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> str:
             current = _OrderLedger([], {}, False)
             # the new cycle's hold starts when the restored order is completed again
             life_values["completed_at"] = None
-            moments = life.OrderMoments(moments.paid_at, None, None)
-        if _settle(conn, ctx, order, member_id, cycle, current, now_state.id):
+            moments = life.OrderMoments(moments.paid_at, None, None, moments.evaluated_cycle)
+        evaluated = moments.evaluated_cycle == cycle
+        earned, evaluated_now = _settle(conn, ctx, order, member_id, cycle, current, now_state.id, evaluated)
+        if evaluated_now:
+            life_values["evaluated_cycle"] = cycle
+        if earned:
             life_values["released_at"] = None if ctx.earning.release == "after_hold" else utcnow()
     if order.status == "completed" and moments.completed_at is None:
         life_values["completed_at"] = order.date_completed or order.date_modified or utcnow()
@@ -132,13 +136,18 @@ def _settle(
     cycle: int,
     current: _OrderLedger,
     state_id: int,
-) -> bool:
-    """Post what is missing; True when this call posted the order's earn entries."""
+    evaluated: bool,
+) -> tuple[bool, bool]:
+    """Post what is missing; returns (posted the earn entries now, evaluated the rules now).
+
+    The rules are evaluated once per cycle, at the first paid snapshot: an order that earned nothing then (not a
+    member yet in a closed program, a cap reached, everything excluded) does not earn on a later status change.
+    """
     earns = current.earns
-    earned_now = False
-    if not earns and _was_paid(ctx, order):
+    earned_now = evaluated_now = False
+    if not earns and not evaluated and _was_paid(ctx, order):
         earns = _earn(conn, ctx, order, member_id, cycle, state_id)
-        earned_now = bool(earns)
+        earned_now, evaluated_now = bool(earns), True
     reversing = order.status in REVERSING_STATUSES
     for earn in earns:
         state = current.state_of(earn)
@@ -146,7 +155,7 @@ def _settle(
         reversed_points += _reverse_refunds(conn, ctx, earn, order.refunds, reversed_points, cycle, state)
         if reversing:
             _reverse_rest(conn, ctx, earn, reversed_points, cycle, state)
-    return earned_now
+    return earned_now, evaluated_now
 
 
 def _was_paid(ctx: ShopContext, order: ShopOrder) -> bool:

@@ -30,11 +30,12 @@ class OrderMoments:
     paid_at: datetime | None
     completed_at: datetime | None
     released_at: datetime | None
+    evaluated_cycle: int | None = None  # the cycle whose rules were evaluated (once per cycle)
 
 
 def order_moments(conn: Connection, state_id: int) -> OrderMoments:
-    row = conn.execute(select(o.paid_at, o.completed_at, o.released_at).where(o.id == state_id)).one()
-    return OrderMoments(row.paid_at, row.completed_at, row.released_at)
+    stmt = select(o.paid_at, o.completed_at, o.released_at, o.evaluated_cycle).where(o.id == state_id)
+    return OrderMoments(*conn.execute(stmt).one())
 
 
 def paid_orders_before(

@@ -16,6 +16,7 @@ from bridge.web import widget_panel
 from bridge.web.widget_auth import Shopper
 from tests.support import woo
 from tests.support.client import SHOP, Bridge
+from tests.support.woo_rest import FakeWooShop
 
 RULES: list[dict[str, Any]] = [
     {"id": "base", "type": "per_amount", "points": 1, "per": 1, "name": "Shop with us"},
@@ -53,6 +54,16 @@ def test_explain_shows_each_rule_and_the_worker_posts_exactly_that(bridge: Bridg
     assert json.loads(again.output)["member"]["paid_orders_before"] == 0  # the order itself is not "before"
     usage = runner.invoke(cli, ["--config", config, "rules", "explain"], obj={})
     assert usage.exit_code != 0
+
+
+def test_explain_reads_the_order_from_the_shop(bridge: Bridge, woo_shop: FakeWooShop, tmp_path: Path) -> None:
+    woo_shop.orders[12] = woo.payload("order.updated.completed")
+    config = str(tmp_path / "config.yaml")
+    result = CliRunner().invoke(cli, ["--config", config, "rules", "explain", "--shop", SHOP, "--order", "12"], obj={})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["points"] == 120
+    missing = CliRunner().invoke(cli, ["--config", config, "rules", "explain", "--order", "99"], obj={})
+    assert missing.exit_code == 1 and "order 99 from shop shop1" in missing.output
 
 
 def test_preview_endpoint_uses_the_same_evaluation(bridge: Bridge) -> None:

@@ -63,6 +63,11 @@ def test_a_daily_cap_counts_what_the_member_earned_today(make_bridge: Callable[.
     paid_order(bridge, 12)
     paid_order(bridge, 13)
     assert bridge.available() == 50  # 35 + 15 of the second order's 35
+    paid_order(bridge, 14)  # capped to nothing today ...
+    body, headers = woo.with_order_id("order.updated.completed", 14)
+    bridge.send_ok(body, headers)
+    bridge.drain()
+    assert bridge.available() == 50  # ... and not re-evaluated when it is completed (once per order)
 
 
 def test_a_closed_program_rewards_from_the_qualifying_order_on(make_bridge: Callable[..., Bridge]) -> None:
@@ -76,6 +81,11 @@ def test_a_closed_program_rewards_from_the_qualifying_order_on(make_bridge: Call
     assert bridge.available() == 0  # 30.00 < 40: not rewarded
     paid_order(bridge, 13)  # 42.90: joins and earns
     paid_order(bridge, 14, total="30.00")  # a member now: any order earns
+    assert bridge.available() == 70
+    # order 12 (before joining) is completed later: earlier activity is not rewarded, ever
+    body, headers = woo.with_order_id("order.updated.completed", 12, total="30.00")
+    bridge.send_ok(body, headers)
+    bridge.drain()
     assert bridge.available() == 70
 
 

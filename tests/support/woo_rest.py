@@ -55,6 +55,7 @@ class FakeWooShop:
     faults: list[Fault] = field(default_factory=list)
     next_id: int = 100
     products: dict[int, dict[str, Any]] = field(default_factory=dict)  # issue 3: categories for the rules
+    orders: dict[int, dict[str, Any]] = field(default_factory=dict)  # issue 3: `bridge rules explain --order`
 
     def install(self) -> FakeWooShop:
         api = re.escape(self.base_url + "/wp-json/wc/v3/")
@@ -121,7 +122,14 @@ class FakeWooShop:
             ("GET", r"coupons/(\d+)", self._get_coupon),
             ("DELETE", r"coupons/(\d+)", self._delete_coupon),
             ("GET", r"products/(\d+)", self._get_product),
+            ("GET", r"orders/(\d+)", self._get_order),
         ]
+
+    def _get_order(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
+        order = self.orders.get(int(match.group(1)))
+        if order is None:
+            return _json(404, {"code": "woocommerce_rest_shop_order_invalid_id", "message": "Invalid ID."})
+        return _json(200, order)
 
     def _get_product(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
         product = self.products.get(int(match.group(1)))
