@@ -33,11 +33,13 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from bridge.bootstrap import prepare_database  # noqa: E402
 from bridge.config import load_settings  # noqa: E402
 from bridge.ledger.jobs import run_expiry, run_release  # noqa: E402
-from bridge.orders.service import add_months  # noqa: E402
 from bridge.runtime import Runtime  # noqa: E402
 from bridge.storage import db  # noqa: E402
 from bridge.storage import tables as t  # noqa: E402
-from bridge.storage.clock import utcnow  # noqa: E402
+from bridge.storage.clock import (  # noqa: E402
+    add_months,
+    utcnow,
+)
 from tests.support.postgres import PostgresCluster, find_bindir  # noqa: E402
 
 TARGET_SECONDS = 60.0

@@ -27,10 +27,9 @@ from sqlalchemy import Engine
 
 from bridge.ledger import service as ledger
 from bridge.ledger.model import EntryKind, EntryState, NewEntry
-from bridge.orders.service import add_months
 from bridge.rules.config import EarningSettings
 from bridge.storage import db, life
-from bridge.storage.clock import utcnow
+from bridge.storage.clock import add_months, utcnow
 
 BATCH = 1000
 CAUSE_EXPIRY = "expiry"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy import Connection
@@ -37,7 +37,7 @@ from bridge.rules.config import EarningSettings
 from bridge.storage import ledger as ledger_store
 from bridge.storage import life
 from bridge.storage import orders as order_store
-from bridge.storage.clock import utcnow
+from bridge.storage.clock import add_months, utcnow
 from bridge.storage.orders import OrderState
 
 log = logging.getLogger(__name__)
@@ -293,15 +293,6 @@ def lot_expiry(earning: EarningSettings, available_at: datetime) -> datetime | N
     if earning.expiry.mode != "lot":
         return None
     return add_months(available_at, earning.expiry.months)
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """Same day-of-month ``months`` later, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    next_month = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=moment.tzinfo)
-    last_day = (next_month - timedelta(days=1)).day
-    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
 
 
 def _prefix(ctx: ShopContext, order_id: str, cycle: int) -> str:

@@ -89,13 +89,13 @@ class PerAmountRule:
             detail["boosts"] = {b.source: str(b.multiplier) for b in boosts}
         if line_rules:
             detail["line_rules"] = line_rules
-        reason = f"{_num(self.points_per_unit)} points per {_num(self.per)} {order.currency} on {base}"
+        reason = f"{plain_number(self.points_per_unit)} points per {plain_number(self.per)} {order.currency} on {base}"
         if multiplier != ONE:
-            reason += f" x{_num(multiplier)}"
+            reason += f" x{plain_number(multiplier)}"
         return Award(rule_id=self.id, points=points, reason=reason, detail=detail)
 
 
-def _num(value: Decimal) -> str:
+def plain_number(value: Decimal) -> str:
     """``2`` not ``2.00``, ``1.5`` not ``1.50``: for sentences shown to people."""
     text = format(value.normalize(), "f")
     return text

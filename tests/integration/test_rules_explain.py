@@ -121,3 +121,27 @@ def test_the_worker_scheduler_runs_the_point_life_jobs(bridge: Bridge) -> None:
     ran = schedule.run_due(bridge.rt, {}, 0.0)
     assert {"points.birthdays"} <= set(ran)  # release is off (on_payment in tests), expiry off (mode none)
     assert "points.release" not in ran and "points.expire" not in ran
+
+
+def test_the_profile_sets_what_the_rules_read(make_bridge: Callable[..., Bridge]) -> None:
+    bridge = make_bridge(program={"earn": {"tier_multipliers": {"gold": 2}}})
+    bridge.deliver_ok("customer.created")
+    bridge.drain()
+    member = bridge.member(woo.CAROL)
+    assert member is not None
+    path = f"/admin/v1/members/{member['id']}/profile"
+    updated = bridge.admin("PATCH", path, json={"birthday": "1990-03-15", "tier": "gold"})
+    assert updated.status_code == 200, updated.get_data(as_text=True)
+    assert updated.get_json() | {"joined_at": None} == {
+        "member_id": member["id"],
+        "joined_at": None,
+        "birthday": "1990-03-15",
+        "tier": "gold",
+    }
+    assert bridge.admin("GET", path).get_json()["tier"] == "gold"
+    bridge.deliver_ok("order.updated.processing-paid")
+    bridge.drain()
+    assert bridge.available() == 50 + 2 * 35  # the gold multiplier on the amount rule
+    assert bridge.admin("PATCH", path, json={"tier": ""}).status_code in (400, 422)
+    assert bridge.admin("PATCH", path, json={"colour": "red"}).status_code in (400, 422)
+    assert bridge.admin("GET", "/admin/v1/members/99999/profile").status_code == 404

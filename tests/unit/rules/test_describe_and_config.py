@@ -8,8 +8,8 @@ import pytest
 
 from bridge.config import load_settings
 from bridge.errors import ConfigError
-from bridge.orders.service import add_months
 from bridge.rules.describe import ways_to_earn
+from bridge.storage.clock import add_months
 from tests.unit.rules.builders import rules
 
 
