@@ -101,3 +101,22 @@ def test_the_birthday_job_rewards_once_a_year_on_the_day(make_bridge: Callable[.
     assert run_birthdays(bridge.rt, on_the_day)["points"] == 75
     assert run_birthdays(bridge.rt, on_the_day + timedelta(hours=5))["points"] == 0
     assert bridge.available() == 75
+
+
+def test_a_product_updated_webhook_refreshes_its_categories(
+    make_bridge: Callable[..., Bridge], woo_shop: FakeWooShop
+) -> None:
+    woo_shop.products[10] = {"id": 10, "categories": [{"id": 15, "slug": "tea"}]}
+    bridge = make_bridge(**earn([{"id": "coffee2x", "type": "multiplier", "categories": ["coffee"], "multiplier": 2}]))
+    paid_order(bridge, 12)
+    assert bridge.available() == 35
+    woo_shop.products[10] = {"id": 10, "categories": [{"id": 16, "slug": "coffee"}]}
+    paid_order(bridge, 13)
+    assert bridge.available() == 70  # still cached as tea
+    body, headers = woo.signed("order.updated.processing-paid", woo_shop.products[10])
+    headers |= {"X-WC-Webhook-Topic": "product.updated", "X-WC-Webhook-Resource": "product"}
+    bridge.send_ok(body, headers)
+    bridge.drain()
+    paid_order(bridge, 14)
+    assert bridge.available() == 140  # read again: coffee, twice
+    assert woo_shop.calls_to("GET", r"products/10") == 2
