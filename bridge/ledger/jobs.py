@@ -58,10 +58,8 @@ def _interval(seconds: float, enabled: bool = True) -> float:
 register(
     PeriodicJob(
         "points.release",
-        lambda rt: _interval(
-            rt.settings.program.earning.release_interval_seconds,
-            rt.settings.program.earning.release == "after_hold",
-        ),
+        # runs in on_payment programs too: points earned while the program held them must still come out
+        lambda rt: rt.settings.program.earning.release_interval_seconds,
         run_release,
     )
 )

@@ -147,3 +147,12 @@ def test_whole_balance_expiry_after_inactivity(make_bridge: Callable[..., Bridge
     assert run_expiry(bridge.rt, now + timedelta(days=190))["expired"] == 85
     assert bridge.balance() == {"available": 0, "pending": 0, "lifetime": 85}
     assert run_expiry(bridge.rt, now + timedelta(days=400))["expired"] == 0
+
+
+def test_points_held_before_a_switch_to_on_payment_still_come_out(make_bridge: Callable[..., Bridge]) -> None:
+    held = make_bridge(**HOLD)
+    deliver(held, "customer.created", "order.updated.processing-paid", "order.updated.completed")
+    assert held.balance()["pending"] == 35
+    switched = make_bridge(program={"earn": {"release": "on_payment", "hold_days": 14}})
+    assert run_release(switched.rt, COMPLETED_AT + timedelta(days=14))["points"] == 35
+    assert switched.balance() == {"available": 85, "pending": 0, "lifetime": 85}
