@@ -139,6 +139,33 @@ def admin_update_profile(member_id: int) -> Response:
         return jsonify(_profile_view(member_id, life.profile(conn, member_id)))
 
 
+@admin_bp.get("/members/<int:member_id>/point-events")
+@require_admin
+def admin_point_events(member_id: int) -> Response:
+    """What the point-life jobs recorded for the member ("expiring_soon"), for notifications and support."""
+    rt = current_runtime()
+    with db.read(rt.engine) as conn:
+        if member_store.get(conn, rt.settings.program.id, member_id) is None:
+            raise UnknownMember(f"no member {member_id} in this program")
+        events = life.events(conn, member_id)
+    return jsonify(
+        {
+            "events": [
+                {
+                    "id": ev["id"],
+                    "kind": ev["kind"],
+                    "points": ev["points"],
+                    "due_at": ev["due_at"].isoformat() if ev["due_at"] else None,
+                    "details": ev["details"],
+                    "created_at": ev["created_at"].isoformat(),
+                    "sent_at": ev["sent_at"].isoformat() if ev["sent_at"] else None,
+                }
+                for ev in events
+            ]
+        }
+    )
+
+
 def _profile_view(member_id: int, profile: life.Profile) -> dict[str, Any]:
     return {
         "member_id": member_id,
