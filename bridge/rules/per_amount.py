@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -43,7 +44,7 @@ class PerAmountRule:
 
     @property
     def rate(self) -> Decimal:
-        return self.points_per_unit / self.per
+        return _rate(self.points_per_unit, self.per)
 
     def amounts(self, order: ShopOrder, ctx: OrderContext) -> tuple[Decimal, Decimal, list[str]]:
         """(weighted base, unweighted base, the line rules that applied)."""
@@ -93,6 +94,11 @@ class PerAmountRule:
         if multiplier != ONE:
             reason += f" x{plain_number(multiplier)}"
         return Award(rule_id=self.id, points=points, reason=reason, detail=detail)
+
+
+@functools.lru_cache(maxsize=64)
+def _rate(points: Decimal, per: Decimal) -> Decimal:
+    return points / per  # a Decimal division per order adds up at 20,000 orders/s
 
 
 def plain_number(value: Decimal) -> str:
