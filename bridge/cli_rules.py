@@ -26,7 +26,7 @@ def explain_cmd(ctx: click.Context, order_file: Path | None, shop_id: str | None
     ORDER_FILE is the order JSON as the shop sends it (a webhook body or a REST answer); or use --order N to
     read it from the shop. Nothing is written.
     """
-    from bridge.connectors.woocommerce.api import WooClient
+    from bridge.connectors.woocommerce.api import ShopApiError, WooClient
     from bridge.connectors.woocommerce.webhooks import parse_order
     from bridge.orders.explain import explain
     from bridge.storage import db
@@ -42,7 +42,10 @@ def explain_cmd(ctx: click.Context, order_file: Path | None, shop_id: str | None
             data = json.loads(order_file.read_text())
             data = data.get("json_body", data) if isinstance(data, dict) else data  # captured deliveries wrap it
         else:
-            data = WooClient.for_shop(shop).get_order(str(order_id))
+            try:
+                data = WooClient.for_shop(shop).get_order(str(order_id))
+            except ShopApiError as exc:
+                raise click.ClickException(f"order {order_id} from shop {shop.id}: {exc}") from exc
         if not isinstance(data, dict):
             raise click.UsageError("the order must be a JSON object")
         with db.read(rt.engine) as conn:

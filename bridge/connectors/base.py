@@ -20,6 +20,7 @@ class EventKind(enum.StrEnum):
     CUSTOMER_CREATED = "customer_created"
     CUSTOMER_UPDATED = "customer_updated"
     CUSTOMER_DELETED = "customer_deleted"
+    PRODUCT_CHANGED = "product_changed"  # issue 3: updated, deleted or restored: cached categories are stale
 
 
 @dataclass(frozen=True)

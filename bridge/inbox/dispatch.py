@@ -45,12 +45,22 @@ def _ignored(conn: Connection, ctx: ShopContext, event: ShopEvent) -> str:
     return "ignored"
 
 
+def _product_changed(conn: Connection, ctx: ShopContext, event: ShopEvent) -> str:
+    """Drop the product's cached categories in this worker (issue 3); other workers' copies age out (TTL)."""
+    forget = getattr(ctx.categories_of, "forget", None)
+    if forget is None:
+        return "ignored"  # no rule reads categories: nothing is cached
+    forget(event.resource_id)
+    return "forgotten"
+
+
 HANDLERS: dict[EventKind, Callable[[Connection, ShopContext, ShopEvent], str]] = {
     EventKind.ORDER: _order,
     EventKind.ORDER_DELETED: _order_deleted,
     EventKind.CUSTOMER_CREATED: _customer_created,
     EventKind.CUSTOMER_UPDATED: _customer_updated,
     EventKind.CUSTOMER_DELETED: _ignored,
+    EventKind.PRODUCT_CHANGED: _product_changed,
 }
 
 

@@ -21,15 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 
 from bridge.ledger import service as ledger
 from bridge.ledger.model import EntryKind, EntryState, NewEntry
-from bridge.orders.service import add_months
 from bridge.rules.config import EarningSettings
 from bridge.storage import db, life
-from bridge.storage.clock import utcnow
+from bridge.storage.clock import add_months, utcnow
 
 BATCH = 1000
 CAUSE_EXPIRY = "expiry"
@@ -58,6 +58,7 @@ def _run_lots(engine: Engine, program_id: str, earning: EarningSettings, now: da
         with db.write(engine) as conn:
             life.lock_members(conn, program_id, batch)
             entries, written = [], utcnow()
+            warnings: list[dict[str, Any]] = []
             for t in life.lot_totals(conn, program_id, expired_cut, soon_cut, member_ids=batch):
                 due = max(0, t.expired_lots - t.debits - t.expired)
                 soon = max(0, t.soon_lots - t.debits - t.expired) - due
@@ -65,17 +66,19 @@ def _run_lots(engine: Engine, program_id: str, earning: EarningSettings, now: da
                     entries.append(_expire(program_id, t.member_id, due, f"lots-to:{t.last_expired_lot_id}", now))
                     outcome["expired"] += due
                 if soon > 0:
-                    outcome["warned"] += life.record_event(
-                        conn,
-                        program_id=program_id,
-                        member_id=t.member_id,
-                        kind=EXPIRING_SOON,
-                        key=f"{program_id}:{EXPIRING_SOON}:{t.member_id}:lots-to:{t.last_soon_lot_id}",
-                        points=soon,
-                        due_at=soon_at,
-                        details={"mode": "lot", "within_days": earning.expiry.warn_days},
-                        now=written,
+                    warnings.append(
+                        dict(
+                            program_id=program_id,
+                            member_id=t.member_id,
+                            kind=EXPIRING_SOON,
+                            key=f"{program_id}:{EXPIRING_SOON}:{t.member_id}:lots-to:{t.last_soon_lot_id}",
+                            points=soon,
+                            due_at=soon_at,
+                            details={"mode": "lot", "within_days": earning.expiry.warn_days},
+                            now=written,
+                        )
                     )
+            outcome["warned"] += life.record_events(conn, warnings)
             ledger.post_many(conn, entries)
             outcome["members"] += len(entries)
     return outcome

@@ -7,18 +7,19 @@ a run killed half-way, only ever cost a repeat of already-done work.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from bridge.jobs.schedule import PeriodicJob, register
 from bridge.ledger import expiry
 from bridge.members.birthday import run_birthdays
-from bridge.orders.release import release_order
+from bridge.orders.release import release_orders
 from bridge.runtime import Runtime
 from bridge.storage import db, life
 
 log = logging.getLogger(__name__)
 
-RELEASE_BATCH = 500
+RELEASE_BATCH = 1000
 
 
 def run_release(rt: Runtime, now: datetime) -> dict[str, int]:
@@ -29,15 +30,18 @@ def run_release(rt: Runtime, now: datetime) -> dict[str, int]:
     while True:
         with db.read(rt.engine) as conn:
             due = life.due_for_release(conn, rt.settings.program.id, cutoff, RELEASE_BATCH)
-        if not due:
-            break
-        # one transaction per batch: the order locks are taken in completed_at order, always the same order
-        with db.write(rt.engine) as conn:
-            for shop_id, order_id in due:
-                outcome["points"] += release_order(conn, rt.shop_context(shop_id), order_id, now)
-                outcome["orders"] += 1
-        if len(due) < RELEASE_BATCH:
-            break
+        by_shop: dict[str, list[str]] = defaultdict(list)
+        for shop_id, order_id in due:
+            by_shop[shop_id].append(order_id)
+        released = 0
+        for shop_id, order_ids in by_shop.items():
+            with db.write(rt.engine) as conn:  # one transaction per batch and shop
+                orders, points = release_orders(conn, rt.shop_context(shop_id), order_ids, now)
+            released += orders
+            outcome["orders"] += orders
+            outcome["points"] += points
+        if len(due) < RELEASE_BATCH or released == 0:
+            break  # done, or what is left is not ours to release (changed under the lock)
     if outcome["orders"]:
         log.info("released pending points: %s", outcome)
     return outcome
@@ -54,10 +58,8 @@ def _interval(seconds: float, enabled: bool = True) -> float:
 register(
     PeriodicJob(
         "points.release",
-        lambda rt: _interval(
-            rt.settings.program.earning.release_interval_seconds,
-            rt.settings.program.earning.release == "after_hold",
-        ),
+        # runs in on_payment programs too: points earned while the program held them must still come out
+        lambda rt: rt.settings.program.earning.release_interval_seconds,
         run_release,
     )
 )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy import Connection
@@ -37,7 +37,7 @@ from bridge.rules.config import EarningSettings
 from bridge.storage import ledger as ledger_store
 from bridge.storage import life
 from bridge.storage import orders as order_store
-from bridge.storage.clock import utcnow
+from bridge.storage.clock import add_months, utcnow
 from bridge.storage.orders import OrderState
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,10 @@ def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> str:
         conn, ctx.program_id, ctx.shop_id, order.customer_id, order.email
     )
     cycle = now_state.cycle
-    moments = life.OrderMoments(now_state.paid_at, now_state.completed_at, now_state.released_at)
-    life_values: dict[str, datetime | None] = {}
+    moments = life.OrderMoments(
+        now_state.paid_at, now_state.completed_at, now_state.released_at, now_state.evaluated_cycle
+    )
+    life_values: dict[str, datetime | int | None] = {}
     if moments.paid_at is None and _was_paid(ctx, order):
         life_values["paid_at"] = order.date_paid or order.date_modified or utcnow()
     if member_id is not None and not now_state.history_only:
@@ -93,8 +95,12 @@ def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> str:
             current = _OrderLedger([], {}, False)
             # the new cycle's hold starts when the restored order is completed again
             life_values["completed_at"] = None
-            moments = life.OrderMoments(moments.paid_at, None, None)
-        if _settle(conn, ctx, order, member_id, cycle, current, now_state.id):
+            moments = life.OrderMoments(moments.paid_at, None, None, moments.evaluated_cycle)
+        evaluated = moments.evaluated_cycle == cycle
+        earned, evaluated_now = _settle(conn, ctx, order, member_id, cycle, current, now_state.id, evaluated)
+        if evaluated_now:
+            life_values["evaluated_cycle"] = cycle
+        if earned:
             life_values["released_at"] = None if ctx.earning.release == "after_hold" else utcnow()
     if order.status == "completed" and moments.completed_at is None:
         life_values["completed_at"] = order.date_completed or order.date_modified or utcnow()
@@ -135,13 +141,18 @@ def _settle(
     cycle: int,
     current: _OrderLedger,
     state_id: int,
-) -> bool:
-    """Post what is missing; True when this call posted the order's earn entries."""
+    evaluated: bool,
+) -> tuple[bool, bool]:
+    """Post what is missing; returns (posted the earn entries now, evaluated the rules now).
+
+    The rules are evaluated once per cycle, at the first paid snapshot: an order that earned nothing then (not a
+    member yet in a closed program, a cap reached, everything excluded) does not earn on a later status change.
+    """
     earns = current.earns
-    earned_now = False
-    if not earns and _was_paid(ctx, order):
+    earned_now = evaluated_now = False
+    if not earns and not evaluated and _was_paid(ctx, order):
         earns = _earn(conn, ctx, order, member_id, cycle, state_id)
-        earned_now = bool(earns)
+        earned_now, evaluated_now = bool(earns), True
     reversing = order.status in REVERSING_STATUSES
     for earn in earns:
         state = current.state_of(earn)
@@ -149,7 +160,7 @@ def _settle(
         reversed_points += _reverse_refunds(conn, ctx, earn, order.refunds, reversed_points, cycle, state)
         if reversing:
             _reverse_rest(conn, ctx, earn, reversed_points, cycle, state)
-    return earned_now
+    return earned_now, evaluated_now
 
 
 def _was_paid(ctx: ShopContext, order: ShopOrder) -> bool:
@@ -263,9 +274,12 @@ def _share(points: int, refunded: Decimal, order_total: Decimal) -> int:
 
 
 def _order_ledger(conn: Connection, ctx: ShopContext, order_id: str, cycle: int) -> _OrderLedger:
-    entries = [
-        e for e in ledger_store.for_cause(conn, ctx.shop_id, CAUSE_ORDER, order_id) if e.meta.get("cycle", 1) == cycle
-    ]
+    return group_order_entries(ledger_store.for_cause(conn, ctx.shop_id, CAUSE_ORDER, order_id), cycle)
+
+
+def group_order_entries(all_entries: list[Entry], cycle: int) -> _OrderLedger:
+    """One order's entries of ``cycle``: its earns, what was reversed of each, which were released."""
+    entries = [e for e in all_entries if e.meta.get("cycle", 1) == cycle]
     earns = [e for e in entries if e.kind == EntryKind.EARN]
     reversed_points: dict[int, int] = {}
     rest_reversed: set[int] = set()
@@ -279,25 +293,11 @@ def _order_ledger(conn: Connection, ctx: ShopContext, order_id: str, cycle: int)
     return _OrderLedger(earns, reversed_points, closed, released)
 
 
-def order_ledger(conn: Connection, ctx: ShopContext, order_id: str, cycle: int) -> _OrderLedger:
-    """The order's earns, what was reversed of each and which were released (for bridge/orders/release.py)."""
-    return _order_ledger(conn, ctx, order_id, cycle)
-
-
 def lot_expiry(earning: EarningSettings, available_at: datetime) -> datetime | None:
     """When points that became available at ``available_at`` expire, under per-lot expiry (else None)."""
     if earning.expiry.mode != "lot":
         return None
     return add_months(available_at, earning.expiry.months)
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """Same day-of-month ``months`` later, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    next_month = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=moment.tzinfo)
-    last_day = (next_month - timedelta(days=1)).day
-    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
 
 
 def _prefix(ctx: ShopContext, order_id: str, cycle: int) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 from bridge.rules.bonuses import FirstOrderRule, NthOrderRule
 from bridge.rules.campaign import WEEKDAYS
 from bridge.rules.engine import RuleSet
-from bridge.rules.per_amount import PerAmountRule, _num
+from bridge.rules.per_amount import PerAmountRule, plain_number
 
 
 def ways_to_earn(rules: RuleSet, currency: str) -> list[dict[str, Any]]:
@@ -25,12 +25,12 @@ def ways_to_earn(rules: RuleSet, currency: str) -> list[dict[str, Any]]:
         add(signup.id, getattr(signup, "name", ""), "Create an account", "Points for joining the club", points)
     for rule in rules.order_rules:
         if isinstance(rule, PerAmountRule):
-            points = f"{_num(rule.points_per_unit)} point{'' if rule.points_per_unit == 1 else 's'}"
-            per = currency if rule.per == 1 else f"{_num(rule.per)} {currency}"
+            points = f"{plain_number(rule.points_per_unit)} point{'' if rule.points_per_unit == 1 else 's'}"
+            per = currency if rule.per == 1 else f"{plain_number(rule.per)} {currency}"
             text = f"{points} for every {per} spent"
             if rule.minimum_amount:
-                text += f" on orders of {_num(rule.minimum_amount)} {currency} or more"
-            add(rule.id, rule.name, "Shop with us", rule.description or text, str(_num(rule.rate)))
+                text += f" on orders of {plain_number(rule.minimum_amount)} {currency} or more"
+            add(rule.id, rule.name, "Shop with us", rule.description or text, str(plain_number(rule.rate)))
         elif isinstance(rule, FirstOrderRule):
             add(rule.id, rule.name, "Your first order", rule.description or "A bonus on your first order", rule.points)
         elif isinstance(rule, NthOrderRule):
@@ -41,11 +41,11 @@ def ways_to_earn(rules: RuleSet, currency: str) -> list[dict[str, Any]]:
     for line in rules.line_rules:
         if line.multiplier > 1:
             what = ", ".join(sorted(line.categories | line.products | line.skus))
-            text = line.description or f"{_num(line.multiplier)}x points on {what}"
-            add(line.id, line.name, f"{_num(line.multiplier)}x points", text, None)
+            text = line.description or f"{plain_number(line.multiplier)}x points on {what}"
+            add(line.id, line.name, f"{plain_number(line.multiplier)}x points", text, None)
     for campaign in rules.campaigns:
         days = ", ".join(WEEKDAYS[d] for d in sorted(campaign.weekdays))
-        parts = [f"{_num(campaign.multiplier)}x points" if campaign.multiplier != 1 else ""]
+        parts = [f"{plain_number(campaign.multiplier)}x points" if campaign.multiplier != 1 else ""]
         parts.append(f"{campaign.points} bonus points" if campaign.points else "")
         when = [f"until {campaign.ends:%Y-%m-%d %H:%M}" if campaign.ends else "", f"on {days}" if days else ""]
         text = campaign.description or " ".join(p for p in [*parts, *when] if p)

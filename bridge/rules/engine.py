@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, tzinfo
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bridge.connectors.base import ShopCustomer, ShopOrder
@@ -63,9 +63,8 @@ class RuleSet:
         return any(r.needs_categories for r in self.line_rules)
 
 
-@dataclass(frozen=True)
-class RuleOutcome:
-    """One line of an explanation: what a rule did to this order."""
+class RuleOutcome(NamedTuple):
+    """One line of an explanation: what a rule did to this order (a tuple: built for every rule of every order)."""
 
     rule_id: str
     type: str
@@ -193,7 +192,7 @@ def _apply_caps(
                 left[cap.id] -= points
         index = by_rule[award.rule_id]
         if hit:
-            outcomes[index] = replace(outcomes[index], points=points, caps_hit=tuple(hit))
+            outcomes[index] = outcomes[index]._replace(points=points, caps_hit=tuple(hit))
             detail = {**award.detail, "capped_from": award.points, "caps_hit": hit}
             award = replace(award, points=points, detail=detail, reason=f"{award.reason} (capped)")
         if points > 0:

@@ -12,6 +12,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bridge.ledger.model import EntryKind, EntryState
 from bridge.storage import tables as t
@@ -28,11 +30,12 @@ class OrderMoments:
     paid_at: datetime | None
     completed_at: datetime | None
     released_at: datetime | None
+    evaluated_cycle: int | None = None  # the cycle whose rules were evaluated (once per cycle)
 
 
 def order_moments(conn: Connection, state_id: int) -> OrderMoments:
-    row = conn.execute(select(o.paid_at, o.completed_at, o.released_at).where(o.id == state_id)).one()
-    return OrderMoments(row.paid_at, row.completed_at, row.released_at)
+    stmt = select(o.paid_at, o.completed_at, o.released_at, o.evaluated_cycle).where(o.id == state_id)
+    return OrderMoments(*conn.execute(stmt).one())
 
 
 def paid_orders_before(
@@ -64,6 +67,30 @@ def due_for_release(conn: Connection, program_id: str, completed_before: datetim
         .limit(limit)
     )
     return [(r.shop_id, r.order_id) for r in conn.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class LockedOrder:
+    state_id: int
+    order_id: str
+    cycle: int
+    completed_at: datetime | None
+    released_at: datetime | None
+
+
+def lock_orders(conn: Connection, shop_id: str, order_ids: list[str]) -> list[LockedOrder]:
+    """Row locks on a batch of orders of one shop, in id order (the order every writer of a batch takes)."""
+    stmt = (
+        select(o.id, o.order_id, o.cycle, o.completed_at, o.released_at)
+        .where(o.shop_id == shop_id, o.order_id.in_(order_ids))
+        .order_by(o.id)
+        .with_for_update()
+    )
+    return [LockedOrder(*row) for row in conn.execute(stmt)]
+
+
+def mark_released(conn: Connection, state_ids: list[int], now: datetime) -> None:
+    conn.execute(update(t.order_state).where(o.id.in_(state_ids)).values(released_at=now))
 
 
 # --- earned totals for caps -----------------------------------------------------------------------------------------
@@ -222,6 +249,35 @@ def record_event(
         "created_at": now,
     }
     return insert_or_ignore(conn, t.point_event, values, ["event_key"])
+
+
+def record_events(conn: Connection, events: list[dict[str, Any]]) -> int:
+    """Many events at once (the expiry job's warnings); those whose key exists are skipped. Returns how many
+    were recorded now. Each dict has the keyword arguments of ``record_event``."""
+    if not events:
+        return 0
+    insert_ = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    stmt = insert_(t.point_event).on_conflict_do_nothing(index_elements=["event_key"])
+    keys = [ev["key"] for ev in events]
+    existing = set(conn.scalars(select(t.point_event.c.event_key).where(t.point_event.c.event_key.in_(keys))))
+    events = [ev for ev in events if ev["key"] not in existing]
+    if not events:
+        return 0
+    rows = [
+        {
+            "program_id": ev["program_id"],
+            "member_id": ev["member_id"],
+            "kind": ev["kind"],
+            "event_key": ev["key"],
+            "points": ev["points"],
+            "due_at": ev["due_at"],
+            "details": ev["details"],
+            "created_at": ev["now"],
+        }
+        for ev in events
+    ]
+    conn.execute(stmt, rows)
+    return len(rows)
 
 
 def events(conn: Connection, member_id: int) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ class OrderState:
     paid_at: datetime | None = None
     completed_at: datetime | None = None
     released_at: datetime | None = None
+    evaluated_cycle: int | None = None
     fresh: bool = False  # created by this call: nothing was ever applied for this order (no ledger entries)
 
 
@@ -69,6 +70,7 @@ def _upsert_locking(dialect: str) -> Any:
         o.paid_at,
         o.completed_at,
         o.released_at,
+        o.evaluated_cycle,
         o.updated_at,
     )
 

@@ -245,6 +245,7 @@ redemption = Table(
 order_state.append_column(Column("paid_at", UtcDateTime(), nullable=True))
 order_state.append_column(Column("completed_at", UtcDateTime(), nullable=True))
 order_state.append_column(Column("released_at", UtcDateTime(), nullable=True))
+order_state.append_column(Column("evaluated_cycle", Integer, nullable=True))  # rules are evaluated once per cycle
 Index("ix_order_state_released_at_completed_at", order_state.c.released_at, order_state.c.completed_at)
 Index("ix_order_state_member_id_paid_at", order_state.c.member_id, order_state.c.paid_at)
 

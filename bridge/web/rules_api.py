@@ -6,7 +6,7 @@ from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema, fields, validate
 
 from bridge.connectors.woocommerce.webhooks import parse_order
 from bridge.errors import MalformedPayload, UnknownMember, UnknownShop
@@ -95,6 +95,84 @@ def admin_invite(member_id: int) -> Response:
             )
             joined = now
     return jsonify({"member_id": member_id, "joined_at": joined.astimezone(UTC).isoformat()})
+
+
+class ProfileIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    birthday = fields.Date(allow_none=True)
+    tier = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+
+
+@admin_bp.get("/members/<int:member_id>/profile")
+@require_admin
+def admin_profile(member_id: int) -> Response:
+    rt = current_runtime()
+    with db.read(rt.engine) as conn:
+        if member_store.get(conn, rt.settings.program.id, member_id) is None:
+            raise UnknownMember(f"no member {member_id} in this program")
+        return jsonify(_profile_view(member_id, life.profile(conn, member_id)))
+
+
+@admin_bp.patch("/members/<int:member_id>/profile")
+@require_admin
+def admin_update_profile(member_id: int) -> Response:
+    """Set what the rules read about a member: the birthday (birthday bonus) and the tier (tier multiplier)."""
+    rt = current_runtime()
+    changes = ProfileIn().load(request.get_json(silent=True) or {})
+    program_id = rt.settings.program.id
+    with db.write(rt.engine) as conn:
+        if not member_store.lock(conn, program_id, member_id):
+            raise UnknownMember(f"no member {member_id} in this program")
+        if changes:
+            life.update_profile(conn, program_id, member_id, utcnow(), **changes)
+            audit.record(
+                conn,
+                program_id=program_id,
+                actor=str(g.actor),
+                action="member.profile",
+                target_type="member",
+                target_id=str(member_id),
+                details={k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in changes.items()},
+            )
+        return jsonify(_profile_view(member_id, life.profile(conn, member_id)))
+
+
+@admin_bp.get("/members/<int:member_id>/point-events")
+@require_admin
+def admin_point_events(member_id: int) -> Response:
+    """What the point-life jobs recorded for the member ("expiring_soon"), for notifications and support."""
+    rt = current_runtime()
+    with db.read(rt.engine) as conn:
+        if member_store.get(conn, rt.settings.program.id, member_id) is None:
+            raise UnknownMember(f"no member {member_id} in this program")
+        events = life.events(conn, member_id)
+    return jsonify(
+        {
+            "events": [
+                {
+                    "id": ev["id"],
+                    "kind": ev["kind"],
+                    "points": ev["points"],
+                    "due_at": ev["due_at"].isoformat() if ev["due_at"] else None,
+                    "details": ev["details"],
+                    "created_at": ev["created_at"].isoformat(),
+                    "sent_at": ev["sent_at"].isoformat() if ev["sent_at"] else None,
+                }
+                for ev in events
+            ]
+        }
+    )
+
+
+def _profile_view(member_id: int, profile: life.Profile) -> dict[str, Any]:
+    return {
+        "member_id": member_id,
+        "joined_at": profile.joined_at.isoformat() if profile.joined_at else None,
+        "birthday": profile.birthday.isoformat() if profile.birthday else None,
+        "tier": profile.tier,
+    }
 
 
 def _ways_section(req: widget_panel.PanelRequest) -> list[dict[str, Any]]:

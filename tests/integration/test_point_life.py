@@ -12,7 +12,7 @@ from bridge.errors import InsufficientPoints
 from bridge.ledger import service as ledger
 from bridge.ledger.jobs import run_expiry, run_release
 from bridge.ledger.model import EntryKind, NewEntry
-from bridge.storage import db, life
+from bridge.storage import db
 from bridge.storage.clock import utcnow
 from tests.integration.conftest import BOTH_BACKENDS
 from tests.support import woo
@@ -129,9 +129,8 @@ def test_per_lot_expiry_consumes_the_oldest_lot_first(make_bridge: Callable[...,
     soon = now + timedelta(days=310)
     assert run_expiry(bridge.rt, soon)["warned"] == 1
     assert run_expiry(bridge.rt, soon)["warned"] == 0
-    with db.read(bridge.rt.engine) as conn:
-        events = life.events(conn, member_id)
-    assert [(e["kind"], e["points"]) for e in events] == [("expiring_soon", 100)]
+    events = bridge.admin("GET", f"/admin/v1/members/{member_id}/point-events").get_json()["events"]
+    assert [(e["kind"], e["points"], e["details"]["mode"]) for e in events] == [("expiring_soon", 100, "lot")]
     assert run_expiry(bridge.rt, now + timedelta(days=336))["expired"] == 100
     assert bridge.balance()["available"] == 0
 
@@ -147,3 +146,12 @@ def test_whole_balance_expiry_after_inactivity(make_bridge: Callable[..., Bridge
     assert run_expiry(bridge.rt, now + timedelta(days=190))["expired"] == 85
     assert bridge.balance() == {"available": 0, "pending": 0, "lifetime": 85}
     assert run_expiry(bridge.rt, now + timedelta(days=400))["expired"] == 0
+
+
+def test_points_held_before_a_switch_to_on_payment_still_come_out(make_bridge: Callable[..., Bridge]) -> None:
+    held = make_bridge(**HOLD)
+    deliver(held, "customer.created", "order.updated.processing-paid", "order.updated.completed")
+    assert held.balance()["pending"] == 35
+    switched = make_bridge(program={"earn": {"release": "on_payment", "hold_days": 14}})
+    assert run_release(switched.rt, COMPLETED_AT + timedelta(days=14))["points"] == 35
+    assert switched.balance() == {"available": 85, "pending": 0, "lifetime": 85}

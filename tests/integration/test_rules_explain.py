@@ -16,6 +16,7 @@ from bridge.web import widget_panel
 from bridge.web.widget_auth import Shopper
 from tests.support import woo
 from tests.support.client import SHOP, Bridge
+from tests.support.woo_rest import FakeWooShop
 
 RULES: list[dict[str, Any]] = [
     {"id": "base", "type": "per_amount", "points": 1, "per": 1, "name": "Shop with us"},
@@ -53,6 +54,16 @@ def test_explain_shows_each_rule_and_the_worker_posts_exactly_that(bridge: Bridg
     assert json.loads(again.output)["member"]["paid_orders_before"] == 0  # the order itself is not "before"
     usage = runner.invoke(cli, ["--config", config, "rules", "explain"], obj={})
     assert usage.exit_code != 0
+
+
+def test_explain_reads_the_order_from_the_shop(bridge: Bridge, woo_shop: FakeWooShop, tmp_path: Path) -> None:
+    woo_shop.orders[12] = woo.payload("order.updated.completed")
+    config = str(tmp_path / "config.yaml")
+    result = CliRunner().invoke(cli, ["--config", config, "rules", "explain", "--shop", SHOP, "--order", "12"], obj={})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["points"] == 120
+    missing = CliRunner().invoke(cli, ["--config", config, "rules", "explain", "--order", "99"], obj={})
+    assert missing.exit_code == 1 and "order 99 from shop shop1" in missing.output
 
 
 def test_preview_endpoint_uses_the_same_evaluation(bridge: Bridge) -> None:
@@ -108,5 +119,29 @@ def test_invite_only_members_earn_once_invited(make_bridge: Callable[..., Bridge
 
 def test_the_worker_scheduler_runs_the_point_life_jobs(bridge: Bridge) -> None:
     ran = schedule.run_due(bridge.rt, {}, 0.0)
-    assert {"points.birthdays"} <= set(ran)  # release is off (on_payment in tests), expiry off (mode none)
-    assert "points.release" not in ran and "points.expire" not in ran
+    assert {"points.birthdays", "points.release"} <= set(ran)
+    assert "points.expire" not in ran  # expiry mode none
+
+
+def test_the_profile_sets_what_the_rules_read(make_bridge: Callable[..., Bridge]) -> None:
+    bridge = make_bridge(program={"earn": {"tier_multipliers": {"gold": 2}}})
+    bridge.deliver_ok("customer.created")
+    bridge.drain()
+    member = bridge.member(woo.CAROL)
+    assert member is not None
+    path = f"/admin/v1/members/{member['id']}/profile"
+    updated = bridge.admin("PATCH", path, json={"birthday": "1990-03-15", "tier": "gold"})
+    assert updated.status_code == 200, updated.get_data(as_text=True)
+    assert updated.get_json() | {"joined_at": None} == {
+        "member_id": member["id"],
+        "joined_at": None,
+        "birthday": "1990-03-15",
+        "tier": "gold",
+    }
+    assert bridge.admin("GET", path).get_json()["tier"] == "gold"
+    bridge.deliver_ok("order.updated.processing-paid")
+    bridge.drain()
+    assert bridge.available() == 50 + 2 * 35  # the gold multiplier on the amount rule
+    assert bridge.admin("PATCH", path, json={"tier": ""}).status_code in (400, 422)
+    assert bridge.admin("PATCH", path, json={"colour": "red"}).status_code in (400, 422)
+    assert bridge.admin("GET", "/admin/v1/members/99999/profile").status_code == 404

@@ -63,6 +63,11 @@ def test_a_daily_cap_counts_what_the_member_earned_today(make_bridge: Callable[.
     paid_order(bridge, 12)
     paid_order(bridge, 13)
     assert bridge.available() == 50  # 35 + 15 of the second order's 35
+    paid_order(bridge, 14)  # capped to nothing today ...
+    body, headers = woo.with_order_id("order.updated.completed", 14)
+    bridge.send_ok(body, headers)
+    bridge.drain()
+    assert bridge.available() == 50  # ... and not re-evaluated when it is completed (once per order)
 
 
 def test_a_closed_program_rewards_from_the_qualifying_order_on(make_bridge: Callable[..., Bridge]) -> None:
@@ -76,6 +81,11 @@ def test_a_closed_program_rewards_from_the_qualifying_order_on(make_bridge: Call
     assert bridge.available() == 0  # 30.00 < 40: not rewarded
     paid_order(bridge, 13)  # 42.90: joins and earns
     paid_order(bridge, 14, total="30.00")  # a member now: any order earns
+    assert bridge.available() == 70
+    # order 12 (before joining) is completed later: earlier activity is not rewarded, ever
+    body, headers = woo.with_order_id("order.updated.completed", 12, total="30.00")
+    bridge.send_ok(body, headers)
+    bridge.drain()
     assert bridge.available() == 70
 
 
@@ -91,3 +101,22 @@ def test_the_birthday_job_rewards_once_a_year_on_the_day(make_bridge: Callable[.
     assert run_birthdays(bridge.rt, on_the_day)["points"] == 75
     assert run_birthdays(bridge.rt, on_the_day + timedelta(hours=5))["points"] == 0
     assert bridge.available() == 75
+
+
+def test_a_product_updated_webhook_refreshes_its_categories(
+    make_bridge: Callable[..., Bridge], woo_shop: FakeWooShop
+) -> None:
+    woo_shop.products[10] = {"id": 10, "categories": [{"id": 15, "slug": "tea"}]}
+    bridge = make_bridge(**earn([{"id": "coffee2x", "type": "multiplier", "categories": ["coffee"], "multiplier": 2}]))
+    paid_order(bridge, 12)
+    assert bridge.available() == 35
+    woo_shop.products[10] = {"id": 10, "categories": [{"id": 16, "slug": "coffee"}]}
+    paid_order(bridge, 13)
+    assert bridge.available() == 70  # still cached as tea
+    body, headers = woo.signed("order.updated.processing-paid", woo_shop.products[10])
+    headers |= {"X-WC-Webhook-Topic": "product.updated", "X-WC-Webhook-Resource": "product"}
+    bridge.send_ok(body, headers)
+    bridge.drain()
+    paid_order(bridge, 14)
+    assert bridge.available() == 140  # read again: coffee, twice
+    assert woo_shop.calls_to("GET", r"products/10") == 2

@@ -25,12 +25,13 @@ from bridge.connectors.base import LineItem, Refund, ShopOrder
 from bridge.errors import InsufficientPoints
 from bridge.ledger import service as ledger
 from bridge.ledger.jobs import run_expiry, run_release
-from bridge.orders.service import ShopContext, add_months, apply_order
+from bridge.orders.service import ShopContext, apply_order
 from bridge.rules import RuleSet
 from bridge.rules.per_amount import PerAmountRule
 from bridge.storage import db
 from bridge.storage import members as member_store
 from bridge.storage import tables as t
+from bridge.storage.clock import add_months
 from tests.integration.conftest import BOTH_BACKENDS
 from tests.support.client import SHOP, Bridge
 

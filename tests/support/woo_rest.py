@@ -63,6 +63,7 @@ class FakeWooShop:
     webhooks: dict[int, dict[str, Any]] = field(default_factory=dict)
     webhook_secrets: dict[int, str] = field(default_factory=dict)  # kept, never returned (as the real shop)
     products: dict[int, dict[str, Any]] = field(default_factory=dict)  # issue 3: categories for the rules
+    orders: dict[int, dict[str, Any]] = field(default_factory=dict)  # issue 3: `bridge rules explain --order`
 
     def install(self) -> FakeWooShop:
         api = re.escape(self.base_url + "/wp-json/wc/v3/")
@@ -140,7 +141,14 @@ class FakeWooShop:
             ("GET", r"orders/(\d+)", self._get_order),
             ("GET", r"customers", self._list_customers),
             ("GET", r"products/(\d+)", self._get_product),
+            ("GET", r"orders/(\d+)", self._get_order),
         ]
+
+    def _get_order(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
+        order = self.orders.get(int(match.group(1)))
+        if order is None:
+            return _json(404, {"code": "woocommerce_rest_shop_order_invalid_id", "message": "Invalid ID."})
+        return _json(200, order)
 
     def _get_product(self, match: re.Match[str], query: dict[str, str], body: Any) -> Reply:
         product = self.products.get(int(match.group(1)))

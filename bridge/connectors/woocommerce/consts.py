@@ -19,6 +19,10 @@ TOPIC_ORDER_RESTORED = "order.restored"
 TOPIC_CUSTOMER_CREATED = "customer.created"
 TOPIC_CUSTOMER_UPDATED = "customer.updated"
 TOPIC_CUSTOMER_DELETED = "customer.deleted"
+# issue 3: a changed product may have changed categories (the earning rules cache them)
+TOPIC_PRODUCT_UPDATED = "product.updated"
+TOPIC_PRODUCT_DELETED = "product.deleted"
+TOPIC_PRODUCT_RESTORED = "product.restored"
 
 IGNORED_TOPICS = frozenset(
     {
@@ -27,9 +31,6 @@ IGNORED_TOPICS = frozenset(
         "coupon.deleted",
         "coupon.restored",
         "product.created",
-        "product.updated",
-        "product.deleted",
-        "product.restored",
         "action.woocommerce_webhook_ping",
     }
 )

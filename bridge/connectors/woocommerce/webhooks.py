@@ -161,6 +161,10 @@ def _customer_deleted_event(topic: str, data: Mapping[str, Any]) -> ShopEvent:
     return ShopEvent(EventKind.CUSTOMER_DELETED, topic, _id(data))
 
 
+def _product_changed_event(topic: str, data: Mapping[str, Any]) -> ShopEvent:
+    return ShopEvent(EventKind.PRODUCT_CHANGED, topic, _id(data))
+
+
 EVENT_PARSERS: dict[str, Callable[[str, Mapping[str, Any]], ShopEvent]] = {
     consts.TOPIC_ORDER_CREATED: _order_event,
     consts.TOPIC_ORDER_UPDATED: _order_event,
@@ -169,6 +173,9 @@ EVENT_PARSERS: dict[str, Callable[[str, Mapping[str, Any]], ShopEvent]] = {
     consts.TOPIC_CUSTOMER_CREATED: _customer_created_event,
     consts.TOPIC_CUSTOMER_UPDATED: _customer_updated_event,
     consts.TOPIC_CUSTOMER_DELETED: _customer_deleted_event,
+    consts.TOPIC_PRODUCT_UPDATED: _product_changed_event,
+    consts.TOPIC_PRODUCT_DELETED: _product_changed_event,
+    consts.TOPIC_PRODUCT_RESTORED: _product_changed_event,
 }
 SUPPORTED_TOPICS = frozenset(EVENT_PARSERS)
 

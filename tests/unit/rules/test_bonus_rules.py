@@ -131,3 +131,26 @@ def test_explain_lists_every_rule_including_those_that_did_not_apply() -> None:
     explained = explain_order(order(), rs, ctx(paid_orders_before=3)).as_dict()
     assert [(r["rule_id"], r["points"]) for r in explained["rules"]] == [("per_amount", 10), ("welcome", 0)]
     assert explained["points"] == 10
+
+
+def test_the_documented_order_of_application_in_one_order() -> None:
+    rs = rules(
+        [
+            {"id": "base", "type": "per_amount", "points": 1, "per": 2},
+            {"id": "coffee", "type": "multiplier", "categories": ["coffee"], "multiplier": 3},
+            {"id": "no-gift", "type": "exclusion", "skus": ["GIFT"]},
+            {"id": "welcome", "type": "first_order", "points": 40},
+            {"id": "all-week", "type": "campaign", "multiplier": 2, "points": 5},
+            {"id": "welcome-cap", "type": "cap", "period": "year", "max_points": 30, "rules": ["welcome"]},
+            {"id": "daily", "type": "cap", "period": "day", "max_points": 100},
+        ],
+        earn={"tier_multipliers": {"gold": "1.5"}},
+    )
+    o = order(line("1", "10.00"), line("2", "5.00", sku="GIFT"), line("3", "3.00"))
+    evaluation = explain_order(o, rs, ctx(categories={"1": ("coffee",)}, tier="gold", earned={"daily": 20}))
+    # 2. weights: 10.00 x 3 + 0 (excluded) + 3.00 = 33.00;  3. x 1/2 x 2 (campaign) x 1.5 (gold) = 49.5 -> 49
+    # 4. welcome 40, campaign points 5 (no tier);  5. welcome cut to 30 by its cap, then the daily cap (100 - 20
+    # already earned = 80) leaves 49 + 30 = 79 and 1 of the campaign's 5
+    assert [(a.rule_id, a.points) for a in evaluation.awards] == [("base", 49), ("welcome", 30), ("all-week", 1)]
+    caps = {o.rule_id: o.caps_hit for o in evaluation.outcomes}
+    assert caps == {"base": (), "welcome": ("welcome-cap",), "all-week": ("daily",)}

@@ -22,6 +22,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("completed_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("released_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("evaluated_cycle", sa.Integer(), nullable=True))
     op.create_index("ix_order_state_released_at_completed_at", "order_state", ["released_at", "completed_at"])
     op.create_index("ix_order_state_member_id_paid_at", "order_state", ["member_id", "paid_at"])
     op.create_table(
@@ -63,6 +64,7 @@ def downgrade() -> None:
     op.drop_index("ix_order_state_member_id_paid_at", "order_state")
     op.drop_index("ix_order_state_released_at_completed_at", "order_state")
     with op.batch_alter_table("order_state") as batch:
+        batch.drop_column("evaluated_cycle")
         batch.drop_column("released_at")
         batch.drop_column("completed_at")
         batch.drop_column("paid_at")
