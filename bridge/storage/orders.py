@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -75,8 +75,13 @@ def _upsert_locking(dialect: str) -> Any:
     )
 
 
+_SAVE = update(t.order_state).where(t.order_state.c.id == bindparam("state_id"))
+
+
 def save(conn: Connection, state_id: int, **values: Any) -> None:
-    conn.execute(update(t.order_state).where(t.order_state.c.id == state_id).values(**values))
+    # Values as execution parameters (the SET clause follows their keys): a literal ``.values()`` would make
+    # SQLAlchemy build a cache key over every value, on the drain's hot path.
+    conn.execute(_SAVE, {"state_id": state_id, **values})
 
 
 def known_versions(conn: Connection, shop_id: str, order_ids: list[str]) -> dict[str, datetime | None]:
