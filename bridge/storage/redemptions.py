@@ -50,8 +50,12 @@ def by_request_key(conn: Connection, member_id: int, request_key: str) -> Redemp
     return _model(row) if row else None
 
 
+_BY_CODE = select(t.redemption).where(r.shop_id == bindparam("shop_id"), r.code == bindparam("code"))
+
+
 def by_code(conn: Connection, shop_id: str, code: str) -> Redemption | None:
-    row = conn.execute(select(t.redemption).where(r.shop_id == shop_id, r.code == code)).mappings().first()
+    # One cached statement: this runs for every coupon of every order snapshot (the order observer).
+    row = conn.execute(_BY_CODE, {"shop_id": shop_id, "code": code}).mappings().first()
     return _model(row) if row else None
 
 
