@@ -25,10 +25,6 @@ DRAIN_FLAG_TTL_SECONDS = 30
 DRAIN_JOB_TIMEOUT_SECONDS = 3600
 REDIS_BACKOFF_SECONDS = 1.0
 """After Redis fails, skip it this long: an outage costs one failed connect a second, not one per hit."""
-RECENTLY_PENDING_SECONDS = 0.05
-"""A shop whose drain this process saw pending this recently is not asked about again: under a burst of
-deliveries the ``SET NX`` round trip was a quarter of the webhook's time. In the rare case that the job finished
-in that window, the delivery is picked up by the sweeper (``inbox.sweep_interval_seconds``): later, never lost."""
 
 
 def drain_flag(shop_id: str) -> str:
@@ -44,19 +40,14 @@ class DrainTrigger:
         self._redis = redis
         self._skip_until = 0.0
         self._lock = threading.Lock()
-        self._pending_seen: dict[str, float] = {}
 
     def ensure_drain(self, shop_id: str) -> bool:
         """Enqueue a drain job for ``shop_id`` unless one is pending; False when Redis is unreachable."""
-        now = time.monotonic()
-        if now < self._skip_until:
+        if time.monotonic() < self._skip_until:
             return False
-        if now - self._pending_seen.get(shop_id, float("-inf")) < RECENTLY_PENDING_SECONDS:
-            return True
         try:
             redis = self._redis()
             if not redis.set(drain_flag(shop_id), "1", nx=True, ex=DRAIN_FLAG_TTL_SECONDS):
-                self._pending_seen[shop_id] = now
                 return True
             try:
                 make_queue(redis).enqueue_call(
@@ -70,7 +61,6 @@ class DrainTrigger:
             except BaseException:
                 redis.delete(drain_flag(shop_id))
                 raise
-            self._pending_seen[shop_id] = now
             return True
         except RedisError as exc:
             with self._lock:
