@@ -21,8 +21,21 @@ KEPT_HEADERS = ("Content-Type", "User-Agent")
 """Besides the platform's own (X-WC-*), the headers worth keeping with a delivery for tracing."""
 
 
-def receive(rt: Runtime, shop_id: str, topic: str, resource_id: str, headers: Mapping[str, str], body: bytes) -> int:
-    """Store a verified delivery in one short transaction, then make sure a drain job will pick it up."""
+def receive(
+    rt: Runtime,
+    shop_id: str,
+    topic: str,
+    resource_id: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    trigger: bool = True,
+) -> int:
+    """Store a verified delivery in one short transaction, then make sure a drain job will pick it up.
+
+    ``trigger=False``: the caller calls ``rt.drains.ensure_drain`` itself, after commit (the webhook route does
+    it once the 200 is on its way: the Redis round trip is no reason to keep WooCommerce waiting).
+    """
     kept = {k: v for k, v in headers.items() if k.lower().startswith("x-wc-") or k in KEPT_HEADERS}
     with db.write(rt.engine) as conn:
         delivery_id = store.add(
@@ -36,7 +49,8 @@ def receive(rt: Runtime, shop_id: str, topic: str, resource_id: str, headers: Ma
             body=body,
             now=utcnow(),
         )
-    rt.drains.ensure_drain(shop_id)  # after commit: the job must find the row
+    if trigger:
+        rt.drains.ensure_drain(shop_id)  # after commit: the job must find the row
     return delivery_id
 
 

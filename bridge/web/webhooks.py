@@ -42,8 +42,12 @@ def receive(platform: str, shop_id: str) -> tuple[Response, int]:
     if not connector.handles_topic(topic):
         log.info("shop %s: ignoring delivery with unhandled topic %r", shop_id, topic[:64])
         return jsonify({"status": "ignored", "topic": topic[:64]}), 200
-    delivery_id = inbox.receive(rt, shop_id, topic, resource_id, headers, body)
-    return jsonify({"status": "accepted", "delivery_id": delivery_id}), 200
+    delivery_id = inbox.receive(rt, shop_id, topic, resource_id, headers, body, trigger=False)
+    response = jsonify({"status": "accepted", "delivery_id": delivery_id})
+    # The row is committed: answer first, then make sure a drain job is pending (Redis may be slow or down; the
+    # sweeper is the safety net either way).
+    response.call_on_close(lambda: rt.drains.ensure_drain(shop_id))
+    return response, 200
 
 
 def _verify(rt: Runtime, connector: Connector, shop_id: str, body: bytes, headers: Mapping[str, str]) -> None:

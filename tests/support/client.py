@@ -37,7 +37,9 @@ class Bridge:
         return self.post_webhook(woo.raw_body(name), woo.headers_of(name), shop)
 
     def post_webhook(self, body: bytes, headers: dict[str, str], shop: str = SHOP) -> TestResponse:
-        return self.client.post(f"/webhooks/woocommerce/{shop}", data=body, headers=headers)
+        response = self.client.post(f"/webhooks/woocommerce/{shop}", data=body, headers=headers)
+        response.close()  # as every WSGI server does once the answer is sent: runs the route's after-send work
+        return response
 
     def deliver_ok(self, name: str) -> None:
         response = self.deliver(name)
