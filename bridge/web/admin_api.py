@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from bridge.errors import MalformedPayload
 from bridge.inbox import service as inbox
 from bridge.ledger import service as ledger
 from bridge.members import service as members
@@ -15,6 +14,7 @@ from bridge.storage import db
 from bridge.storage import members as member_store
 from bridge.web import schemas
 from bridge.web.auth import require_admin
+from bridge.web.body import json_object
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/v1")
 
@@ -59,7 +59,7 @@ def member_ledger(member_id: int) -> Response:
 @bp.post("/members/<int:member_id>/adjustments")
 @require_admin
 def adjust(member_id: int) -> tuple[Response, int]:
-    payload = schemas.AdjustmentIn().load(_json_body())
+    payload = schemas.AdjustmentIn().load(json_object())
     request_key = request.headers.get("Idempotency-Key", "").strip()[:128] or _fresh_key()
     rt = current_runtime()
     with db.write(rt.engine) as conn:
@@ -96,13 +96,6 @@ def _with_balance(conn: Any, member: dict[str, Any]) -> dict[str, Any]:
     member.setdefault("identities", member_store.identities(conn, member["id"]))
     member["balance"] = ledger.balance(conn, member["id"])
     return member
-
-
-def _json_body() -> Any:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise MalformedPayload("the body must be a JSON object")
-    return data
 
 
 def _fresh_key() -> str:

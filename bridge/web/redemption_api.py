@@ -24,6 +24,7 @@ from bridge.storage import db
 from bridge.storage import redemptions as store
 from bridge.web import ratelimit, widget_panel
 from bridge.web.auth import require_admin
+from bridge.web.body import json_object
 from bridge.web.errors import error_response
 from bridge.web.widget_auth import current_shopper, require_shopper
 
@@ -130,13 +131,6 @@ def _request_key() -> str:
     return key
 
 
-def _json_body() -> Any:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise MalformedPayload("the body must be a JSON object")
-    return data
-
-
 def _shop_busy(exc: ShopBusy) -> tuple[Response, int]:
     response, status = error_response(503, exc.code, str(exc))
     response.headers["Retry-After"] = "30"
@@ -194,7 +188,7 @@ def widget_redeem() -> tuple[Response, int]:
     ratelimit.hit("redeem", f"{shopper.shop_id}:{shopper.customer_id}", limit, 60)
     ratelimit.hit("redeem-ip", request.remote_addr or "-", limit * 5, 60)
     key = _request_key()
-    payload = RedeemIn().load(_json_body())
+    payload = RedeemIn().load(json_object())
     result = redemptions.redeem(
         rt,
         shop_id=shopper.shop_id,
@@ -272,7 +266,7 @@ def admin_get(redemption_id: int) -> Response:
 def admin_redeem(member_id: int) -> tuple[Response, int]:
     """Support redeems on a member's behalf (audited); same rules, same idempotency as the widget."""
     key = _request_key()
-    payload = AdminRedeemIn().load(_json_body())
+    payload = AdminRedeemIn().load(json_object())
     rt = current_runtime()
     shop_id = payload["shop"] or (rt.settings.shops[0].id if len(rt.settings.shops) == 1 else None)
     if shop_id is None:

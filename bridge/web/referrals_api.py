@@ -25,6 +25,7 @@ from bridge.storage import audit, db
 from bridge.storage import referrals as store
 from bridge.web import ratelimit, widget_panel
 from bridge.web.auth import require_admin
+from bridge.web.body import json_object
 from bridge.web.widget_auth import current_shopper, require_shopper
 
 public_bp = Blueprint("referral_links", __name__)
@@ -98,7 +99,7 @@ def friend_claim() -> tuple[Response, int]:
     rt = current_runtime()
     s = rt.settings.program.referrals
     ratelimit.hit("referral-claim-ip", request.remote_addr or "-", s.claims_per_ip_per_hour, 3600)
-    payload = ClaimIn().load(_json_body())
+    payload = ClaimIn().load(json_object())
     ratelimit.hit("referral-claim-code", payload["code"].strip().upper(), s.claims_per_code_per_hour, 3600)
     claimed = service.claim(rt, _shop_id(payload["shop"]), payload["code"], payload["email"])
     ref = claimed.referral
@@ -201,7 +202,7 @@ def referral_stats() -> Response:
 @admin_bp.put("/members/<int:member_id>/referral-code")
 @require_admin
 def approve_vanity(member_id: int) -> Response:
-    payload = VanityIn().load(_json_body())
+    payload = VanityIn().load(json_object())
     rt = current_runtime()
     with db.write(rt.engine) as conn:
         members.get(conn, rt.settings.program.id, member_id)
@@ -216,13 +217,6 @@ def approve_vanity(member_id: int) -> Response:
             details={"code": code},
         )
     return jsonify({"member_id": member_id, "code": code})
-
-
-def _json_body() -> Any:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise MalformedPayload("the body must be a JSON object")
-    return data
 
 
 def register(app: Any) -> None:
