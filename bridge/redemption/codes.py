@@ -11,3 +11,14 @@ ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 def new_code(prefix: str, length: int) -> str:
     return prefix + "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+MIN_RANDOM_LENGTH = 10
+"""``program.redemption.code_length`` is at least this: every code we ever issued ends with this many symbols
+of ``ALPHABET``, whatever prefix or length the program used at the time."""
+
+
+def could_be_ours(code: str) -> bool:
+    """False for a code we cannot have issued (the shop's own coupons): the order observer then skips the lookup."""
+    tail = code[-MIN_RANDOM_LENGTH:]
+    return len(tail) == MIN_RANDOM_LENGTH and all(ch in ALPHABET for ch in tail)

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from bridge.connectors.base import ShopOrder
 from bridge.inbox.dispatch import ORDER_OBSERVERS
 from bridge.orders.service import ShopContext
-from bridge.redemption import issuer
+from bridge.redemption import codes, issuer
 from bridge.redemption.model import Redemption, State
 from bridge.runtime import active_runtime
 from bridge.storage import redemptions as store
@@ -34,6 +34,8 @@ def _refunds_return_points() -> bool:
 
 def observe_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> None:
     for code in {c.strip().lower() for c in order.coupon_codes}:
+        if not codes.could_be_ours(code):
+            continue  # the shop's own coupon: no lookup (this runs for every snapshot of every order)
         red = store.by_code(conn, ctx.shop_id, code)
         if red is None or red.program_id != ctx.program_id:
             continue  # not one of ours
