@@ -31,7 +31,10 @@ def get_or_create(conn: Connection, program_id: str, email: str, shop_id: str | 
     """The member with this normalised email; created when absent (safe against a concurrent creator).
 
     One statement whether the member exists or not: an insert whose conflict is a no-op update, returning the id
-    (the drain's hot path; ``SELECT`` then ``INSERT`` cost two round trips for every new shopper).
+    (the drain's hot path; ``SELECT`` then ``INSERT`` cost two round trips for every new shopper). On PostgreSQL
+    the no-op update locks an existing member's row until commit: two drains touching two members in opposite
+    orders can deadlock; PostgreSQL then aborts one, whose deliveries are retried (nothing lost or doubled). A
+    lock-free variant (insert in a CTE, then read) measured 436-474/s against 656/s on the drain benchmark.
     """
     values = {"program_id": program_id, "email": email, "first_shop_id": shop_id, "created_at": utcnow()}
     return int(conn.execute(_upsert_member(conn.dialect.name), values).scalar_one())
