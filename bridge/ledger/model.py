@@ -70,3 +70,46 @@ class Balance:
     available: int
     pending: int
     lifetime: int
+
+
+def release_pair(
+    earn: Entry,
+    points: int,
+    *,
+    now: datetime,
+    expires_at: datetime | None,
+    note: str,
+    meta: dict[str, Any] | None = None,
+) -> tuple[NewEntry, NewEntry]:
+    """Pending -> available for ``points`` of ``earn``: one entry off pending, one onto available.
+
+    The ledger stays append-only; the keys derive from the earn entry's, so a release is posted once.
+    """
+    common: dict[str, Any] = {
+        "program_id": earn.program_id,
+        "shop_id": earn.shop_id,
+        "member_id": earn.member_id,
+        "kind": EntryKind.RELEASE,
+        "cause_type": earn.cause_type,
+        "cause_id": earn.cause_id,
+        "rule_id": earn.rule_id,
+        "reverses_entry_id": earn.id,
+        "meta": dict(meta or {}),
+    }
+    out = NewEntry(
+        points=-points,
+        state=EntryState.PENDING,
+        idempotency_key=f"{earn.idempotency_key}:release:out",
+        note="hold over: no longer pending",
+        **common,
+    )
+    back = NewEntry(
+        points=points,
+        state=EntryState.AVAILABLE,
+        available_at=now,
+        expires_at=expires_at,
+        idempotency_key=f"{earn.idempotency_key}:release",
+        note=note,
+        **common,
+    )
+    return out, back

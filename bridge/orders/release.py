@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from bridge.ledger import service as ledger
-from bridge.ledger.model import Entry, EntryKind, EntryState, NewEntry
+from bridge.ledger.model import Entry, EntryState, NewEntry, release_pair
 from bridge.orders.service import CAUSE_ORDER, ShopContext, group_order_entries, lot_expiry
 from bridge.storage import ledger as ledger_store
 from bridge.storage import life
@@ -61,33 +61,13 @@ def release_order(conn: Connection, ctx: ShopContext, order_id: str, now: dateti
 def _release_pair(
     ctx: ShopContext, earn: Entry, rest: int, now: datetime, completed_at: datetime | None
 ) -> list[NewEntry]:
-    common = {
-        "program_id": earn.program_id,
-        "shop_id": earn.shop_id,
-        "member_id": earn.member_id,
-        "kind": EntryKind.RELEASE,
-        "cause_type": CAUSE_ORDER,
-        "cause_id": earn.cause_id,
-        "rule_id": earn.rule_id,
-        "reverses_entry_id": earn.id,
-        "meta": {"cycle": earn.meta.get("cycle", 1)},
-    }
     done = f"{completed_at:%Y-%m-%d}" if completed_at else "?"
-    return [
-        NewEntry(
-            points=-rest,
-            state=EntryState.PENDING,
-            idempotency_key=f"{earn.idempotency_key}:release:out",
-            note="hold over: no longer pending",
-            **common,  # type: ignore[arg-type]
-        ),
-        NewEntry(
-            points=rest,
-            state=EntryState.AVAILABLE,
-            available_at=now,
-            expires_at=lot_expiry(ctx.earning, now),
-            idempotency_key=f"{earn.idempotency_key}:release",
-            note=f"available: order completed {done}, hold {ctx.earning.hold_days} days",
-            **common,  # type: ignore[arg-type]
-        ),
-    ]
+    pair = release_pair(
+        earn,
+        rest,
+        now=now,
+        expires_at=lot_expiry(ctx.earning, now),
+        note=f"available: order completed {done}, hold {ctx.earning.hold_days} days",
+        meta={"cycle": earn.meta.get("cycle", 1)},
+    )
+    return list(pair)

@@ -228,9 +228,9 @@ def _reverse_refunds(
     newly = 0
     refunded = Decimal(0)
     for refund in sorted(refunds, key=lambda r: int(r.refund_id)):
-        share_before = _share(earn.points, refunded, order_total)
+        share_before = refund_share(earn.points, refunded, order_total)
         refunded += refund.amount
-        points = min(_share(earn.points, refunded, order_total) - share_before, earn.points - already - newly)
+        points = min(refund_share(earn.points, refunded, order_total) - share_before, earn.points - already - newly)
         if points <= 0:
             continue
         key = f"{_prefix(ctx, earn.cause_id, cycle)}:refund:{refund.refund_id}:{earn.rule_id}"
@@ -267,7 +267,7 @@ def _reversal(earn: Entry, points: int, key: str, refund_id: str, note: str, sta
     )
 
 
-def _share(points: int, refunded: Decimal, order_total: Decimal) -> int:
+def refund_share(points: int, refunded: Decimal, order_total: Decimal) -> int:
     """Points of ``points`` that ``refunded`` out of ``order_total`` accounts for, rounded down."""
     fraction = min(refunded, order_total) / order_total
     return int((points * fraction).to_integral_value(rounding=ROUND_FLOOR))

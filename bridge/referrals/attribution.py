@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 from sqlalchemy import Connection, select
 
 from bridge.config import ReferralSettings
 from bridge.connectors.base import ShopOrder
 from bridge.ledger import service as ledger
-from bridge.ledger.model import Entry, EntryKind, EntryState, NewEntry
+from bridge.ledger.model import Entry, EntryKind, EntryState, NewEntry, release_pair
 from bridge.members import service as members
-from bridge.orders.service import REVERSING_STATUSES, ShopContext, lot_expiry
+from bridge.orders.service import REVERSING_STATUSES, ShopContext, lot_expiry, refund_share
 from bridge.referrals.model import Reason, Referral, State, fold_email
 from bridge.runtime import Runtime, active_runtime
 from bridge.storage import db
@@ -158,9 +158,9 @@ def _take_back(conn: Connection, ctx: ShopContext, ref: Referral, order: ShopOrd
     if basis > 0:
         refunded = Decimal(0)
         for refund in sorted(order.refunds, key=lambda r: int(r.refund_id)):
-            before = _share(earn.points, refunded, basis)
+            before = refund_share(earn.points, refunded, basis)
             refunded += refund.amount
-            points = _share(earn.points, refunded, basis) - before
+            points = refund_share(earn.points, refunded, basis) - before
             if points > 0:
                 _reverse(conn, earn, points, f"{reward_key(ref, 'referrer')}:refund:{refund.refund_id}")
     if order.status in REVERSING_STATUSES:
@@ -192,10 +192,6 @@ def _reverse(conn: Connection, earn: Entry, points: int, key: str) -> None:
             note="the referred friend's order was refunded or cancelled",
         ),
     )
-
-
-def _share(points: int, refunded: Decimal, total: Decimal) -> int:
-    return int((points * min(refunded, total) / total).to_integral_value(rounding=ROUND_FLOOR))
 
 
 def reward_key(ref: Referral, who: str) -> str:
@@ -259,23 +255,9 @@ def _post_rewards(
 
 
 def _release(conn: Connection, earn: Entry, now: datetime, expires_at: datetime | None) -> None:
-    """Pending → available, as a pair of entries like an order's release (bridge.orders.release)."""
-    common = {
-        "program_id": earn.program_id,
-        "shop_id": earn.shop_id,
-        "member_id": earn.member_id,
-        "kind": EntryKind.RELEASE,
-        "cause_type": CAUSE,
-        "cause_id": earn.cause_id,
-        "rule_id": earn.rule_id,
-        "reverses_entry_id": earn.id,
-    }
-    out = NewEntry(points=-earn.points, state=EntryState.PENDING, idempotency_key=f"{earn.idempotency_key}:release:out",
-                   note="hold over: no longer pending", **common)  # type: ignore[arg-type]  # fmt: skip
-    back = NewEntry(points=earn.points, state=EntryState.AVAILABLE, available_at=now, expires_at=expires_at,
-                    idempotency_key=f"{earn.idempotency_key}:release", note="referral qualified", **common)  # type: ignore[arg-type]  # fmt: skip
-    ledger.post(conn, out)
-    ledger.post(conn, back)
+    """Pending -> available, as a pair of entries like an order's release."""
+    for entry in release_pair(earn, earn.points, now=now, expires_at=expires_at, note="referral qualified"):
+        ledger.post(conn, entry)
 
 
 def _withdraw_pending(conn: Connection, ref: Referral) -> None:

@@ -58,13 +58,20 @@ class SecretBox:
         return data
 
 
+_BOXES: dict[str, SecretBox] = {}
+"""Boxes by key source: the observer and the click endpoint need one per call, the key file is read once."""
+
+
 def box_for(settings: Settings, *, create: bool) -> SecretBox | None:
     """The box of this installation; None when no key exists yet and ``create`` is false."""
     if settings.secret_key:
-        return SecretBox(settings.secret_key)
+        return _cached(f"config:{hashlib.sha256(settings.secret_key.encode()).hexdigest()}", settings.secret_key)
     path = Path(settings.data_dir) / KEY_FILE
+    known = _BOXES.get(f"file:{path.resolve()}")
+    if known is not None:
+        return known
     if path.exists():
-        return SecretBox(path.read_text(encoding="ascii").strip())
+        return _cached(f"file:{path.resolve()}", path.read_text(encoding="ascii").strip())
     if not create:
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,7 +79,14 @@ def box_for(settings: Settings, *, create: bool) -> SecretBox | None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process created it first: use theirs
-        return SecretBox(path.read_text(encoding="ascii").strip())
+        return _cached(f"file:{path.resolve()}", path.read_text(encoding="ascii").strip())
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(key + "\n")
-    return SecretBox(key)
+    return _cached(f"file:{path.resolve()}", key)
+
+
+def _cached(source: str, key_material: str) -> SecretBox:
+    box = _BOXES.get(source)
+    if box is None:
+        box = _BOXES[source] = SecretBox(key_material)
+    return box
