@@ -24,7 +24,7 @@ from bridge.connectors.woocommerce.api import (
     coupon_payload,
     coupon_reference,
 )
-from bridge.errors import BridgeError, UnknownShop
+from bridge.errors import BridgeError, MalformedPayload, UnknownShop
 from bridge.members import service as members
 from bridge.redemption.codes import new_code
 from bridge.referrals import codes
@@ -51,6 +51,11 @@ log = logging.getLogger(__name__)
 COUPON_CODE_LENGTH = 12  # the same unambiguous CSPRNG codes as reward coupons (bridge.redemption.codes)
 PAID_HISTORY_STATUSES = ("processing", "completed", "refunded")
 """An order in one of these has been paid: its buyer is an existing customer."""
+
+
+class VanityCodeTaken(BridgeError):
+    code = "referral_code_taken"
+    status = 409
 
 
 class CouponNotIssued(BridgeError):
@@ -92,10 +97,10 @@ def set_vanity(conn: Connection, rt: Runtime, member_id: int, code: str) -> str:
     """An owner-approved vanity code replaces the member's previous vanity code (the generated one keeps working)."""
     normalized = codes.normalize(code)
     if not codes.valid_vanity(normalized):
-        raise ReferralRefused(Reason.UNKNOWN_CODE, "a vanity code is 4-32 letters, digits or '-'")
+        raise MalformedPayload("a vanity code is 4-32 letters, digits or '-'")
     owner = store.code_owner(conn, rt.settings.program.id, normalized)
     if owner is not None and owner["member_id"] != member_id:
-        raise ReferralRefused(Reason.ALREADY_REFERRED, f"the code {normalized} belongs to another member")
+        raise VanityCodeTaken(f"the code {normalized} belongs to another member")
     store.deactivate_codes(conn, member_id, "vanity")
     if owner is None:
         store.add_code(

@@ -72,9 +72,15 @@ class BackfillReport:
 class Throttle:
     """At most ``rate`` requests per second (0: unbounded), so a backfill never looks like an attack."""
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 1.0 / rate if rate > 0 else 0.0
         self.clock = clock
+        self.sleep = sleep
         self.next_at = 0.0
 
     def wait(self) -> None:
@@ -82,7 +88,7 @@ class Throttle:
             return
         now = self.clock()
         if now < self.next_at:
-            time.sleep(self.next_at - now)
+            self.sleep(self.next_at - now)
             now = self.next_at
         self.next_at = now + self.interval
 

@@ -55,15 +55,18 @@ class VanityIn(Schema):
     class Meta:
         unknown = RAISE
 
-    code = fields.String(required=True, validate=validate.Length(min=4, max=32))
+    code = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9-]{2,30}[A-Za-z0-9]$", error="4-32 letters, digits or '-'"),
+    )
 
 
 # -- the link --------------------------------------------------------------------------------------------------------
 @public_bp.get("/r/<code>")
 def follow_link(code: str) -> Any:
     rt = current_runtime()
-    shop_id = request.args.get("shop") or ""
-    shop = rt.settings.shop(shop_id) if shop_id else (rt.settings.shops[0] if rt.settings.shops else None)
+    # A link is never an error page: an unknown ``shop`` falls back to the first shop, like an unknown code.
+    shop = rt.settings.shop(request.args.get("shop") or "") or (rt.settings.shops[0] if rt.settings.shops else None)
     if shop is None:
         raise UnknownShop("no shop to send this link to")
     live = service.record_click(

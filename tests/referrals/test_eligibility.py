@@ -131,4 +131,6 @@ def test_an_approved_vanity_code_works_and_cannot_be_taken_twice(referrals: Refe
     assert referrals.claim("Carol-Loves-Tea").status_code == 201
     other = seed_member(bridge, 0, customer_id="42", email="ivy@example.test")
     taken = bridge.admin("PUT", f"/admin/v1/members/{other}/referral-code", json={"code": "CAROL-LOVES-TEA"})
-    assert taken.status_code == 422
+    assert taken.status_code == 409 and taken.get_json()["error"]["code"] == "referral_code_taken"
+    bad = bridge.admin("PUT", f"/admin/v1/members/{other}/referral-code", json={"code": "no spaces!"})
+    assert bad.status_code == 422 and referrals.carol_code() == "CAROL-LOVES-TEA"

@@ -74,6 +74,8 @@ def test_clicks_are_stored_without_raw_personal_data(referrals: Referrals) -> No
 def test_unknown_codes_redirect_to_the_shop_without_a_referral(referrals: Referrals) -> None:
     response = referrals.bridge.client.get("/r/NOPE1234")
     assert response.status_code == 302 and response.headers["Location"] == f"{SHOP_URL}/"
+    unknown_shop = referrals.bridge.client.get(f"/r/{referrals.carol_code()}", query_string={"shop": "nope"})
+    assert unknown_shop.status_code == 302 and unknown_shop.headers["Location"].startswith(f"{SHOP_URL}/?ref=")
 
 
 def test_a_refund_before_qualification_rejects_the_referral(referrals: Referrals) -> None:

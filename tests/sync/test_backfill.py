@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -105,17 +105,37 @@ def test_an_interrupted_run_with_other_options_is_not_silently_replaced(synced: 
         backfill(synced.rt, CONNECTED, since=SINCE, mode=HISTORY_ONLY, rate=0)
 
 
+class _Clock:
+    """Time that passes only when the throttle sleeps (or the test says so)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
 def test_the_throttle_spaces_requests() -> None:
-    throttle = Throttle(rate=50)
-    started = time.monotonic()
+    clock = _Clock()
+    throttle = Throttle(rate=50, clock=lambda: clock.now, sleep=clock.sleep)
+    starts = []
     for _ in range(11):
         throttle.wait()
-    assert time.monotonic() - started >= 10 / 50 * 0.95
-    unbounded = Throttle(rate=0)
-    started = time.monotonic()
+        starts.append(clock.now)
+    assert [round(b - a, 6) for a, b in pairwise(starts)] == [0.02] * 10
+    clock.now += 1.0  # a slow page: the next request is not delayed to catch up
+    throttle.wait()
+    assert clock.slept == [0.02] * 10
+
+
+def test_an_unbounded_throttle_never_sleeps() -> None:
+    clock = _Clock()
+    throttle = Throttle(rate=0, clock=lambda: clock.now, sleep=clock.sleep)
     for _ in range(1000):
-        unbounded.wait()
-    assert time.monotonic() - started < 0.5
+        throttle.wait()
+    assert clock.slept == []
 
 
 def test_cli_backfill_requires_a_mode_and_reports(synced: Synced, tmp_path: Path) -> None:
