@@ -23,43 +23,31 @@ sys.path.insert(0, str(ROOT))
 import responses  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
+from bench.common import bench_settings, databases  # noqa: E402
 from bridge.bootstrap import prepare_database  # noqa: E402
-from bridge.config import load_settings  # noqa: E402
+from bridge.config import Settings  # noqa: E402
 from bridge.connectors.woocommerce.api import WooClient  # noqa: E402
 from bridge.runtime import Runtime  # noqa: E402
 from bridge.storage import db  # noqa: E402
 from bridge.storage import tables as t  # noqa: E402
 from bridge.sync.backfill import AWARD, HISTORY_ONLY, backfill  # noqa: E402
 from tests.support import woo  # noqa: E402
-from tests.support.postgres import PostgresCluster, find_bindir  # noqa: E402
 from tests.support.woo_rest import CONSUMER_KEY, CONSUMER_SECRET, SHOP_URL, FakeWooShop  # noqa: E402
 
 TARGET = 1000.0
 SHOP = "bench"
 
 
-def settings_for(database_url: str, data_dir: Path):  # type: ignore[no-untyped-def]
-    config = data_dir / "config.yaml"
-    config.write_text("{}\n")
-    return load_settings(
-        path=config,
-        environ={},
-        overrides={
-            "data_dir": str(data_dir),
-            "database_url": database_url,
-            "redis_url": "redis://127.0.0.1:1/0",  # never used
-            "shops": [
-                {
-                    "id": SHOP,
-                    "url": SHOP_URL,
-                    "consumer_key": CONSUMER_KEY,
-                    "consumer_secret": CONSUMER_SECRET,
-                    "webhook_secret": woo.SECRET,
-                    "currency": "USD",
-                }
-            ],
-        },
-    )
+def settings_for(database_url: str, data_dir: Path) -> Settings:
+    shop = {
+        "id": SHOP,
+        "url": SHOP_URL,
+        "consumer_key": CONSUMER_KEY,
+        "consumer_secret": CONSUMER_SECRET,
+        "webhook_secret": woo.SECRET,
+        "currency": "USD",
+    }
+    return bench_settings(database_url, data_dir, {"shops": [shop]})
 
 
 def run(database_url: str, data_dir: Path, count: int, mode: str) -> float:
@@ -104,22 +92,11 @@ def main() -> None:
     parser.add_argument("--mode", choices=(AWARD, HISTORY_ONLY), default=AWARD)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
-        data_dir = Path(tmp)
-        if args.db in ("sqlite", "both"):
-            sys.stdout.write("SQLite (WAL):\n")
-            run(f"sqlite:///{data_dir / 'bench.db'}", data_dir, args.count, args.mode)
-        if args.db in ("postgresql", "both"):
-            bindir = find_bindir()
-            if bindir is None:
-                sys.stdout.write("PostgreSQL: no server binaries (scripts/bootstrap --dev installs them)\n")
-                return
-            cluster = PostgresCluster(bindir).start()
-            try:
-                sys.stdout.write("PostgreSQL:\n")
-                rate = run(cluster.create_database("bench"), data_dir, args.count, args.mode)
+        for label, url in databases(args.db, Path(tmp)):
+            sys.stdout.write(f"{label}:\n")
+            rate = run(url, Path(tmp), args.count, args.mode)
+            if label == "PostgreSQL":  # the target is for PostgreSQL
                 sys.stdout.write(f"  target >= {TARGET:,.0f}/s: {'met' if rate >= TARGET else 'NOT met'}\n")
-            finally:
-                cluster.stop()
 
 
 if __name__ == "__main__":

@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from bench.common import bench_settings, databases  # noqa: E402
 from bridge.bootstrap import prepare_database  # noqa: E402
-from bridge.config import load_settings  # noqa: E402
+from bridge.config import Settings  # noqa: E402
 from bridge.ledger.jobs import run_expiry, run_release  # noqa: E402
 from bridge.runtime import Runtime  # noqa: E402
 from bridge.storage import db  # noqa: E402
@@ -40,7 +41,6 @@ from bridge.storage.clock import (  # noqa: E402
     add_months,
     utcnow,
 )
-from tests.support.postgres import PostgresCluster, find_bindir  # noqa: E402
 
 TARGET_SECONDS = 60.0
 SHOP = "bench"
@@ -80,26 +80,10 @@ ORDER_COLUMNS = [
 ]
 
 
-def settings_for(database_url: str, data_dir: Path):  # type: ignore[no-untyped-def]
-    config = data_dir / "config.yaml"
-    config.write_text("{}\n")
-    return load_settings(
-        path=config,
-        environ={},
-        overrides={
-            "data_dir": str(data_dir),
-            "database_url": database_url,
-            "redis_url": "redis://127.0.0.1:1/0",
-            "program": {
-                "earn": {
-                    "release": "after_hold",
-                    "hold_days": 14,
-                    "expiry": {"mode": "lot", "months": 12, "warn_days": 30},
-                }
-            },
-            "shops": [{"id": SHOP, "url": "http://127.0.0.1:8080", "webhook_secret": "s", "currency": "USD"}],
-        },
-    )
+def settings_for(database_url: str, data_dir: Path) -> Settings:
+    earn = {"release": "after_hold", "hold_days": 14, "expiry": {"mode": "lot", "months": 12, "warn_days": 30}}
+    shop = {"id": SHOP, "url": "http://127.0.0.1:8080", "webhook_secret": "s", "currency": "USD"}
+    return bench_settings(database_url, data_dir, {"program": {"earn": earn}, "shops": [shop]})
 
 
 def rows(members: int, now: datetime) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -214,21 +198,9 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=50_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-life-") as tmp:
-        data_dir = Path(tmp)
-        if args.db == "sqlite":
-            sys.stdout.write("SQLite (WAL):\n")
-            run(f"sqlite:///{data_dir / 'bench.db'}", data_dir, args.members)
-            return
-        bindir = find_bindir()
-        if bindir is None:
-            sys.stdout.write("PostgreSQL: no server binaries (scripts/bootstrap --dev installs them)\n")
-            return
-        cluster = PostgresCluster(bindir).start()
-        try:
-            sys.stdout.write("PostgreSQL:\n")
-            run(cluster.create_database("bench"), data_dir, args.members)
-        finally:
-            cluster.stop()
+        for label, url in databases(args.db, Path(tmp)):
+            sys.stdout.write(f"{label}:\n")
+            run(url, Path(tmp), args.members)
 
 
 if __name__ == "__main__":
