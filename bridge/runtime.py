@@ -6,13 +6,14 @@ Built by ``create_app`` and kept in ``app.extensions["bridge"]``; job functions 
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from flask import current_app, has_app_context
 from redis import Redis
@@ -135,6 +136,22 @@ def use_runtime(rt: Runtime) -> Iterator[Runtime]:
         yield rt
     finally:
         _ACTIVE.reset(token)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def runs_with_runtime(func: Callable[Concatenate[Runtime, P], R]) -> Callable[Concatenate[Runtime, P], R]:
+    """Decorator: the function (whose first argument is the runtime) runs with it as the current runtime, so
+    order observers and jobs it calls find their settings from a CLI command or a scheduler thread too."""
+
+    @functools.wraps(func)
+    def wrapper(rt: Runtime, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with use_runtime(rt):
+            return func(rt, *args, **kwargs)
+
+    return wrapper
 
 
 def active_runtime() -> Runtime | None:

@@ -175,7 +175,15 @@ def _reversed_so_far(conn: Connection, entry_id: int) -> int:
     return -sum(int(p) for (p,) in rows)
 
 
-def _reverse(conn: Connection, earn: Entry, points: int, key: str) -> None:
+def _reverse(
+    conn: Connection,
+    earn: Entry,
+    points: int,
+    key: str,
+    state: EntryState = EntryState.AVAILABLE,
+    note: str = "the referred friend's order was refunded or cancelled",
+) -> None:
+    """Take ``points`` of a referral reward back, from where they are (pending during the hold, else available)."""
     ledger.post(
         conn,
         NewEntry(
@@ -184,12 +192,13 @@ def _reverse(conn: Connection, earn: Entry, points: int, key: str) -> None:
             member_id=earn.member_id,
             points=-points,
             kind=EntryKind.REVERSE,
+            state=state,
             idempotency_key=key,
             cause_type=CAUSE,
             cause_id=earn.cause_id,
             rule_id=earn.rule_id,
             reverses_entry_id=earn.id,
-            note="the referred friend's order was refunded or cancelled",
+            note=note,
         ),
     )
 
@@ -265,23 +274,8 @@ def _withdraw_pending(conn: Connection, ref: Referral) -> None:
     for who in ("referrer", "friend"):
         earn = ledger.entry_by_key(conn, reward_key(ref, who))
         if earn is not None and earn.state == EntryState.PENDING:
-            ledger.post(
-                conn,
-                NewEntry(
-                    program_id=earn.program_id,
-                    shop_id=earn.shop_id,
-                    member_id=earn.member_id,
-                    points=-earn.points,
-                    kind=EntryKind.REVERSE,
-                    state=EntryState.PENDING,
-                    idempotency_key=f"{earn.idempotency_key}:reverse",
-                    cause_type=CAUSE,
-                    cause_id=earn.cause_id,
-                    rule_id=earn.rule_id,
-                    reverses_entry_id=earn.id,
-                    note="the referred friend's order was refunded or cancelled during the hold",
-                ),
-            )
+            note = "the referred friend's order was refunded or cancelled during the hold"
+            _reverse(conn, earn, earn.points, f"{earn.idempotency_key}:reverse", EntryState.PENDING, note)
 
 
 def _reward_entry(

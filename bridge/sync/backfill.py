@@ -20,7 +20,7 @@ from typing import Any
 
 from bridge.connectors.woocommerce.api import Page, WooClient
 from bridge.errors import BridgeError
-from bridge.runtime import Runtime, use_runtime
+from bridge.runtime import Runtime, runs_with_runtime
 from bridge.storage import connections as store
 from bridge.storage import db
 from bridge.storage.clock import utcnow
@@ -93,34 +93,8 @@ class Throttle:
         self.next_at = now + self.interval
 
 
+@runs_with_runtime
 def backfill(
-    rt: Runtime,
-    shop_id: str,
-    *,
-    since: datetime,
-    mode: str,
-    restart: bool = False,
-    signup_bonus: bool = False,
-    rate: float | None = None,
-    client: WooClient | None = None,
-    on_progress: Callable[[Progress], None] | None = None,
-) -> BackfillReport:
-    """See ``_backfill``; runs with ``rt`` as the current runtime (order observers read their settings there)."""
-    with use_runtime(rt):
-        return _backfill(
-            rt,
-            shop_id,
-            since=since,
-            mode=mode,
-            restart=restart,
-            signup_bonus=signup_bonus,
-            rate=rate,
-            client=client,
-            on_progress=on_progress,
-        )
-
-
-def _backfill(
     rt: Runtime,
     shop_id: str,
     *,

@@ -14,7 +14,7 @@ from typing import Any
 
 from bridge.connectors.woocommerce import api
 from bridge.connectors.woocommerce.api import WooClient
-from bridge.runtime import Runtime, use_runtime
+from bridge.runtime import Runtime, runs_with_runtime
 from bridge.storage import audit, db
 from bridge.storage import connections as store
 from bridge.storage.clock import utcnow
@@ -36,13 +36,8 @@ class HealthReport:
         return bool(self.reactivated or self.recreated)
 
 
+@runs_with_runtime
 def check_webhooks(rt: Runtime, shop_id: str, client: WooClient | None = None) -> HealthReport:
-    """See ``_check_webhooks``; runs with ``rt`` as the current runtime (order observers read their settings there)."""
-    with use_runtime(rt):
-        return _check_webhooks(rt, shop_id, client)
-
-
-def _check_webhooks(rt: Runtime, shop_id: str, client: WooClient | None = None) -> HealthReport:
     shop = rt.settings.shop(shop_id)
     assert shop is not None
     client = client or WooClient.for_shop(shop, timeout=rt.settings.sync.shop_timeout_seconds)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bridge.connectors.woocommerce.api import WooClient
-from bridge.runtime import Runtime, use_runtime
+from bridge.runtime import Runtime, runs_with_runtime
 from bridge.storage import connections as store
 from bridge.storage import db
 from bridge.storage.clock import utcnow
@@ -61,20 +61,8 @@ class ReconcileReport:
         }
 
 
+@runs_with_runtime
 def reconcile(
-    rt: Runtime,
-    shop_id: str,
-    *,
-    since: datetime | None = None,
-    client: WooClient | None = None,
-    on_page: Callable[[ReconcileReport], None] | None = None,
-) -> ReconcileReport:
-    """See ``_reconcile``; runs with ``rt`` as the current runtime (order observers read their settings there)."""
-    with use_runtime(rt):
-        return _reconcile(rt, shop_id, since=since, client=client, on_page=on_page)
-
-
-def _reconcile(
     rt: Runtime,
     shop_id: str,
     *,
