@@ -12,13 +12,12 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bridge.config import Settings, ShopSettings, currency_minor_unit
 from bridge.storage import connections as store
 from bridge.storage import db
-from bridge.storage import tables as t
 from bridge.storage.secretbox import SecretBox, box_for
 
 log = logging.getLogger(__name__)
@@ -29,7 +28,6 @@ def with_connected_shops(settings: Settings, engine: Engine) -> Settings:
     try:
         with db.read(engine) as conn:
             rows = store.connected(conn, settings.program.id)
-            currencies = dict(conn.execute(select(t.shop.c.id, t.shop.c.currency)).all()) if rows else {}
     except SQLAlchemyError:  # schema not migrated yet (`bridge db upgrade` builds a runtime first)
         return settings
     if not rows:
@@ -40,15 +38,13 @@ def with_connected_shops(settings: Settings, engine: Engine) -> Settings:
         return settings
     shops = {shop.id: shop for shop in settings.shops}
     for row in rows:
-        shops[row["shop_id"]] = _connected_shop(row, box, shops.get(row["shop_id"]), currencies)
+        shops[row["shop_id"]] = _connected_shop(row, box, shops.get(row["shop_id"]))
     return dataclasses.replace(settings, shops=tuple(shops.values()))
 
 
-def _connected_shop(
-    row: dict[str, Any], box: SecretBox, configured: ShopSettings | None, currencies: dict[str, str]
-) -> ShopSettings:
+def _connected_shop(row: dict[str, Any], box: SecretBox, configured: ShopSettings | None) -> ShopSettings:
     secrets = box.open(row["credentials"])
-    currency = str(secrets.get("currency") or currencies.get(row["shop_id"]) or "USD")
+    currency = str(secrets.get("currency") or "USD")  # read from the shop by `bridge connect`
     parts = urlsplit(row["url"])
     return ShopSettings(
         id=row["shop_id"],
