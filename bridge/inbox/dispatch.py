@@ -17,12 +17,17 @@ ORDER_OBSERVERS: list[OrderObserver] = []
 its coupons used, referrals attribute orders. An observer must be idempotent (snapshots repeat and reorder)."""
 
 
+def observe_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> None:
+    """Tell every observer of this applied (not stale) snapshot."""
+    for observe in ORDER_OBSERVERS:
+        observe(conn, ctx, order)
+
+
 def _order(conn: Connection, ctx: ShopContext, event: ShopEvent) -> str:
     assert event.order is not None
     outcome = apply_order(conn, ctx, event.order)
     if outcome != "stale":
-        for observe in ORDER_OBSERVERS:
-            observe(conn, ctx, event.order)
+        observe_order(conn, ctx, event.order)
     return outcome
 
 

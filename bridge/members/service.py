@@ -35,6 +35,36 @@ def resolve(conn: Connection, program_id: str, shop_id: str, customer_id: str | 
     return member_id
 
 
+def resolve_many(
+    conn: Connection, program_id: str, shop_id: str, shoppers: list[tuple[str | None, str]]
+) -> list[int | None]:
+    """``resolve`` for each (customer id, email) in turn, in three statements instead of up to three each.
+
+    The answer is the one calling ``resolve`` for each in list order would give: a customer id linked by an
+    earlier item counts for the later ones, and only the members ``resolve`` would create are created.
+    """
+    known: dict[str, int | str] = dict(store.by_identities(conn, shop_id, sorted({c for c, _ in shoppers if c})))
+    answers: list[int | str | None] = []  # a member id, or the email whose member is created below
+    emails: dict[str, None] = {}  # to find or create, first seen first (so new members are numbered as in turn)
+    links: list[tuple[str, str]] = []
+    for customer_id, email in shoppers:
+        if customer_id and customer_id in known:
+            answers.append(known[customer_id])
+            continue
+        normalized = normalize_email(email)
+        if not normalized:
+            answers.append(None)
+            continue
+        emails.setdefault(normalized)
+        answers.append(normalized)
+        if customer_id:
+            known[customer_id] = normalized
+            links.append((customer_id, normalized))
+    ids = store.get_or_create_many(conn, program_id, list(emails), shop_id)
+    store.link_identities(conn, program_id, shop_id, [(customer_id, ids[email]) for customer_id, email in links])
+    return [ids[a] if isinstance(a, str) else a for a in answers]
+
+
 def get(conn: Connection, program_id: str, member_id: int) -> dict[str, Any]:
     member = store.get(conn, program_id, member_id)
     if member is None:

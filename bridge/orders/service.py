@@ -32,6 +32,7 @@ from bridge.ledger import service as ledger
 from bridge.ledger.model import Entry, EntryKind, EntryState, NewEntry
 from bridge.members import service as members
 from bridge.orders.context import CategoryLookup, order_context
+from bridge.orders.page import Page
 from bridge.rules import RuleSet, explain_order
 from bridge.rules.config import EarningSettings
 from bridge.storage import ledger as ledger_store
@@ -72,20 +73,29 @@ class _OrderLedger:
         return EntryState.AVAILABLE if earn.id in self.released else EntryState(earn.state)
 
 
-def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> str:
-    """Bring the ledger in line with this snapshot of ``order``; returns what happened, for the logs."""
-    now_state = order_store.lock_or_create(conn, ctx.program_id, ctx.shop_id, order.order_id, utcnow())
-    if _is_stale(now_state, order):
+def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder, page: Page | None = None) -> str:
+    """Bring the ledger in line with this snapshot of ``order``; returns what happened, for the logs.
+
+    With a ``page`` (``bridge/orders/batch.py``) the order's state and member come from the page, and the writes
+    nothing later in the page reads are left to the page to write together.
+    """
+    if page is None:
+        now_state = order_store.lock_or_create(conn, ctx.program_id, ctx.shop_id, order.order_id, utcnow())
+    else:
+        now_state = page.states[order.order_id]
+    if is_stale(now_state, order):
         return "stale"
-    member_id = now_state.member_id or members.resolve(
-        conn, ctx.program_id, ctx.shop_id, order.customer_id, order.email
+    member_id = now_state.member_id or (
+        page.members[order.order_id]
+        if page is not None
+        else members.resolve(conn, ctx.program_id, ctx.shop_id, order.customer_id, order.email)
     )
     cycle = now_state.cycle
     moments = life.OrderMoments(
         now_state.paid_at, now_state.completed_at, now_state.released_at, now_state.evaluated_cycle
     )
     life_values: dict[str, datetime | int | None] = {}
-    if moments.paid_at is None and _was_paid(ctx, order):
+    if moments.paid_at is None and was_paid(ctx, order):
         life_values["paid_at"] = order.date_paid or order.date_modified or utcnow()
     if member_id is not None and not now_state.history_only:
         # A row created just now has no ledger entries yet: skip reading them (a round trip per new order).
@@ -97,25 +107,27 @@ def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> str:
             life_values["completed_at"] = None
             moments = life.OrderMoments(moments.paid_at, None, None, moments.evaluated_cycle)
         evaluated = moments.evaluated_cycle == cycle
-        earned, evaluated_now = _settle(conn, ctx, order, member_id, cycle, current, now_state.id, evaluated)
+        earned, evaluated_now = _settle(conn, ctx, order, member_id, cycle, current, now_state.id, evaluated, page)
         if evaluated_now:
             life_values["evaluated_cycle"] = cycle
         if earned:
             life_values["released_at"] = None if ctx.earning.release == "after_hold" else utcnow()
     if order.status == "completed" and moments.completed_at is None:
         life_values["completed_at"] = order.date_completed or order.date_modified or utcnow()
-    order_store.save(
-        conn,
-        now_state.id,
-        member_id=member_id,
-        status=order.status,
-        total=str(order.total),
-        refunded_total=str(order.refunded_total),
-        date_modified=_latest(now_state.date_modified, order.date_modified),
-        cycle=cycle,
-        updated_at=utcnow(),
+    values = {
+        "member_id": member_id,
+        "status": order.status,
+        "total": str(order.total),
+        "refunded_total": str(order.refunded_total),
+        "date_modified": _latest(now_state.date_modified, order.date_modified),
+        "cycle": cycle,
+        "updated_at": utcnow(),
         **life_values,
-    )
+    }
+    if page is None:
+        order_store.save(conn, now_state.id, **values)
+    else:  # nothing in the page reads another order's state: saved with the page's others
+        page.saves.append((now_state.id, values))
     if now_state.history_only:
         return "history"
     return "applied" if member_id is not None else "no-member"
@@ -142,6 +154,7 @@ def _settle(
     current: _OrderLedger,
     state_id: int,
     evaluated: bool,
+    page: Page | None = None,
 ) -> tuple[bool, bool]:
     """Post what is missing; returns (posted the earn entries now, evaluated the rules now).
 
@@ -150,10 +163,15 @@ def _settle(
     """
     earns = current.earns
     earned_now = evaluated_now = False
-    if not earns and not evaluated and _was_paid(ctx, order):
-        earns = _earn(conn, ctx, order, member_id, cycle, state_id)
-        earned_now, evaluated_now = bool(earns), True
     reversing = order.status in REVERSING_STATUSES
+    if not earns and not evaluated and was_paid(ctx, order):
+        entries = _earn_entries(conn, ctx, order, member_id, cycle, state_id)
+        if page is not None and not reversing and not order.refunds:
+            # Nothing below refers to them (no reversal in this snapshot): written with the page's others.
+            page.entries.extend(entries)
+            return bool(entries), True
+        earns = [ledger.post(conn, entry)[0] for entry in entries]
+        earned_now, evaluated_now = bool(earns), True
     for earn in earns:
         state = current.state_of(earn)
         reversed_points = current.reversed_points.get(earn.id, 0)
@@ -163,16 +181,22 @@ def _settle(
     return earned_now, evaluated_now
 
 
-def _was_paid(ctx: ShopContext, order: ShopOrder) -> bool:
+def paid_or_reversed(ctx: ShopContext, order: ShopOrder) -> bool:
+    """A past order that a history-only import marks: it was paid, or it is refunded or cancelled."""
+    return order.status in ctx.paid_statuses or order.status in REVERSING_STATUSES
+
+
+def was_paid(ctx: ShopContext, order: ShopOrder) -> bool:
     """Paid now, or refunded/cancelled after payment (a snapshot that skipped the paid state still earned)."""
     if order.status in ctx.paid_statuses:
         return True
     return order.status in REVERSING_STATUSES and order.date_paid is not None
 
 
-def _earn(
+def _earn_entries(
     conn: Connection, ctx: ShopContext, order: ShopOrder, member_id: int, cycle: int, state_id: int
-) -> list[Entry]:
+) -> list[NewEntry]:
+    """The earn entries the rules award this order (and the member joins a closed program when it qualifies)."""
     rule_ctx = order_context(
         conn,
         ctx.rules,
@@ -188,28 +212,24 @@ def _earn(
         life.update_profile(conn, ctx.program_id, member_id, utcnow(), joined_at=utcnow())
     on_payment = ctx.earning.release == "on_payment"
     now = utcnow()
-    earned = []
-    for award in evaluation.awards:
-        entry, _ = ledger.post(
-            conn,
-            NewEntry(
-                program_id=ctx.program_id,
-                shop_id=ctx.shop_id,
-                member_id=member_id,
-                points=award.points,
-                kind=EntryKind.EARN,
-                state=EntryState.AVAILABLE if on_payment else EntryState.PENDING,
-                expires_at=lot_expiry(ctx.earning, now) if on_payment else None,
-                idempotency_key=f"{_prefix(ctx, order.order_id, cycle)}:{award.rule_id}",
-                cause_type=CAUSE_ORDER,
-                cause_id=order.order_id,
-                rule_id=award.rule_id,
-                note=award.reason,
-                meta={**award.detail, "order_total": str(order.total), "cycle": cycle},
-            ),
+    return [
+        NewEntry(
+            program_id=ctx.program_id,
+            shop_id=ctx.shop_id,
+            member_id=member_id,
+            points=award.points,
+            kind=EntryKind.EARN,
+            state=EntryState.AVAILABLE if on_payment else EntryState.PENDING,
+            expires_at=lot_expiry(ctx.earning, now) if on_payment else None,
+            idempotency_key=f"{_prefix(ctx, order.order_id, cycle)}:{award.rule_id}",
+            cause_type=CAUSE_ORDER,
+            cause_id=order.order_id,
+            rule_id=award.rule_id,
+            note=award.reason,
+            meta={**award.detail, "order_total": str(order.total), "cycle": cycle},
         )
-        earned.append(entry)
-    return earned
+        for award in evaluation.awards
+    ]
 
 
 def _reverse_refunds(
@@ -305,7 +325,7 @@ def _prefix(ctx: ShopContext, order_id: str, cycle: int) -> str:
     return base if cycle == 1 else f"{base}:c{cycle}"
 
 
-def _is_stale(state: OrderState, order: ShopOrder) -> bool:
+def is_stale(state: OrderState, order: ShopOrder) -> bool:
     """Older than a snapshot we already applied: everything in it is already reflected (refunds only grow)."""
     return bool(state.date_modified and order.date_modified and order.date_modified < state.date_modified)
 

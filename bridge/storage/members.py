@@ -40,6 +40,51 @@ def get_or_create(conn: Connection, program_id: str, email: str, shop_id: str | 
     return int(conn.execute(_upsert_member(conn.dialect.name), values).scalar_one())
 
 
+def by_identities(conn: Connection, shop_id: str, customer_ids: list[str]) -> dict[str, int]:
+    """``by_identity`` for many customer ids of one shop: member id by customer id, for those we know."""
+    if not customer_ids:
+        return {}
+    i = t.member_identity.c
+    stmt = select(i.platform_customer_id, i.member_id).where(
+        i.shop_id == shop_id, i.platform_customer_id.in_(customer_ids)
+    )
+    return {customer_id: member_id for customer_id, member_id in conn.execute(stmt)}
+
+
+def get_or_create_many(conn: Connection, program_id: str, emails: list[str], shop_id: str | None) -> dict[str, int]:
+    """``get_or_create`` for distinct normalised emails in one statement; new members are numbered in list order."""
+    if not emails:
+        return {}
+    now = utcnow()
+    values = [{"program_id": program_id, "email": e, "first_shop_id": shop_id, "created_at": now} for e in emails]
+    stmt = _upsert_member(conn.dialect.name).returning(t.member.c.email)
+    return {email: int(member_id) for member_id, email in conn.execute(stmt, values)}
+
+
+def link_identities(conn: Connection, program_id: str, shop_id: str, links: list[tuple[str, int]]) -> None:
+    """``link_identity`` for many (customer id, member id) pairs of one shop."""
+    if not links:
+        return
+    now = utcnow()
+    values = [
+        {
+            "program_id": program_id,
+            "shop_id": shop_id,
+            "platform_customer_id": customer_id,
+            "member_id": member_id,
+            "created_at": now,
+        }
+        for customer_id, member_id in links
+    ]
+    conn.execute(_insert_identity_ignore(conn.dialect.name), values)
+
+
+@functools.lru_cache(maxsize=4)
+def _insert_identity_ignore(dialect: str) -> Any:
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    return insert(t.member_identity).on_conflict_do_nothing(index_elements=["shop_id", "platform_customer_id"])
+
+
 @functools.lru_cache(maxsize=4)
 def _upsert_member(dialect: str) -> Any:
     insert = sqlite_insert if dialect == "sqlite" else pg_insert

@@ -43,6 +43,38 @@ def lock_or_create(conn: Connection, program_id: str, shop_id: str, order_id: st
         "updated_at": now,
     }
     row = dict(conn.execute(_upsert_locking(conn.dialect.name), values).mappings().one())
+    return _state(row, now)
+
+
+def lock_or_create_many(
+    conn: Connection, program_id: str, shop_id: str, order_ids: list[str], now: datetime
+) -> dict[str, OrderState]:
+    """``lock_or_create`` for a page of distinct orders in one statement: their states by order id.
+
+    Rows are locked in order-id order, as concurrent callers lock them, so two pages never wait on each other in
+    a cycle.
+    """
+    values = [
+        {
+            "program_id": program_id,
+            "shop_id": shop_id,
+            "order_id": order_id,
+            "status": "",
+            "total": "0",
+            "refunded_total": "0",
+            "cycle": 1,
+            "updated_at": now,
+        }
+        for order_id in sorted(order_ids)
+    ]
+    if not values:
+        return {}
+    stmt = _upsert_locking(conn.dialect.name).returning(t.order_state.c.order_id)
+    rows = conn.execute(stmt, values).mappings().all()
+    return {row["order_id"]: _state({k: v for k, v in row.items() if k != "order_id"}, now) for row in rows}
+
+
+def _state(row: dict[str, Any], now: datetime) -> OrderState:
     # The no-op update on conflict keeps the stored updated_at: only a row inserted now carries ``now``.
     row["fresh"] = row.pop("updated_at") == now
     return OrderState(**row)
@@ -84,11 +116,34 @@ def save(conn: Connection, state_id: int, **values: Any) -> None:
     conn.execute(_SAVE, {"state_id": state_id, **values})
 
 
+def save_many(conn: Connection, saves: list[tuple[int, dict[str, Any]]]) -> None:
+    """``save`` for many states: one executemany per set of columns (psycopg pipelines it: one round trip)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for state_id, values in saves:
+        groups.setdefault(tuple(sorted(values)), []).append({"state_id": state_id, **values})
+    for params in groups.values():
+        conn.execute(_SAVE, params)
+
+
 def known_versions(conn: Connection, shop_id: str, order_ids: list[str]) -> dict[str, datetime | None]:
     """``date_modified`` of the snapshot we last applied, per order id we know (reconciliation compares)."""
     o = t.order_state.c
     rows = conn.execute(select(o.order_id, o.date_modified).where(o.shop_id == shop_id, o.order_id.in_(order_ids)))
     return {order_id: modified for order_id, modified in rows}
+
+
+def mark_history_only_many(conn: Connection, shop_id: str, order_ids: list[str]) -> set[str]:
+    """``mark_history_only`` for rows that exist already (``lock_or_create_many``); the order ids it marked."""
+    if not order_ids:
+        return set()
+    o = t.order_state.c
+    stmt = (
+        update(t.order_state)
+        .where(o.shop_id == shop_id, o.order_id.in_(order_ids), o.cycle == 1, o.status == "")
+        .values(history_only=True)
+        .returning(o.order_id)
+    )
+    return set(conn.scalars(stmt))
 
 
 def mark_history_only(conn: Connection, program_id: str, shop_id: str, order_id: str, now: datetime) -> None:

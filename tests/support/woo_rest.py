@@ -327,22 +327,16 @@ class FakeWooShop:
         modified: str | None = None,
         refunds: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """An order as the REST API returns it, built from the captured order 12 (line total 35.00)."""
-        order = copy.deepcopy(woo.payload("order.updated.completed"))
-        order.pop("_links", None)
-        paid = status not in ("pending", "on-hold", "failed", "checkout-draft")
-        order.update(
-            id=order_id,
-            number=str(order_id),
-            status=status,
+        """An order as the REST API returns it (``order_payload``), now in the shop."""
+        order = order_payload(
+            order_id,
+            email=email,
             customer_id=customer_id,
-            date_created_gmt=created,
-            date_modified_gmt=modified or created,
-            date_paid_gmt=created if paid else None,
-            date_completed_gmt=created if status == "completed" else None,
-            refunds=refunds or [],
+            status=status,
+            created=created,
+            modified=modified,
+            refunds=refunds,
         )
-        order["billing"] = {**order["billing"], "email": email}
         self.orders[order_id] = order
         return order
 
@@ -352,6 +346,35 @@ class FakeWooShop:
         customer.update(id=customer_id, email=email, date_created_gmt=created, date_modified_gmt=created)
         self.customers[customer_id] = customer
         return customer
+
+
+def order_payload(
+    order_id: int,
+    *,
+    email: str,
+    customer_id: int = 0,
+    status: str = "completed",
+    created: str = "2026-11-20T10:00:00",
+    modified: str | None = None,
+    refunds: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """An order as the REST API returns it, built from the captured order 12 (line total 35.00)."""
+    order = copy.deepcopy(woo.payload("order.updated.completed"))
+    order.pop("_links", None)
+    paid = status not in ("pending", "on-hold", "failed", "checkout-draft")
+    order.update(
+        id=order_id,
+        number=str(order_id),
+        status=status,
+        customer_id=customer_id,
+        date_created_gmt=created,
+        date_modified_gmt=modified or created,
+        date_paid_gmt=created if paid else None,
+        date_completed_gmt=created if status == "completed" else None,
+        refunds=refunds or [],
+    )
+    order["billing"] = {**order["billing"], "email": email}
+    return order
 
 
 def _paged(items: list[dict[str, Any]], query: dict[str, str]) -> Reply:

@@ -1,0 +1,249 @@
+"""A page applied in a few statements (``bridge/orders/batch.py``) ends exactly where applying it order by order does.
+
+Two databases get the same story: some snapshots delivered one by one first (the orders' past), then one page of
+snapshots. Database A takes the page through ``apply_as_page`` (what ``apply_orders`` does with a page of the
+backfill or of reconciliation), database B through ``apply_one_by_one`` (each order as its own delivery: the
+webhook path). Members (in creation order), shop identities, order states, ledger entries, the buyers' remembered
+contacts (the referral observer) and the page's counts must be the same, compared by what they mean (e-mails and
+keys, not row ids or clock readings).
+
+The pages mix what makes batching tricky: guests and accounts sharing an e-mail in different spellings, a customer
+id first seen with one e-mail then another, orders we already know (an older, the same or a newer snapshot),
+refunds and cancellations in the first snapshot we see, unpaid orders, the same order twice in one page (applied
+one by one), and history-only imports.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import event, select
+
+from bridge.bootstrap import prepare_database
+from bridge.config import load_settings
+from bridge.embedded_redis import EmbeddedRedis
+from bridge.jobs.schedule import load_registrations
+from bridge.runtime import Runtime, use_runtime
+from bridge.storage import db, migrate
+from bridge.storage import tables as t
+from bridge.storage.db import make_engine
+from bridge.sync.apply import apply_as_page, apply_one_by_one
+from tests.conftest import base_config
+from tests.integration.conftest import BOTH_BACKENDS
+from tests.support.client import SHOP
+from tests.support.postgres import PostgresCluster
+from tests.support.woo_rest import order_payload
+
+STATUSES = ("pending", "processing", "completed", "on-hold", "cancelled", "refunded", "failed")
+EMAILS = ("ann@example.test", " Ann@Example.TEST ", "bob@example.test", "cy@example.test", "")
+KEPT = {"program", "shop", "shop_connection", "shop_webhook", "sync_state"}  # set up once, not by applying orders
+
+
+@dataclass(frozen=True)
+class Snap:
+    order: int
+    status: str
+    customer: int  # 0: a guest
+    email: str
+    minute: int  # date_modified: minutes after the order was created
+    refunds: tuple[str, ...]
+
+
+snaps = st.builds(
+    Snap,
+    order=st.integers(1, 6),
+    status=st.sampled_from(STATUSES),
+    customer=st.sampled_from((0, 0, 1, 2)),
+    email=st.sampled_from(EMAILS),
+    minute=st.integers(0, 3),
+    refunds=st.lists(st.sampled_from(("-5.00", "-12.50", "-35.00")), max_size=2).map(tuple),
+)
+pages = st.one_of(
+    st.lists(snaps, min_size=1, max_size=8, unique_by=lambda s: s.order),  # mostly: each order once (batched)
+    st.lists(snaps, min_size=2, max_size=6),  # sometimes the same order twice (applied one by one)
+)
+
+
+def payload(snap: Snap) -> dict[str, Any]:
+    refunds = [{"id": 500 + 10 * snap.order + i, "reason": "", "total": total} for i, total in enumerate(snap.refunds)]
+    return order_payload(
+        1000 + snap.order,
+        email=snap.email,
+        customer_id=snap.customer,
+        status=snap.status,
+        created="2026-03-01T10:00:00",
+        modified=f"2026-03-01T10:{snap.minute:02d}:00",
+        refunds=refunds,
+    )
+
+
+@dataclass
+class Pair:
+    """One configuration over two databases: ``batched`` takes pages whole, ``reference`` order by order."""
+
+    batched: Runtime
+    reference: Runtime
+
+    def both(self) -> tuple[Runtime, Runtime]:
+        return self.batched, self.reference
+
+    def clear(self) -> None:
+        for rt in self.both():
+            with db.write(rt.engine) as conn:
+                for table in reversed(t.metadata.sorted_tables):
+                    if table.name not in KEPT:
+                        conn.execute(table.delete())
+
+
+_PG_DATABASES: dict[str, list[str]] = {}
+
+
+def _urls(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> list[str]:
+    if backend == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        paths = [tmp_path / "batched.db", tmp_path / "reference.db"]
+        for path in paths:
+            shutil.copy(template, path)
+        return [f"sqlite:///{path}" for path in paths]
+    if "urls" not in _PG_DATABASES:  # two databases for the session, migrated once
+        cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
+        _PG_DATABASES["urls"] = [cluster.create_database(name) for name in ("batch_a", "batch_b")]
+        for url in _PG_DATABASES["urls"]:
+            engine = make_engine(url)
+            migrate.upgrade(engine)
+            engine.dispose()
+    return _PG_DATABASES["urls"]
+
+
+WITH_REFERRALS = [("on_payment", True), ("after_hold", True)]
+WITHOUT_REFERRALS = [("on_payment", False)]
+
+
+@pytest.fixture(params=WITH_REFERRALS + WITHOUT_REFERRALS, ids=lambda p: f"{p[0]}{'-referrals' if p[1] else ''}")
+def pair(request: pytest.FixtureRequest, backend: str, tmp_path: Path, redis_server: EmbeddedRedis) -> Iterator[Pair]:
+    """(release mode, referrals enabled): with referrals on, the referral observer sees every order too."""
+    release, referrals = request.param
+    load_registrations()  # the order observers (coupons used, referrals), as the worker and the CLI register them
+    runtimes = []
+    for name, url in zip(("batched", "reference"), _urls(backend, tmp_path, request), strict=True):
+        config = base_config(tmp_path, url, redis_server.url)  # one data_dir: one key for the contacts' digests
+        config["program"]["earn"]["release"] = release
+        config["program"]["referrals"] = {"enabled": referrals}
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(config))
+        rt = Runtime.build(load_settings(path, environ={}))
+        prepare_database(rt, migrate_schema=False)
+        runtimes.append(rt)
+    pair = Pair(*runtimes)
+    pair.clear()  # PostgreSQL's two databases serve every test of the session
+    yield pair
+    for rt in runtimes:
+        rt.close()
+
+
+def meaning(rt: Runtime) -> dict[str, Any]:
+    """What the tables say, without row ids or clock readings."""
+    m, i, le = t.member.c, t.member_identity.c, t.ledger_entry.c
+    with db.read(rt.engine) as conn:
+        emails = dict(conn.execute(select(m.id, m.email)).all())
+        keys = dict(conn.execute(select(le.id, le.idempotency_key)).all())
+        members = conn.execute(select(m.email, m.first_shop_id).order_by(m.id)).all()
+        identities = sorted(
+            (r.shop_id, r.platform_customer_id, emails[r.member_id])
+            for r in conn.execute(select(i.shop_id, i.platform_customer_id, i.member_id))
+        )
+        contacts = sorted((emails[r.member_id], r.kind, r.digest) for r in conn.execute(select(t.member_contact)))
+        states = sorted(
+            (
+                r.order_id,
+                emails.get(r.member_id),
+                r.status,
+                r.total,
+                r.refunded_total,
+                r.date_modified,
+                r.cycle,
+                r.history_only,
+                r.paid_at,
+                r.completed_at,
+                r.released_at is None,
+                r.evaluated_cycle,
+            )
+            for r in conn.execute(select(t.order_state))
+        )
+        ledger = sorted(
+            (
+                r.idempotency_key,
+                emails[r.member_id],
+                r.points,
+                r.kind,
+                r.state,
+                r.cause_type,
+                r.cause_id,
+                r.rule_id,
+                r.refund_id,
+                keys.get(r.reverses_entry_id),
+                r.note,
+                sorted(r.meta.items()),
+                r.expires_at is None,
+            )
+            for r in conn.execute(select(t.ledger_entry))
+        )
+    return {
+        "members": [tuple(r) for r in members],
+        "identities": identities,
+        "contacts": contacts,
+        "states": states,
+        "ledger": ledger,
+    }
+
+
+@pytest.mark.parametrize("backend", BOTH_BACKENDS)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(past=st.lists(snaps, max_size=6), page=pages, history_only=st.booleans())
+def test_a_page_applied_at_once_ends_where_one_by_one_does(
+    pair: Pair, past: list[Snap], page: list[Snap], history_only: bool
+) -> None:
+    pair.clear()
+    for rt in pair.both():
+        with use_runtime(rt), db.write(rt.engine) as conn:
+            for snap in past:  # the orders' past, delivered one by one to both
+                apply_one_by_one(conn, rt.shop_context(SHOP), [payload(snap)], source="test", history_only=False)
+    batch = [payload(snap) for snap in page]
+    with use_runtime(pair.batched), db.write(pair.batched.engine) as conn:
+        counts = apply_as_page(conn, pair.batched.shop_context(SHOP), batch, history_only)
+    with use_runtime(pair.reference), db.write(pair.reference.engine) as conn:
+        expected = apply_one_by_one(
+            conn, pair.reference.shop_context(SHOP), batch, source="test", history_only=history_only
+        )
+    assert counts == expected
+    assert meaning(pair.batched) == meaning(pair.reference)
+
+
+@pytest.mark.parametrize("backend", BOTH_BACKENDS)
+@pytest.mark.parametrize("pair", WITHOUT_REFERRALS, indirect=True)
+def test_a_page_of_new_orders_costs_a_few_statements_not_a_few_per_order(pair: Pair) -> None:
+    """The batched route is the one taken (the property above would also pass if every page fell back).
+
+    Without referrals: the referral observer costs its own statements per order (see bench/README.md)."""
+    rt = pair.batched
+    batch = [payload(Snap(i, "completed", 0, f"new{i}@example.test", 0, ())) for i in range(1, 51)]
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    with use_runtime(rt), db.write(rt.engine) as conn:
+        event.listen(conn, "before_cursor_execute", count)
+        counts = apply_as_page(conn, rt.shop_context(SHOP), batch, False)
+        event.remove(conn, "before_cursor_execute", count)
+    assert counts == {"missed": 50}
+    assert len(statements) <= 10, "; ".join(s[:60] for s in statements)
+    assert len(meaning(rt)["ledger"]) == 50
