@@ -38,7 +38,7 @@ TARGET = 1000.0
 SHOP = "bench"
 
 
-def settings_for(database_url: str, data_dir: Path) -> Settings:
+def settings_for(database_url: str, data_dir: Path, referrals: bool = False) -> Settings:
     shop = {
         "id": SHOP,
         "url": SHOP_URL,
@@ -47,11 +47,12 @@ def settings_for(database_url: str, data_dir: Path) -> Settings:
         "webhook_secret": woo.SECRET,
         "currency": "USD",
     }
-    return bench_settings(database_url, data_dir, {"shops": [shop]})
+    program = {"referrals": {"enabled": referrals}}
+    return bench_settings(database_url, data_dir, {"shops": [shop], "program": program})
 
 
-def run(database_url: str, data_dir: Path, count: int, mode: str) -> float:
-    rt = Runtime.build(settings_for(database_url, data_dir))
+def run(database_url: str, data_dir: Path, count: int, mode: str, referrals: bool = False) -> float:
+    rt = Runtime.build(settings_for(database_url, data_dir, referrals))
     prepare_database(rt, migrate_schema=True)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         shop = FakeWooShop(rsps).install()
@@ -90,11 +91,12 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--mode", choices=(AWARD, HISTORY_ONLY), default=AWARD)
+    parser.add_argument("--referrals", action="store_true", help="referrals enabled: their observer sees each order")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
         for label, url in databases(args.db, Path(tmp)):
             sys.stdout.write(f"{label}:\n")
-            rate = run(url, Path(tmp), args.count, args.mode)
+            rate = run(url, Path(tmp), args.count, args.mode, args.referrals)
             if label == "PostgreSQL":  # the target is for PostgreSQL
                 sys.stdout.write(f"  target >= {TARGET:,.0f}/s: {'met' if rate >= TARGET else 'NOT met'}\n")
 

@@ -11,7 +11,8 @@ seven whatever the page's size:
   the page the writes nothing later in the page reads: its earn entries when the snapshot reverses nothing (a
   reversal needs the earn's id) and its state save;
 * the page's earn entries are written in one executemany (two statements), its saves in one per set of columns;
-* then the order observers (coupons used, referrals) run for each order, in page order, as after a delivery.
+* then the order observers (coupons used, referrals) are told of the page's orders, in page order, as after a
+  delivery (an observer with a page form takes them at once: ``PAGE_FORMS``).
 
 Only when deferring cannot change a decision: a page with the same order twice (the second must see the first's
 save) or rules that read what earlier orders of the page wrote (member history, profile, caps) is applied order
@@ -28,7 +29,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection
 
 from bridge.connectors.base import ShopOrder
-from bridge.inbox.dispatch import observe_order
+from bridge.inbox.dispatch import observe_orders
 from bridge.members.service import resolve_many
 from bridge.orders.page import Page
 from bridge.orders.service import ShopContext, apply_order, is_stale, paid_or_reversed
@@ -69,9 +70,7 @@ def apply_page(
     page = Page(states, _members(conn, ctx, orders, page_states=states))
     outcomes = [apply_order(conn, ctx, order, page) for order in orders]
     _write(conn, page)
-    for order, outcome in zip(orders, outcomes, strict=True):
-        if outcome != "stale":
-            observe_order(conn, ctx, order)
+    observe_orders(conn, ctx, [order for order, outcome in zip(orders, outcomes, strict=True) if outcome != "stale"])
     return [
         Applied(outcome, states[order_id].fresh, states[order_id].date_modified)
         for order_id, outcome in zip(ids, outcomes, strict=True)

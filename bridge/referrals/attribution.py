@@ -12,6 +12,7 @@ The periodic job ``referrals.qualify`` rewards referrals whose order was complet
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -26,6 +27,7 @@ from bridge.orders.service import REVERSING_STATUSES, ShopContext, lot_expiry, r
 from bridge.referrals.model import Reason, Referral, State, fold_email
 from bridge.runtime import Runtime, active_runtime
 from bridge.storage import db
+from bridge.storage import orders as order_store
 from bridge.storage import referrals as store
 from bridge.storage import tables as t
 from bridge.storage.clock import utcnow
@@ -60,6 +62,35 @@ def observe_order(conn: Connection, ctx: ShopContext, order: ShopOrder) -> None:
             _take_back(conn, ctx, ref, order)
 
 
+def observe_page(conn: Connection, ctx: ShopContext, orders: Sequence[ShopOrder]) -> None:
+    """``observe_order`` for each of a page of snapshots (backfill, reconciliation), in a few statements.
+
+    Past orders rarely concern a referral: when none of the page's does, all that is left to do is remember the
+    buyers' contacts, in one statement. When one does, the page is observed order by order (an attribution's
+    fraud check reads the contacts remembered for the orders before it, and only those).
+    """
+    rt = active_runtime()
+    if rt is None or not rt.settings.program.referrals.enabled:
+        return
+    ids = [order.order_id for order in orders]
+    codes = sorted({code for order in orders for code in order.coupon_codes})
+    friends = sorted({fold_email(o.email) for o in orders if o.email and o.status in ctx.paid_statuses})
+    if store.any_for_orders(conn, ctx.shop_id, ids, codes, friends):
+        for order in orders:
+            observe_order(conn, ctx, order)
+        return
+    box = box_for(rt.settings, create=True)
+    assert box is not None
+    member_of = order_store.members_of(conn, ctx.shop_id, ids)
+    contacts = [
+        (member_of[order.order_id], kind, digest)
+        for order in orders
+        if order.order_id in member_of
+        for kind, digest in _contact_digests(box, order)
+    ]
+    store.add_contacts(conn, program_id=ctx.program_id, contacts=contacts, now=utcnow())
+
+
 def _order_member(conn: Connection, ctx: ShopContext, order: ShopOrder) -> int | None:
     o = t.order_state.c
     found = conn.scalar(select(o.member_id).where(o.shop_id == ctx.shop_id, o.order_id == order.order_id))
@@ -69,10 +100,14 @@ def _order_member(conn: Connection, ctx: ShopContext, order: ShopOrder) -> int |
 def _remember_contacts(conn: Connection, ctx: ShopContext, box: SecretBox, member_id: int, order: ShopOrder) -> None:
     """Keyed digests of the buyer's phone and address: enough to recognise them again, useless if leaked."""
     now = utcnow()
-    for kind, value in (("phone", order.billing_phone), ("address", order.billing_address)):
-        if value:
-            digest = box.digest(f"{kind}:{value}", 64)
-            store.add_contact(conn, program_id=ctx.program_id, member_id=member_id, kind=kind, digest=digest, now=now)
+    for kind, digest in _contact_digests(box, order):
+        store.add_contact(conn, program_id=ctx.program_id, member_id=member_id, kind=kind, digest=digest, now=now)
+
+
+def _contact_digests(box: SecretBox, order: ShopOrder) -> list[tuple[str, str]]:
+    """(kind, keyed digest) of the buyer's phone and address, those the order has."""
+    contacts = (("phone", order.billing_phone), ("address", order.billing_address))
+    return [(kind, box.digest(f"{kind}:{value}", 64)) for kind, value in contacts if value]
 
 
 def _attribute(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bridge.inbox.dispatch import ORDER_OBSERVERS
+from bridge.inbox.dispatch import ORDER_OBSERVERS, PAGE_FORMS
 from bridge.jobs.schedule import PeriodicJob, register
 from bridge.referrals import attribution
 
 if attribution.observe_order not in ORDER_OBSERVERS:
     ORDER_OBSERVERS.append(attribution.observe_order)
+PAGE_FORMS[attribution.observe_order] = attribution.observe_page
 
 register(
     PeriodicJob(

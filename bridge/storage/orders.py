@@ -125,6 +125,15 @@ def save_many(conn: Connection, saves: list[tuple[int, dict[str, Any]]]) -> None
         conn.execute(_SAVE, params)
 
 
+def members_of(conn: Connection, shop_id: str, order_ids: list[str]) -> dict[str, int]:
+    """The member of each of these orders that has one, by order id."""
+    o = t.order_state.c
+    stmt = select(o.order_id, o.member_id).where(
+        o.shop_id == shop_id, o.order_id.in_(order_ids), o.member_id.is_not(None)
+    )
+    return {order_id: member_id for order_id, member_id in conn.execute(stmt)}
+
+
 def known_versions(conn: Connection, shop_id: str, order_ids: list[str]) -> dict[str, datetime | None]:
     """``date_modified`` of the snapshot we last applied, per order id we know (reconciliation compares)."""
     o = t.order_state.c

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bridge.referrals.model import Referral
 from bridge.storage import tables as t
@@ -85,6 +88,18 @@ def for_order(
     return [_referral(row) for row in conn.execute(stmt).mappings()]
 
 
+def any_for_orders(
+    conn: Connection, shop_id: str, order_ids: list[str], coupon_codes: list[str], friend_keys: list[str]
+) -> bool:
+    """Whether ``for_order`` would find a referral for any of these orders (one query for a page of orders)."""
+    conditions = [r.order_id.in_(order_ids)]
+    if coupon_codes:
+        conditions.append(r.coupon_code.in_(coupon_codes))
+    if friend_keys:
+        conditions.append(r.friend_key.in_(friend_keys))
+    return conn.execute(select(r.id).where(r.shop_id == shop_id, or_(*conditions)).limit(1)).first() is not None
+
+
 def change(conn: Connection, referral_id: int, **values: Any) -> None:
     conn.execute(update(t.referral).where(r.id == referral_id).values(**values))
 
@@ -159,6 +174,23 @@ def _referral(row: Any) -> Referral:
 def add_contact(conn: Connection, *, program_id: str, member_id: int, kind: str, digest: str, now: datetime) -> None:
     values = {"program_id": program_id, "member_id": member_id, "kind": kind, "digest": digest, "created_at": now}
     insert_or_ignore(conn, t.member_contact, values, ["member_id", "kind", "digest"])
+
+
+def add_contacts(conn: Connection, *, program_id: str, contacts: list[tuple[int, str, str]], now: datetime) -> None:
+    """``add_contact`` for many (member id, kind, digest): one executemany."""
+    if not contacts:
+        return
+    rows = [
+        {"program_id": program_id, "member_id": member_id, "kind": kind, "digest": digest, "created_at": now}
+        for member_id, kind, digest in contacts
+    ]
+    conn.execute(_insert_contact_ignore(conn.dialect.name), rows)
+
+
+@functools.lru_cache(maxsize=4)
+def _insert_contact_ignore(dialect: str) -> Any:
+    insert_ = sqlite_insert if dialect == "sqlite" else pg_insert
+    return insert_(t.member_contact).on_conflict_do_nothing(index_elements=["member_id", "kind", "digest"])
 
 
 def has_contact(conn: Connection, member_id: int, kind: str, digest: str) -> bool:

@@ -70,7 +70,36 @@ class Referrals:
         modified: str = "2026-11-24T10:00:00",
         refunds: list[dict[str, Any]] | None = None,
     ) -> None:
-        """A delivery of the friend's order (the captured order 12, retargeted), applied by the worker."""
+        """A delivery of the friend's order (``order_data``), applied by the worker."""
+        data = self.order_data(
+            order_id,
+            email=email,
+            status=status,
+            coupon=coupon,
+            customer_id=customer_id,
+            phone=phone,
+            address=address,
+            modified=modified,
+            refunds=refunds,
+        )
+        body, headers = woo.signed("order.updated.completed", data)
+        self.bridge.send_ok(body, headers)
+        self.bridge.drain()
+
+    @staticmethod
+    def order_data(
+        order_id: int,
+        *,
+        email: str = FRIEND,
+        status: str = "processing",
+        coupon: str | None = None,
+        customer_id: int = 0,
+        phone: str = "555-0100",
+        address: str = "9 Elm Street",
+        modified: str = "2026-11-24T10:00:00",
+        refunds: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The friend's order: the captured order 12, retargeted."""
         data = woo.payload("order.updated.completed")
         data.update(id=order_id, status=status, customer_id=customer_id, date_modified_gmt=modified)
         data["date_completed_gmt"] = modified if status == "completed" else None
@@ -79,9 +108,7 @@ class Referrals:
         data["refunds"] = refunds or []
         if status in ("pending", "on-hold"):
             data["date_paid_gmt"] = None
-        body, headers = woo.signed("order.updated.completed", data)
-        self.bridge.send_ok(body, headers)
-        self.bridge.drain()
+        return data
 
     def referral(self, email: str = FRIEND) -> Referral:
         from bridge.referrals.model import fold_email

@@ -7,10 +7,13 @@ from decimal import ROUND_FLOOR, Decimal
 
 from sqlalchemy import select
 
+from bridge.runtime import use_runtime
 from bridge.storage import db
 from bridge.storage import tables as t
+from bridge.sync.apply import apply_orders
 from tests.referrals.conftest import FRIEND, Referrals
 from tests.support import woo
+from tests.support.client import SHOP
 from tests.support.woo_rest import SHOP_URL
 
 
@@ -60,6 +63,20 @@ def test_an_order_without_the_coupon_is_attributed_by_the_friends_email(referral
     referrals.order(501, email="  DAVE@example.test ", status="completed")
     assert referrals.referral().state == "ordered"
     assert referrals.after_hold(days=30) == 1
+
+
+def test_a_friends_order_read_by_reconciliation_in_a_page_of_others_is_attributed(referrals: Referrals) -> None:
+    """The delivery was lost: reconciliation reads the order with others and applies the page set-based."""
+    code = referrals.carol_code()
+    coupon = referrals.claim(code).get_json()["coupon"]["code"]
+    others = [referrals.order_data(700 + i, email=f"guest{i}@example.test", status="completed") for i in range(4)]
+    page = [*others[:2], referrals.order_data(502, coupon=coupon, status="completed"), *others[2:]]
+    rt = referrals.rt
+    with use_runtime(rt), db.write(rt.engine) as conn:
+        assert apply_orders(conn, rt.shop_context(SHOP), page, source="reconcile") == {"missed": 5}
+    assert referrals.referral().state == "ordered" and referrals.referral().order_id == "502"
+    assert referrals.after_hold(days=30) == 1
+    assert referrals.bridge.available() == 35 + 500
 
 
 def test_clicks_are_stored_without_raw_personal_data(referrals: Referrals) -> None:
