@@ -14,14 +14,16 @@ seven whatever the page's size:
 * then the order observers (coupons used, referrals) are told of the page's orders, in page order, as after a
   delivery (an observer with a page form takes them at once: ``PAGE_FORMS``).
 
-Only when deferring cannot change a decision: a page with the same order twice (the second must see the first's
-save) or rules that read what earlier orders of the page wrote (member history, profile, caps) is applied order
-by order. ``tests/sync/test_batch_apply.py`` checks that both paths leave the same members, states and ledger.
+Only where deferring cannot change a decision: a page with the same order twice (the second must see the first's
+save) is applied order by order, and when the rules read what a member's earlier orders wrote (first / n-th order
+bonuses, caps, membership, tiers) the page is cut into runs where no member comes twice, each written before the
+next is decided. ``tests/sync/test_batch_apply.py`` checks that both paths leave the same members, states and
+ledger.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import NamedTuple
@@ -44,11 +46,9 @@ class Applied(NamedTuple):
     modified_before: datetime | None  # the order's last applied modification date, before this page
 
 
-def can_batch(ctx: ShopContext, orders: Sequence[ShopOrder]) -> bool:
-    """Whether applying ``orders`` as a page decides exactly what applying them one by one would."""
-    rules = ctx.rules
-    if rules.needs_member_history or rules.needs_profile or rules.caps:
-        return False  # an order's award would depend on an earlier order of the page, written only at its end
+def can_batch(orders: Sequence[ShopOrder]) -> bool:
+    """Whether applying ``orders`` as a page decides exactly what applying them one by one would: not when an
+    order comes twice (its second snapshot must see what the first one changed)."""
     ids = [order.order_id for order in orders]
     return len(set(ids)) == len(ids)
 
@@ -67,14 +67,43 @@ def apply_page(
         past = [order.order_id for order in orders if paid_or_reversed(ctx, order)]
         for order_id in order_store.mark_history_only_many(conn, ctx.shop_id, past):
             states[order_id] = replace(states[order_id], history_only=True)
-    page = Page(states, _members(conn, ctx, orders, page_states=states))
-    outcomes = [apply_order(conn, ctx, order, page) for order in orders]
-    _write(conn, page)
-    observe_orders(conn, ctx, [order for order, outcome in zip(orders, outcomes, strict=True) if outcome != "stale"])
+    members = _members(conn, ctx, orders, page_states=states)
+    outcomes: list[str] = []
+    for run in _runs(ctx, orders, lambda o: states[o.order_id].member_id or members.get(o.order_id)):
+        page = Page(states, members)
+        done = [apply_order(conn, ctx, order, page) for order in run]
+        _write(conn, page)
+        observe_orders(conn, ctx, [order for order, outcome in zip(run, done, strict=True) if outcome != "stale"])
+        outcomes += done
     return [
         Applied(outcome, states[order_id].fresh, states[order_id].date_modified)
         for order_id, outcome in zip(ids, outcomes, strict=True)
     ]
+
+
+def _runs(
+    ctx: ShopContext, orders: Sequence[ShopOrder], member_of: Callable[[ShopOrder], int | None]
+) -> list[Sequence[ShopOrder]]:
+    """The page cut where a member comes again, when the rules read what a member's earlier orders wrote.
+
+    First-order and n-th-order bonuses read the member's past orders, caps what they earned, membership and tiers
+    the profile: the writes of a member's order must be in before the member's next order is decided. Within a
+    run every member has at most one order, so deferring the run's writes to its end changes no decision.
+    """
+    rules = ctx.rules
+    if not (rules.needs_member_history or rules.needs_profile or rules.caps):
+        return [orders]
+    runs: list[Sequence[ShopOrder]] = []
+    start, seen = 0, set[int]()
+    for index, order in enumerate(orders):
+        member = member_of(order)
+        if member in seen:
+            runs.append(orders[start:index])
+            start, seen = index, set()
+        if member is not None:
+            seen.add(member)
+    runs.append(orders[start:])
+    return runs
 
 
 def _members(

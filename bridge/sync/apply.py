@@ -72,7 +72,7 @@ def apply_as_page(
 ) -> Counter[str]:
     """The page in a few statements (``bridge/orders/batch.py``) when that decides the same, else order by order."""
     parsed = [parse_order(data) for data in batch]
-    if can_batch(ctx, parsed):
+    if can_batch(parsed):
         return Counter(
             _classify(a, order)
             for a, order in zip(apply_page(conn, ctx, parsed, history_only=history_only), parsed, strict=True)

@@ -42,8 +42,18 @@ from tests.support.client import SHOP
 from tests.support.postgres import PostgresCluster
 from tests.support.woo_rest import order_payload
 
-STATUSES = ("pending", "processing", "completed", "on-hold", "cancelled", "refunded", "failed")
-EMAILS = ("ann@example.test", " Ann@Example.TEST ", "bob@example.test", "cy@example.test", "")
+STATUSES = (
+    "processing",
+    "completed",
+    "processing",
+    "completed",
+    "pending",
+    "on-hold",
+    "cancelled",
+    "refunded",
+    "failed",
+)
+EMAILS = ("ann@example.test", " Ann@Example.TEST ", "bob@example.test", "")
 KEPT = {"program", "shop", "shop_connection", "shop_webhook", "sync_state"}  # set up once, not by applying orders
 
 
@@ -73,14 +83,15 @@ pages = st.one_of(
 
 
 def payload(snap: Snap) -> dict[str, Any]:
+    day = 1 + (snap.order - 1) % 28
     refunds = [{"id": 500 + 10 * snap.order + i, "reason": "", "total": total} for i, total in enumerate(snap.refunds)]
     return order_payload(
         1000 + snap.order,
         email=snap.email,
         customer_id=snap.customer,
         status=snap.status,
-        created="2026-03-01T10:00:00",
-        modified=f"2026-03-01T10:{snap.minute:02d}:00",
+        created=f"2026-03-{day:02d}T10:00:00",  # paid on different days: first / n-th order bonuses differ
+        modified=f"2026-03-{day:02d}T10:{snap.minute:02d}:00",
         refunds=refunds,
     )
 
@@ -123,20 +134,33 @@ def _urls(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> list[
     return _PG_DATABASES["urls"]
 
 
-WITH_REFERRALS = [("on_payment", True), ("after_hold", True)]
-WITHOUT_REFERRALS = [("on_payment", False)]
+HISTORY_RULES = [  # rules that read what the member's earlier orders wrote: the page is cut into runs
+    {"id": "base", "type": "per_amount", "points": 1, "per": 1},
+    {"id": "welcome", "type": "first_order", "points": 100},
+    {"id": "every-2nd", "type": "nth_order", "every": 2, "points": 50},
+    {"id": "welcome-cap", "type": "cap", "period": "year", "max_points": 150, "rules": ["welcome", "every-2nd"]},
+]
+WITH_REFERRALS = [("on_payment", True, []), ("after_hold", True, [])]
+WITHOUT_REFERRALS = [("on_payment", False, [])]
+WITH_HISTORY_RULES = [("on_payment", False, HISTORY_RULES), ("after_hold", True, HISTORY_RULES)]
 
 
-@pytest.fixture(params=WITH_REFERRALS + WITHOUT_REFERRALS, ids=lambda p: f"{p[0]}{'-referrals' if p[1] else ''}")
+def _label(param: tuple[str, bool, list[Any]]) -> str:
+    release, referrals, rules = param
+    return "-".join([release] + ["referrals"] * referrals + ["history-rules"] * bool(rules))
+
+
+@pytest.fixture(params=WITH_REFERRALS + WITHOUT_REFERRALS + WITH_HISTORY_RULES, ids=_label)
 def pair(request: pytest.FixtureRequest, backend: str, tmp_path: Path, redis_server: EmbeddedRedis) -> Iterator[Pair]:
-    """(release mode, referrals enabled): with referrals on, the referral observer sees every order too."""
-    release, referrals = request.param
+    """(release mode, referrals enabled, rules): with referrals on, the referral observer sees every order too."""
+    release, referrals, rules = request.param
     load_registrations()  # the order observers (coupons used, referrals), as the worker and the CLI register them
     runtimes = []
     for name, url in zip(("batched", "reference"), _urls(backend, tmp_path, request), strict=True):
         config = base_config(tmp_path, url, redis_server.url)  # one data_dir: one key for the contacts' digests
         config["program"]["earn"]["release"] = release
         config["program"]["referrals"] = {"enabled": referrals}
+        config["program"]["earn"]["rules"] = rules
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(config))
         rt = Runtime.build(load_settings(path, environ={}))
@@ -206,7 +230,7 @@ def meaning(rt: Runtime) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("backend", BOTH_BACKENDS)
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(past=st.lists(snaps, max_size=6), page=pages, history_only=st.booleans())
 def test_a_page_applied_at_once_ends_where_one_by_one_does(
     pair: Pair, past: list[Snap], page: list[Snap], history_only: bool
