@@ -7,6 +7,8 @@ seven whatever the page's size:
 * the page's states are created and locked in one statement (``lock_or_create_many``), history-only orders marked
   in one more;
 * their members are found or created in three (``resolve_many`` gives what ``resolve`` would, in turn);
+* when the rules read a member's past (first / n-th order bonuses, caps, membership, tiers), what they read of the
+  page's members is read in a query per kind of fact (``read_member_facts``), not per order;
 * ``apply_order`` then decides each order exactly as for a webhook, handed that state and member, and leaves to
   the page the writes nothing later in the page reads: its earn entries when the snapshot reverses nothing (a
   reversal needs the earn's id) and its state save;
@@ -33,6 +35,7 @@ from sqlalchemy import Connection
 from bridge.connectors.base import ShopOrder
 from bridge.inbox.dispatch import observe_orders
 from bridge.members.service import resolve_many
+from bridge.orders.context import MemberFacts, order_moment, read_member_facts
 from bridge.orders.page import Page
 from bridge.orders.service import ShopContext, apply_order, is_stale, paid_or_reversed
 from bridge.storage import ledger as ledger_store
@@ -68,9 +71,13 @@ def apply_page(
         for order_id in order_store.mark_history_only_many(conn, ctx.shop_id, past):
             states[order_id] = replace(states[order_id], history_only=True)
     members = _members(conn, ctx, orders, page_states=states)
+
+    def member_of(order: ShopOrder) -> int | None:
+        return states[order.order_id].member_id or members.get(order.order_id)
+
     outcomes: list[str] = []
-    for run in _runs(ctx, orders, lambda o: states[o.order_id].member_id or members.get(o.order_id)):
-        page = Page(states, members)
+    for run in _runs(ctx, orders, member_of):
+        page = Page(states, members, _facts(conn, ctx, run, member_of))
         done = [apply_order(conn, ctx, order, page) for order in run]
         _write(conn, page)
         observe_orders(conn, ctx, [order for order, outcome in zip(run, done, strict=True) if outcome != "stale"])
@@ -79,6 +86,17 @@ def apply_page(
         Applied(outcome, states[order_id].fresh, states[order_id].date_modified)
         for order_id, outcome in zip(ids, outcomes, strict=True)
     ]
+
+
+def _facts(
+    conn: Connection, ctx: ShopContext, run: Sequence[ShopOrder], member_of: Callable[[ShopOrder], int | None]
+) -> dict[int, MemberFacts]:
+    """What the rules read of the run's members, in a query per kind of fact (a member has one order per run)."""
+    rules = ctx.rules
+    if not (rules.needs_member_history or rules.needs_profile or rules.caps):
+        return {}
+    moments = {member: order_moment(order) for order in run if (member := member_of(order)) is not None}
+    return read_member_facts(conn, rules, moments)
 
 
 def _runs(

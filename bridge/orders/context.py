@@ -6,7 +6,8 @@ explanation shows exactly what the worker would award at this moment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -24,19 +25,68 @@ def order_moment(order: ShopOrder) -> datetime:
     return order.date_paid or order.date_created or utcnow()
 
 
+@dataclass(frozen=True)
+class MemberFacts:
+    """What the rules may read of one member, as stored when the order is decided: their paid orders, profile and
+    order earnings (for caps). Read for one member by the worker, for a run of members by a page
+    (``read_member_facts``); both ask the same questions of it, so both decide alike."""
+
+    paid_orders: tuple[tuple[int, datetime], ...] = ()  # (state id, paid at), not cancelled since
+    profile: life.Profile = field(default_factory=life.Profile)
+    earns: tuple[tuple[int, str, datetime], ...] = ()  # (points, rule id, created at) of order earn entries
+
+    def paid_before(self, before: datetime, state_id: int) -> tuple[int, datetime | None]:
+        """How many other orders were paid before ``before``, and when the latest of them was."""
+        moments = [paid_at for other, paid_at in self.paid_orders if other != state_id and paid_at < before]
+        return len(moments), max(moments, default=None)
+
+    def earned_since(self, since: datetime, rule_ids: Iterable[str] | None) -> int:
+        """Points the member's orders earned (earn entries, before reversals) since ``since``, by these rules."""
+        wanted = None if rule_ids is None else set(rule_ids)
+        return sum(p for p, rule, at in self.earns if at >= since and (wanted is None or rule in wanted))
+
+
+def read_member_facts(conn: Connection, rules: RuleSet, moments: Mapping[int, datetime]) -> dict[int, MemberFacts]:
+    """The facts the rules need of each member (by id -> the moment their order is decided at): a query per kind
+    of fact the rules read (none when they read none), whatever the number of members."""
+    ids = sorted(moments)
+    if not ids:
+        return {}
+    paid: dict[int, list[tuple[int, datetime]]] = {}
+    if rules.needs_member_history:
+        for member_id, state_id, paid_at in life.paid_orders_of(conn, ids, max(moments.values())):
+            paid.setdefault(member_id, []).append((state_id, paid_at))
+    profiles = life.profiles(conn, ids) if rules.needs_profile else {}
+    earns: dict[int, list[tuple[int, str, datetime]]] = {}
+    if rules.caps:
+        since = min(cap.window_start(at, rules.timezone) for cap in rules.caps for at in moments.values())
+        for member_id, points, rule_id, created_at in life.order_earns_of(conn, ids, since):
+            earns.setdefault(member_id, []).append((points, rule_id, created_at))
+    return {
+        member_id: MemberFacts(
+            tuple(paid.get(member_id, ())), profiles.get(member_id, life.Profile()), tuple(earns.get(member_id, ()))
+        )
+        for member_id in ids
+    }
+
+
 def member_context(
-    conn: Connection, rules: RuleSet, member_id: int | None, at: datetime, state_id: int = 0
+    conn: Connection,
+    rules: RuleSet,
+    member_id: int | None,
+    at: datetime,
+    state_id: int = 0,
+    facts: MemberFacts | None = None,
 ) -> MemberContext:
     open_program = rules.membership.policy == "open"
     if member_id is None:
         return MemberContext(joined=open_program)
-    count, previous = (
-        life.paid_orders_before(conn, member_id, at, state_id) if rules.needs_member_history else (0, None)
-    )
-    profile = life.profile(conn, member_id) if rules.needs_profile else life.Profile()
+    if facts is None:
+        facts = read_member_facts(conn, rules, {member_id: at})[member_id]
+    count, previous = facts.paid_before(at, state_id)
+    profile = facts.profile
     earned = {
-        cap.id: life.earned_since(conn, member_id, cap.window_start(at, rules.timezone), cap.rule_ids or None)
-        for cap in rules.caps
+        cap.id: facts.earned_since(cap.window_start(at, rules.timezone), cap.rule_ids or None) for cap in rules.caps
     }
     return MemberContext(
         member_id=member_id,
@@ -59,6 +109,7 @@ def order_context(
     member_id: int | None,
     categories_of: CategoryLookup | None,
     state_id: int = 0,
+    facts: MemberFacts | None = None,
 ) -> OrderContext:
     at = order_moment(order)
     categories: dict[str, tuple[str, ...]] = {}
@@ -70,6 +121,6 @@ def order_context(
         shop_id=shop_id,
         currency_minor_unit=minor_unit,
         at=at,
-        member=member_context(conn, rules, member_id, at, state_id),
+        member=member_context(conn, rules, member_id, at, state_id, facts),
         categories=categories,
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.ledger.model import NewEntry
+from bridge.orders.context import MemberFacts
 from bridge.storage.orders import OrderState
 
 
@@ -16,5 +17,6 @@ class Page:
 
     states: dict[str, OrderState]
     members: dict[str, int | None]  # by order id, for the orders whose state has no member yet
+    facts: dict[int, MemberFacts] = field(default_factory=dict)  # what the rules read of the run's members
     entries: list[NewEntry] = field(default_factory=list)
     saves: list[tuple[int, dict[str, Any]]] = field(default_factory=list)

@@ -31,7 +31,7 @@ from bridge.connectors.base import Refund, ShopOrder
 from bridge.ledger import service as ledger
 from bridge.ledger.model import Entry, EntryKind, EntryState, NewEntry
 from bridge.members import service as members
-from bridge.orders.context import CategoryLookup, order_context
+from bridge.orders.context import CategoryLookup, MemberFacts, order_context
 from bridge.orders.page import Page
 from bridge.rules import RuleSet, explain_order
 from bridge.rules.config import EarningSettings
@@ -165,7 +165,8 @@ def _settle(
     earned_now = evaluated_now = False
     reversing = order.status in REVERSING_STATUSES
     if not earns and not evaluated and was_paid(ctx, order):
-        entries = _earn_entries(conn, ctx, order, member_id, cycle, state_id)
+        facts = page.facts.get(member_id) if page is not None else None
+        entries = _earn_entries(conn, ctx, order, member_id, cycle, state_id, facts)
         if page is not None and not reversing and not order.refunds:
             # Nothing below refers to them (no reversal in this snapshot): written with the page's others.
             page.entries.extend(entries)
@@ -194,7 +195,13 @@ def was_paid(ctx: ShopContext, order: ShopOrder) -> bool:
 
 
 def _earn_entries(
-    conn: Connection, ctx: ShopContext, order: ShopOrder, member_id: int, cycle: int, state_id: int
+    conn: Connection,
+    ctx: ShopContext,
+    order: ShopOrder,
+    member_id: int,
+    cycle: int,
+    state_id: int,
+    facts: MemberFacts | None = None,
 ) -> list[NewEntry]:
     """The earn entries the rules award this order (and the member joins a closed program when it qualifies)."""
     rule_ctx = order_context(
@@ -206,6 +213,7 @@ def _earn_entries(
         member_id=member_id,
         categories_of=ctx.categories_of,
         state_id=state_id,
+        facts=facts,
     )
     evaluation = explain_order(order, ctx.rules, rule_ctx)
     if evaluation.joins:  # a closed program's qualifying order: the member is in from now on

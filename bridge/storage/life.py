@@ -6,7 +6,7 @@ The ledger itself stays append-only (bridge/storage/ledger.py); this module upda
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -38,19 +38,19 @@ def order_moments(conn: Connection, state_id: int) -> OrderMoments:
     return OrderMoments(*conn.execute(stmt).one())
 
 
-def paid_orders_before(
-    conn: Connection, member_id: int, before: datetime, state_id: int
-) -> tuple[int, datetime | None]:
-    """How many other orders of the member were paid before ``before`` (and not cancelled), and the latest."""
-    stmt = select(func.count(), func.max(o.paid_at, type_=t.UtcDateTime())).where(
-        o.member_id == member_id,
-        o.id != state_id,
+UNPAID_AFTER_ALL = ("cancelled", "refunded", "failed", "trash", "deleted")
+"""An order in one of these statuses does not count among a member's paid orders (first / n-th order bonuses)."""
+
+
+def paid_orders_of(conn: Connection, member_ids: list[int], before: datetime) -> list[tuple[int, int, datetime]]:
+    """(member id, state id, paid at) of the members' orders paid before ``before`` and not cancelled since."""
+    stmt = select(o.member_id, o.id, o.paid_at).where(
+        o.member_id.in_(member_ids),
         o.paid_at.is_not(None),
         o.paid_at < before,
-        o.status.not_in(["cancelled", "refunded", "failed", "trash", "deleted"]),
+        o.status.not_in(UNPAID_AFTER_ALL),
     )
-    count, latest = conn.execute(stmt).one()
-    return int(count or 0), latest
+    return [(member_id, state_id, paid_at) for member_id, state_id, paid_at in conn.execute(stmt)]
 
 
 def due_for_release(conn: Connection, program_id: str, completed_before: datetime, limit: int) -> list[tuple[str, str]]:
@@ -94,14 +94,12 @@ def mark_released(conn: Connection, state_ids: list[int], now: datetime) -> None
 
 
 # --- earned totals for caps -----------------------------------------------------------------------------------------
-def earned_since(conn: Connection, member_id: int, since: datetime, rule_ids: Iterable[str] | None) -> int:
-    """Points the member's orders earned (earn entries, before reversals) since ``since``."""
-    stmt = select(func.coalesce(func.sum(e.points), 0)).where(
-        e.member_id == member_id, e.kind == str(EntryKind.EARN), e.cause_type == "order", e.created_at >= since
+def order_earns_of(conn: Connection, member_ids: list[int], since: datetime) -> list[tuple[int, int, str, datetime]]:
+    """(member id, points, rule id, created at) of the earn entries the members' orders got since ``since``."""
+    stmt = select(e.member_id, e.points, e.rule_id, e.created_at).where(
+        e.member_id.in_(member_ids), e.kind == str(EntryKind.EARN), e.cause_type == "order", e.created_at >= since
     )
-    if rule_ids is not None:
-        stmt = stmt.where(e.rule_id.in_(list(rule_ids)))
-    return int(conn.scalar(stmt) or 0)
+    return [(member_id, points, rule_id, created_at) for member_id, points, rule_id, created_at in conn.execute(stmt)]
 
 
 # --- member profiles ----------------------------------------------------------------------------------------------
@@ -113,8 +111,13 @@ class Profile:
 
 
 def profile(conn: Connection, member_id: int) -> Profile:
-    row = conn.execute(select(p.joined_at, p.birthday, p.tier).where(p.member_id == member_id)).first()
-    return Profile(row.joined_at, row.birthday, row.tier) if row else Profile()
+    return profiles(conn, [member_id]).get(member_id, Profile())
+
+
+def profiles(conn: Connection, member_ids: list[int]) -> dict[int, Profile]:
+    """The profiles of those members that have one."""
+    rows = conn.execute(select(p.member_id, p.joined_at, p.birthday, p.tier).where(p.member_id.in_(member_ids)))
+    return {row.member_id: Profile(row.joined_at, row.birthday, row.tier) for row in rows}
 
 
 def update_profile(conn: Connection, program_id: str, member_id: int, now: datetime, **values: Any) -> None:
