@@ -37,18 +37,17 @@ def receive(
     it once the 200 is on its way: the Redis round trip is no reason to keep WooCommerce waiting).
     """
     kept = {k: v for k, v in headers.items() if k.lower().startswith("x-wc-") or k in KEPT_HEADERS}
-    with db.write(rt.engine) as conn:
-        delivery_id = store.add(
-            conn,
-            program_id=rt.settings.program.id,
-            shop_id=shop_id,
-            topic=topic,
-            resource_id=resource_id,
-            platform_delivery_id=headers.get("X-WC-Webhook-Delivery-ID", "")[:128],
-            headers=kept,
-            body=body,
-            now=utcnow(),
-        )
+    delivery_id = store.add_committed(
+        rt.engine,
+        program_id=rt.settings.program.id,
+        shop_id=shop_id,
+        topic=topic,
+        resource_id=resource_id,
+        platform_delivery_id=headers.get("X-WC-Webhook-Delivery-ID", "")[:128],
+        headers=kept,
+        body=body,
+        now=utcnow(),
+    )
     if trigger:
         rt.drains.ensure_drain(shop_id)  # after commit: the job must find the row
     return delivery_id
