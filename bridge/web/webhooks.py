@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
+TRIGGER_KEY = "bridge.webhooks.trigger"
+"""``app.extensions`` key of the app's ``inbox.AfterCommitTrigger`` (one per app: its Redis, its shops)."""
+bp.record_once(lambda state: state.app.extensions.setdefault(TRIGGER_KEY, inbox.AfterCommitTrigger()))
+
 
 @bp.post("/<platform>/<shop_id>")
 def receive(platform: str, shop_id: str) -> tuple[Response, int]:
@@ -43,10 +47,12 @@ def receive(platform: str, shop_id: str) -> tuple[Response, int]:
         log.info("shop %s: ignoring delivery with unhandled topic %r", shop_id, topic[:64])
         return jsonify({"status": "ignored", "topic": topic[:64]}), 200
     delivery_id = inbox.receive(rt, shop_id, topic, resource_id, headers, body, trigger=False)
+    trigger: inbox.AfterCommitTrigger = current_app.extensions[TRIGGER_KEY]
+    ticket = trigger.committed()
     response = _accepted(delivery_id)
     # The row is committed: answer first, then make sure a drain job is pending (Redis may be slow or down; the
     # sweeper is the safety net either way).
-    response.call_on_close(lambda: rt.drains.ensure_drain(shop_id))
+    response.call_on_close(lambda: trigger.ensure_drain(rt, shop_id, ticket))
     return response, 200
 
 
