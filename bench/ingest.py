@@ -6,7 +6,9 @@ Both run in gunicorn as ``bridge serve`` runs it (2 workers, gthread, 4 threads)
 SQLite (WAL) with a real redis-server (the embedded one). Load: ``--concurrency`` client threads with
 keep-alive connections posting real order payloads (each a new order id, re-signed), in ``--rounds`` rounds
 alternating bare and bridge (the median round of each is reported). Targets: bridge >= 50% of the bare endpoint's
-requests/s, p99 < 25 ms. Prints figures and exits 0. (The client shares the 2 cores.)
+requests/s, p99 < 25 ms. Also prints each server's CPU time per request (its gunicorn workers' user + system
+time, from /proc: steadier than req/s on a shared machine). Prints figures and exits 0. (The client shares the
+2 cores.)
 """
 
 from __future__ import annotations
