@@ -6,7 +6,9 @@ Both run in gunicorn as ``bridge serve`` runs it (2 workers, gthread, 4 threads)
 SQLite (WAL) with a real redis-server (the embedded one). Load: ``--concurrency`` client threads with
 keep-alive connections posting real order payloads (each a new order id, re-signed), in ``--rounds`` rounds
 alternating bare and bridge (the median round of each is reported). Targets: bridge >= 50% of the bare endpoint's
-requests/s, p99 < 25 ms. Prints figures and exits 0. (The client shares the 2 cores.)
+requests/s, p99 < 25 ms. Also prints each server's CPU time per request (its gunicorn workers' user + system
+time, from /proc: steadier than req/s on a shared machine). Prints figures and exits 0. (The client shares the
+2 cores.)
 """
 
 from __future__ import annotations
@@ -86,11 +88,27 @@ def load(
     return len(bodies) / (time.perf_counter() - started), latencies
 
 
-def report(name: str, rate: float, latencies: list[float]) -> None:
+def workers_cpu_seconds(arbiter: int) -> float:
+    """CPU time (user + system) used so far by the gunicorn workers of ``arbiter`` (Linux /proc; 0 elsewhere).
+
+    Less noisy than req/s on a shared machine: what one request costs the server, whatever else runs.
+    """
+    try:
+        children = Path(f"/proc/{arbiter}/task/{arbiter}/children").read_text().split()
+        total = 0
+        for pid in children:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def report(name: str, rate: float, latencies: list[float], cpu_ms: float) -> None:
     q = statistics.quantiles(latencies, n=100)
     sys.stdout.write(
         f"{name:>6}: {rate:8,.0f} req/s   p50 {q[49] * 1000:5.1f} ms   p90 {q[89] * 1000:5.1f} ms   "
-        f"p99 {q[98] * 1000:5.1f} ms\n"
+        f"p99 {q[98] * 1000:5.1f} ms   server CPU {cpu_ms:.2f} ms/req (median round)\n"
     )
 
 
@@ -133,6 +151,7 @@ def main() -> None:
         servers = {"bare": ("bench.bare_app:app", "/bare"), "bridge": ("bridge:create_app()", "")}
         procs = {}
         rounds: dict[str, list[tuple[float, list[float]]]] = {"bare": [], "bridge": []}
+        cpu_ms: dict[str, list[float]] = {"bare": [], "bridge": []}
         try:
             for name, (app, path) in servers.items():
                 port = free_port()
@@ -141,8 +160,10 @@ def main() -> None:
             # Alternate the two in rounds: the shared machine's load drifts, and both should see the same drift.
             for _ in range(args.rounds):
                 for name in ("bare", "bridge"):
-                    _, port, target = procs[name]
+                    proc, port, target = procs[name]
+                    cpu_before = workers_cpu_seconds(proc.pid)
                     rounds[name].append(load(port, target, bodies[200:], args.concurrency))
+                    cpu_ms[name].append((workers_cpu_seconds(proc.pid) - cpu_before) * 1000 / len(bodies[200:]))
         finally:
             for proc, _, _ in procs.values():
                 proc.terminate()
@@ -150,7 +171,7 @@ def main() -> None:
         redis.stop()
         results = {name: _median_round(runs) for name, runs in rounds.items()}
     for name, (rate, latencies) in results.items():
-        report(name, rate, latencies)
+        report(name, rate, latencies, statistics.median(cpu_ms[name]))
     ratio = results["bridge"][0] / results["bare"][0]
     p99 = statistics.quantiles(results["bridge"][1], n=100)[98] * 1000
     sys.stdout.write(f"bridge/bare: {ratio:.0%} (target >= 50%: {'met' if ratio >= 0.5 else 'NOT met'}); ")

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,32 @@ def write(engine: Engine) -> Iterator[Connection]:
         return
     with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
         yield conn
+
+
+@contextmanager
+def raw_write(engine: Engine) -> Iterator[Any]:
+    """``write`` on the pooled DBAPI connection itself: yields a DBAPI cursor, commits on success.
+
+    The same lock, ``BEGIN IMMEDIATE`` and pool as ``write``, without SQLAlchemy's per-transaction objects and
+    events: for the webhook's single INSERT, where those were a third of the store's time.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    with _sqlite_writer_lock(engine) if sqlite else nullcontext():
+        dbapi_connection = engine.raw_connection()
+        try:
+            if sqlite:
+                _begin_immediate(dbapi_connection)  # PostgreSQL: the driver begins on the first statement
+            cursor = dbapi_connection.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+            dbapi_connection.commit()
+        except BaseException:
+            dbapi_connection.rollback()
+            raise
+        finally:
+            dbapi_connection.close()  # back to the pool
 
 
 @contextmanager

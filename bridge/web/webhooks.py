@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from typing import cast
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from bridge.connectors import connector_for
 from bridge.connectors.base import Connector
@@ -21,6 +21,10 @@ from bridge.runtime import Runtime, current_runtime
 log = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+
+TRIGGER_KEY = "bridge.webhooks.trigger"
+"""``app.extensions`` key of the app's ``inbox.AfterCommitTrigger`` (one per app: its Redis, its shops)."""
+bp.record_once(lambda state: state.app.extensions.setdefault(TRIGGER_KEY, inbox.AfterCommitTrigger()))
 
 
 @bp.post("/<platform>/<shop_id>")
@@ -43,11 +47,20 @@ def receive(platform: str, shop_id: str) -> tuple[Response, int]:
         log.info("shop %s: ignoring delivery with unhandled topic %r", shop_id, topic[:64])
         return jsonify({"status": "ignored", "topic": topic[:64]}), 200
     delivery_id = inbox.receive(rt, shop_id, topic, resource_id, headers, body, trigger=False)
-    response = jsonify({"status": "accepted", "delivery_id": delivery_id})
+    trigger: inbox.AfterCommitTrigger = current_app.extensions[TRIGGER_KEY]
+    ticket = trigger.committed()
+    response = _accepted(delivery_id)
     # The row is committed: answer first, then make sure a drain job is pending (Redis may be slow or down; the
     # sweeper is the safety net either way).
-    response.call_on_close(lambda: rt.drains.ensure_drain(shop_id))
+    response.call_on_close(lambda: trigger.ensure_drain(rt, shop_id, ticket))
     return response, 200
+
+
+def _accepted(delivery_id: int) -> Response:
+    """``jsonify({"status": "accepted", "delivery_id": ...})``, byte for byte, without the JSON encoder: this is
+    the answer to nearly every delivery, and its shape never changes."""
+    body = b'{"status":"accepted","delivery_id":%d}\n' % delivery_id
+    return current_app.response_class(body, mimetype="application/json")
 
 
 def _verify(rt: Runtime, connector: Connector, shop_id: str, body: bytes, headers: Mapping[str, str]) -> None:

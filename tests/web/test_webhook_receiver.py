@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+from flask import jsonify
+
+from bridge.jobs.queue import drain_flag
 from tests.support import woo
-from tests.support.client import Bridge
+from tests.support.client import SHOP, Bridge
 
 
 def test_a_verified_delivery_is_stored_pending_and_answered_200(bridge: Bridge) -> None:
@@ -88,3 +91,20 @@ def test_a_delivery_for_another_shop_does_not_verify_with_this_shops_secret(make
     ])  # fmt: skip
     assert bridge.deliver("order.updated.completed", shop="shop2").status_code == 401
     assert bridge.deliver("order.updated.completed", shop="shop1").status_code == 200
+
+
+def test_the_accepted_answer_is_what_jsonify_would_send(bridge: Bridge) -> None:
+    response = bridge.deliver("order.updated.completed")
+    with bridge.app.app_context():
+        expected = jsonify({"status": "accepted", "delivery_id": response.get_json()["delivery_id"]})
+    assert response.get_data() == expected.get_data()
+    assert response.headers["Content-Type"] == expected.headers["Content-Type"] == "application/json"
+
+
+def test_each_delivery_after_a_finished_drain_triggers_a_new_one(bridge: Bridge) -> None:
+    redis = bridge.rt.redis()
+    for name in ("order.created.pending", "order.updated.after-create", "order.updated.processing-paid"):
+        bridge.deliver_ok(name)
+        assert redis.exists(drain_flag(SHOP)), f"no drain pending after {name}"
+        bridge.drain()  # clears the flag, then applies everything in the inbox
+        assert bridge.inbox_count("pending") == 0
