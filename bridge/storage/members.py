@@ -11,7 +11,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bridge.storage import tables as t
 from bridge.storage.clock import utcnow
-from bridge.storage.db import insert_or_ignore
 
 
 def by_identity(conn: Connection, shop_id: str, customer_id: str) -> int | None:
@@ -95,14 +94,7 @@ def _upsert_member(dialect: str) -> Any:
 
 
 def link_identity(conn: Connection, program_id: str, shop_id: str, customer_id: str, member_id: int) -> None:
-    values = {
-        "program_id": program_id,
-        "shop_id": shop_id,
-        "platform_customer_id": customer_id,
-        "member_id": member_id,
-        "created_at": utcnow(),
-    }
-    insert_or_ignore(conn, t.member_identity, values, ["shop_id", "platform_customer_id"])
+    link_identities(conn, program_id, shop_id, [(customer_id, member_id)])
 
 
 def get(conn: Connection, program_id: str, member_id: int) -> dict[str, Any] | None:

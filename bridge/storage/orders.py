@@ -32,16 +32,7 @@ class OrderState:
 
 def lock_or_create(conn: Connection, program_id: str, shop_id: str, order_id: str, now: datetime) -> OrderState:
     """The order's state row, created empty if new, locked for the rest of the transaction."""
-    values = {
-        "program_id": program_id,
-        "shop_id": shop_id,
-        "order_id": order_id,
-        "status": "",
-        "total": "0",
-        "refunded_total": "0",
-        "cycle": 1,
-        "updated_at": now,
-    }
+    values = _empty_state(program_id, shop_id, order_id, now)
     row = dict(conn.execute(_upsert_locking(conn.dialect.name), values).mappings().one())
     return _state(row, now)
 
@@ -54,24 +45,25 @@ def lock_or_create_many(
     Rows are locked in order-id order, as concurrent callers lock them, so two pages never wait on each other in
     a cycle.
     """
-    values = [
-        {
-            "program_id": program_id,
-            "shop_id": shop_id,
-            "order_id": order_id,
-            "status": "",
-            "total": "0",
-            "refunded_total": "0",
-            "cycle": 1,
-            "updated_at": now,
-        }
-        for order_id in sorted(order_ids)
-    ]
+    values = [_empty_state(program_id, shop_id, order_id, now) for order_id in sorted(order_ids)]
     if not values:
         return {}
     stmt = _upsert_locking(conn.dialect.name).returning(t.order_state.c.order_id)
     rows = conn.execute(stmt, values).mappings().all()
     return {row["order_id"]: _state({k: v for k, v in row.items() if k != "order_id"}, now) for row in rows}
+
+
+def _empty_state(program_id: str, shop_id: str, order_id: str, now: datetime) -> dict[str, Any]:
+    return {
+        "program_id": program_id,
+        "shop_id": shop_id,
+        "order_id": order_id,
+        "status": "",
+        "total": "0",
+        "refunded_total": "0",
+        "cycle": 1,
+        "updated_at": now,
+    }
 
 
 def _state(row: dict[str, Any], now: datetime) -> OrderState:
