@@ -57,32 +57,9 @@ class Referrals:
     def claim(self, code: str, email: str = FRIEND, **extra: Any) -> Any:
         return self.bridge.client.post("/widget/v1/referrals/claim", json={"code": code, "email": email, **extra})
 
-    def order(
-        self,
-        order_id: int,
-        *,
-        email: str = FRIEND,
-        status: str = "processing",
-        coupon: str | None = None,
-        customer_id: int = 0,
-        phone: str = "555-0100",
-        address: str = "9 Elm Street",
-        modified: str = "2026-11-24T10:00:00",
-        refunds: list[dict[str, Any]] | None = None,
-    ) -> None:
-        """A delivery of the friend's order (``order_data``), applied by the worker."""
-        data = self.order_data(
-            order_id,
-            email=email,
-            status=status,
-            coupon=coupon,
-            customer_id=customer_id,
-            phone=phone,
-            address=address,
-            modified=modified,
-            refunds=refunds,
-        )
-        body, headers = woo.signed("order.updated.completed", data)
+    def order(self, order_id: int, **fields: Any) -> None:
+        """A delivery of the friend's order (``order_data``, same keywords), applied by the worker."""
+        body, headers = woo.signed("order.updated.completed", self.order_data(order_id, **fields))
         self.bridge.send_ok(body, headers)
         self.bridge.drain()
 

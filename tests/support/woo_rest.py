@@ -316,27 +316,9 @@ class FakeWooShop:
         return _paged(found, query)
 
     # -- building the shop's data from the captured payloads ---------------------------------------------------
-    def put_order(
-        self,
-        order_id: int,
-        *,
-        email: str,
-        customer_id: int = 0,
-        status: str = "completed",
-        created: str = "2026-11-20T10:00:00",
-        modified: str | None = None,
-        refunds: list[dict[str, Any]] | None = None,
-    ) -> dict[str, Any]:
-        """An order as the REST API returns it (``order_payload``), now in the shop."""
-        order = order_payload(
-            order_id,
-            email=email,
-            customer_id=customer_id,
-            status=status,
-            created=created,
-            modified=modified,
-            refunds=refunds,
-        )
+    def put_order(self, order_id: int, **fields: Any) -> dict[str, Any]:
+        """An order as the REST API returns it (``order_payload``, same keywords), now in the shop."""
+        order = order_payload(order_id, **fields)
         self.orders[order_id] = order
         return order
 
