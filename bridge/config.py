@@ -740,7 +740,7 @@ class ReferralSettings:
     friend_points: int = 0  # points for the friend too, when their order qualifies
     friend_reward: FriendReward = field(default_factory=FriendReward)
     min_order_amount: Decimal = Decimal(0)  # a qualifying order's total, net of refunds
-    referrer_monthly_cap: int = 10  # friends a member may invite per calendar month (UTC); 0 = no cap
+    referrer_monthly_cap: int = 10  # friends' first orders counted per calendar month (UTC), not claims; 0 = no cap
     hold_days: int | None = None  # None: the same hold as earned points (program.earn.hold_days)
     pending_during_hold: bool = False  # show the reward as pending from the friend's completed order on
     link_base: str = ""  # where /r/<code> is served; empty: public_url

@@ -27,6 +27,7 @@ from bridge.orders.service import REVERSING_STATUSES, ShopContext, lot_expiry, r
 from bridge.referrals.model import Reason, Referral, State, fold_email
 from bridge.runtime import Runtime, active_runtime
 from bridge.storage import db
+from bridge.storage import members as member_store
 from bridge.storage import orders as order_store
 from bridge.storage import referrals as store
 from bridge.storage import tables as t
@@ -124,6 +125,11 @@ def _attribute(
     net = order.total - order.refunded_total
     if reason is None and net < s.min_order_amount:
         reason = Reason.BELOW_MINIMUM
+    if reason is None and s.referrer_monthly_cap:
+        # PostgreSQL: one attribution per referrer at a time, so two workers cannot both take the last place.
+        member_store.lock(conn, ctx.program_id, ref.referrer_member_id)
+        if cap_reached(conn, s, ref.referrer_member_id, now):
+            reason = Reason.REFERRER_CAP
     values = {"order_id": order.order_id, "order_total": str(net), "friend_member_id": member_id, "ordered_at": now}
     if reason is not None:
         store.change(conn, ref.id, state=State.REJECTED, reason=reason, rejected_at=now, updated_at=now, **values)
@@ -133,6 +139,19 @@ def _attribute(
     current = store.get(conn, ref.id)
     assert current is not None
     _follow(conn, s, current, order)
+
+
+def cap_reached(conn: Connection, s: ReferralSettings, referrer_member_id: int, now: datetime) -> bool:
+    """Whether the referrer's friends already placed ``referrer_monthly_cap`` first orders this calendar month (UTC).
+
+    The cap limits what a referral costs the shop: a friend's coupon used on a paid order and the referrer's
+    reward. Claims are free to make with any made-up e-mail, so they never count (else a stranger holding the
+    public code could exhaust anyone's cap); a referral counts from its attributed order on, unless rejected.
+    """
+    if not s.referrer_monthly_cap:
+        return False
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return store.ordered_since(conn, referrer_member_id, month_start) >= s.referrer_monthly_cap
 
 
 def _fraud(conn: Connection, ctx: ShopContext, box: SecretBox, ref: Referral, order: ShopOrder) -> Reason | None:

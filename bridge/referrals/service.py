@@ -27,7 +27,7 @@ from bridge.connectors.woocommerce.api import (
 from bridge.errors import BridgeError, MalformedPayload, UnknownShop
 from bridge.members import service as members
 from bridge.redemption.codes import new_code
-from bridge.referrals import codes
+from bridge.referrals import attribution, codes
 from bridge.referrals.model import (
     ClaimInProgress,
     Reason,
@@ -209,10 +209,9 @@ def _reserve_and_issue(
     now = utcnow()
     program_id = rt.settings.program.id
     with db.write(rt.engine) as conn:
-        member_store.lock(conn, program_id, owner["member_id"])  # serialises the cap check per referrer
-        month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-        invited_this_month = store.count_since(conn, owner["member_id"], month_start)
-        if s.referrer_monthly_cap and invited_this_month >= s.referrer_monthly_cap:
+        # Refused early when the link already brought its month's customers (a claim alone never counts: the
+        # order's attribution enforces the cap, see attribution.cap_reached).
+        if attribution.cap_reached(conn, s, owner["member_id"], now):
             raise ReferralRefused(Reason.REFERRER_CAP, "this referral link has reached its limit for this month")
         referral_id = store.insert_referral(
             conn,

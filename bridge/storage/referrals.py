@@ -104,11 +104,16 @@ def change(conn: Connection, referral_id: int, **values: Any) -> None:
     conn.execute(update(t.referral).where(r.id == referral_id).values(**values))
 
 
-def count_since(conn: Connection, referrer_member_id: int, since: datetime) -> int:
+def ordered_since(conn: Connection, referrer_member_id: int, since: datetime) -> int:
+    """The referrer's referrals whose friend placed a paid order since ``since`` and that still stand.
+
+    What the monthly cap counts: a claim (``claiming``/``invited``) costs the referrer nothing and anyone holding
+    the public code can make one with a made-up e-mail, so counting claims would let a stranger exhaust the cap.
+    """
     stmt = select(func.count()).where(
         r.referrer_member_id == referrer_member_id,
-        r.created_at >= since,
-        r.state.not_in(("rejected", "failed")),
+        r.ordered_at >= since,
+        r.state.in_(("ordered", "qualified")),
     )
     return int(conn.scalar(stmt) or 0)
 

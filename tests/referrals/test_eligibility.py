@@ -60,12 +60,36 @@ def test_a_friend_is_referred_once(referrals: Referrals, make_bridge: Any) -> No
     assert len(referrals.shop.coupons) == 1
 
 
-def test_the_referrer_monthly_cap(make_referrals: Callable[..., Referrals]) -> None:
+def test_the_referrer_monthly_cap_counts_friends_who_ordered(make_referrals: Callable[..., Referrals]) -> None:
+    """The cap limits what referrals cost the shop: a referral counts once its friend placed a paid order."""
     referrals = make_referrals(referrer_monthly_cap=2)
     code = referrals.carol_code()
-    assert referrals.claim(code, email="f1@example.test").status_code == 201
-    assert referrals.claim(code, email="f2@example.test").status_code == 201
-    _refused(referrals.claim(code, email="f3@example.test"), "referrer_cap")
+    friends = [f"f{i}@example.test" for i in range(3)]
+    coupons = [referrals.claim(code, email=friend).get_json()["coupon"]["code"] for friend in friends]
+    for i, (friend, coupon) in enumerate(zip(friends, coupons, strict=True)):  # all three were invited
+        referrals.order(620 + i, email=friend, coupon=coupon, status="completed")
+    outcome = [(referrals.referral(f).state, referrals.referral(f).reason) for f in friends]
+    assert outcome == [("ordered", ""), ("ordered", ""), ("rejected", "referrer_cap")]
+    _refused(referrals.claim(code, email="f9@example.test"), "referrer_cap")  # the link brought its two this month
+    assert referrals.after_hold(days=30) == 2
+    assert referrals.bridge.available() == 35 + 2 * 500
+
+
+def test_made_up_claims_do_not_use_up_the_referrers_cap(make_referrals: Callable[..., Referrals]) -> None:
+    """The code is public: anyone can claim with made-up e-mails. None of those takes a real friend's place."""
+    referrals = make_referrals(referrer_monthly_cap=2, claims_per_ip_per_hour=100)
+    code = referrals.carol_code()
+    for i in range(2):  # the shop hangs: these stay `claiming`
+        referrals.shop.fail_next("POST", "coupons", timeout=True)
+        assert referrals.claim(code, email=f"stuck{i}@example.test").status_code == 409
+    for i in range(10):  # the shop answers: these are `invited`, each with a coupon nobody will use
+        assert referrals.claim(code, email=f"made-up-{i}@example.test").status_code == 201
+    assert referrals.referral("stuck0@example.test").state == "claiming"
+    real = referrals.claim(code)
+    assert real.status_code == 201, real.get_data(as_text=True)
+    referrals.order(630, coupon=real.get_json()["coupon"]["code"], status="completed")
+    assert referrals.referral().state == "ordered"
+    assert referrals.after_hold(days=30) == 1
 
 
 def test_unknown_codes_bad_input_and_a_disabled_program(referrals: Referrals, make_bridge: Any) -> None:
