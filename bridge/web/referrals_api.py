@@ -23,7 +23,7 @@ from bridge.referrals.model import Referral, State
 from bridge.runtime import current_runtime
 from bridge.storage import audit, db
 from bridge.storage import referrals as store
-from bridge.web import ratelimit, widget_panel
+from bridge.web import cors, ratelimit, widget_panel
 from bridge.web.auth import require_admin
 from bridge.web.body import json_object
 from bridge.web.widget_auth import current_shopper, require_shopper
@@ -104,7 +104,9 @@ def friend_claim() -> tuple[Response, int]:
     ratelimit.hit("referral-claim-ip", request.remote_addr or "-", s.claims_per_ip_per_hour, 3600)
     payload = ClaimIn().load(json_object())
     ratelimit.hit("referral-claim-code", payload["code"].strip().upper(), s.claims_per_code_per_hour, 3600)
-    claimed = service.claim(rt, _shop_id(payload["shop"]), payload["code"], payload["email"])
+    shop_id = _shop_id(payload["shop"])
+    cors.check_origin(shop_id)  # the body names the shop: only now can its own origins be told from others
+    claimed = service.claim(rt, shop_id, payload["code"], payload["email"])
     ref = claimed.referral
     body = {
         "referral": {"state": "invited" if ref.state != State.REJECTED else ref.state},
