@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from redis.exceptions import RedisError
 from sqlalchemy import Connection, func, select
 
 from bridge.config import ReferralSettings, ShopSettings
@@ -130,27 +131,50 @@ def landing_url(rt: Runtime, shop: ShopSettings, code: str | None) -> str:
     return f"{url}{'&' if '?' in url else '?'}ref={code}" if code else url
 
 
+CLICK_WINDOW_SECONDS = 30 * 60
+"""One recorded click per (code, visitor IP) per window: reloads and scripted GETs do not each write a row."""
+
+
 def record_click(rt: Runtime, shop_id: str, code: str, ip: str, user_agent: str) -> str | None:
-    """Record a click on a referral link; returns the code when it is a live one (None: redirect without it)."""
+    """Record a click on a referral link; returns the code when it is a live one (None: redirect without it).
+
+    A click is written only for the first visit of an IP to a code within ``CLICK_WINDOW_SECONDS`` (a Redis
+    ``SET NX EX`` on the keyed IP hash, so Redis holds no raw address). When Redis cannot say, the click is
+    not recorded: clicks are statistics, and an outage must not turn every GET into a database write (on
+    SQLite they would queue behind the webhook intake's). The redirect works either way.
+    """
     if not rt.settings.program.referrals.enabled:
         return None
     box = box_for(rt.settings, create=True)
     assert box is not None
-    with db.write(rt.engine) as conn:
+    with db.read(rt.engine) as conn:
         owner = active_owner(conn, rt.settings.program.id, code)
-        if owner is None:
-            return None
-        store.add_click(
-            conn,
-            program_id=rt.settings.program.id,
-            shop_id=shop_id,
-            code=owner["code"],
-            member_id=owner["member_id"],
-            ip_hash=box.digest(f"ip:{ip}"),
-            ua_hash=box.digest(f"ua:{user_agent}"),
-            created_at=utcnow(),
-        )
-    return str(owner["code"])
+    if owner is None:
+        return None
+    live = str(owner["code"])
+    ip_hash = box.digest(f"ip:{ip}")
+    if _first_click_in_window(rt, live, ip_hash):
+        with db.write(rt.engine) as conn:
+            store.add_click(
+                conn,
+                program_id=rt.settings.program.id,
+                shop_id=shop_id,
+                code=live,
+                member_id=owner["member_id"],
+                ip_hash=ip_hash,
+                ua_hash=box.digest(f"ua:{user_agent}"),
+                created_at=utcnow(),
+            )
+    return live
+
+
+def _first_click_in_window(rt: Runtime, code: str, ip_hash: str) -> bool:
+    key = f"bridge:click:{rt.settings.program.id}:{code}:{ip_hash}"
+    try:
+        return bool(rt.redis().set(key, 1, nx=True, ex=CLICK_WINDOW_SECONDS))
+    except RedisError as exc:
+        log.warning("referral click on %s not recorded: redis unreachable (%s)", code, exc)
+        return False
 
 
 # -- the friend's claim --------------------------------------------------------------------------------------------
