@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bridge.config import Settings, load_settings
 
@@ -28,6 +29,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     logs.configure(settings.log_level)
     app = Flask(__name__)
+    if settings.trusted_proxies:
+        # Behind N reverse proxies the socket's peer is the nearest proxy: take the client's address (and the
+        # scheme) from the N hops' X-Forwarded-For/-Proto, and from nowhere else, so a client cannot choose its
+        # own address for the rate limits by sending the header itself.
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION_KEY] = Runtime.build(settings)

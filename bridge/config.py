@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "database_url": None,  # None: SQLite in data_dir
     "redis_url": "embedded",
     "log_level": "INFO",
+    "trusted_proxies": 0,  # reverse proxies in front of the web server whose X-Forwarded-For/-Proto are believed
     "admin": {"api_keys": []},
     "webhooks": {"max_body_bytes": 1024 * 1024},
     "inbox": {
@@ -153,6 +154,7 @@ class Settings:
     sync: SyncSettings = field(default_factory=lambda: SyncSettings())
     secret_key: str = field(default="", repr=False)
     public_url: str = ""
+    trusted_proxies: int = 0
 
     def shop(self, shop_id: str) -> ShopSettings | None:
         for shop in self.shops:
@@ -344,6 +346,7 @@ def _validate(raw: dict[str, Any], source: str) -> Settings:
         sync=_sync(c, c.mapping(raw["sync"], "sync")),
         secret_key=_secret_key(c, raw.get("secret_key")),
         public_url=_public_url(c, raw.get("public_url")),
+        trusted_proxies=c.integer(raw.get("trusted_proxies"), "trusted_proxies", minimum=0),
     )
 
 
