@@ -119,14 +119,19 @@ class WooClient:
             query.update(self._oauth_params(method, url, query))
         else:
             auth = (self._key, self._secret)
+        failure = ""
         try:
             response = self._session.request(
                 method, url, params=query, json=json, auth=auth, timeout=self.timeout, allow_redirects=False
             )
-        except requests.Timeout as exc:
-            raise ShopUnavailable(f"the shop did not answer {method} {path} within {self.timeout:g} s") from exc
+        except requests.Timeout:
+            failure = f"the shop did not answer {method} {path} within {self.timeout:g} s"
         except requests.RequestException as exc:
-            raise ShopUnavailable(f"the shop cannot be reached for {method} {path}: {type(exc).__name__}") from exc
+            failure = f"the shop cannot be reached for {method} {path}: {type(exc).__name__}"
+        if failure:
+            # Raised outside the except block, so with no __context__: requests' own error quotes the request
+            # URL, which over http carries the consumer key and the OAuth signature, into every traceback.
+            raise ShopUnavailable(failure)
         return _decode(method, path, response), response.headers
 
     def _oauth_params(self, method: str, url: str, query: Mapping[str, str]) -> dict[str, str]:
