@@ -1,6 +1,6 @@
 """Ingest benchmark: signed webhook deliveries answered per second by the bridge vs a bare Flask endpoint.
 
-    .venv/bin/python bench/ingest.py [--requests 4000] [--concurrency 8] [--rounds 3]
+    .venv/bin/python bench/ingest.py [--requests 4000] [--concurrency 8] [--rounds 3] [--with-normal-sync]
 
 Both run in gunicorn as ``bridge serve`` runs it (2 workers, gthread, 4 threads), on loopback; the bridge on
 SQLite (WAL) with a real redis-server (the embedded one). Load: ``--concurrency`` client threads with
@@ -132,6 +132,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=4000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3, help="alternating bare/bridge rounds (median reported)")
+    parser.add_argument(
+        "--with-normal-sync",
+        action="store_true",
+        help="also serve the bridge with SQLite synchronous=NORMAL (no fsync at commit) in the same rounds",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         data = Path(tmp)
@@ -149,9 +154,11 @@ def main() -> None:
         )
         bodies = deliveries(args.requests)
         servers = {"bare": ("bench.bare_app:app", "/bare"), "bridge": ("bridge:create_app()", "")}
+        if args.with_normal_sync:
+            servers["normal"] = ("bench.normal_sync_app:app", "")
         procs = {}
-        rounds: dict[str, list[tuple[float, list[float]]]] = {"bare": [], "bridge": []}
-        cpu_ms: dict[str, list[float]] = {"bare": [], "bridge": []}
+        rounds: dict[str, list[tuple[float, list[float]]]] = {name: [] for name in servers}
+        cpu_ms: dict[str, list[float]] = {name: [] for name in servers}
         try:
             for name, (app, path) in servers.items():
                 port = free_port()
@@ -159,7 +166,7 @@ def main() -> None:
                 load(port, procs[name][2], bodies[:200], args.concurrency)  # warm-up
             # Alternate the two in rounds: the shared machine's load drifts, and both should see the same drift.
             for _ in range(args.rounds):
-                for name in ("bare", "bridge"):
+                for name in servers:
                     proc, port, target = procs[name]
                     cpu_before = workers_cpu_seconds(proc.pid)
                     rounds[name].append(load(port, target, bodies[200:], args.concurrency))
@@ -172,6 +179,8 @@ def main() -> None:
         results = {name: _median_round(runs) for name, runs in rounds.items()}
     for name, (rate, latencies) in results.items():
         report(name, rate, latencies, statistics.median(cpu_ms[name]))
+    if "normal" in results:
+        sys.stdout.write(f"normal/bare: {results['normal'][0] / results['bare'][0]:.0%} (synchronous=NORMAL)\n")
     ratio = results["bridge"][0] / results["bare"][0]
     p99 = statistics.quantiles(results["bridge"][1], n=100)[98] * 1000
     sys.stdout.write(f"bridge/bare: {ratio:.0%} (target >= 50%: {'met' if ratio >= 0.5 else 'NOT met'}); ")
