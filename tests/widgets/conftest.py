@@ -166,7 +166,7 @@ class Shopper:
         expect(self.panel.locator(".body")).not_to_have_attribute("aria-busy", "true")
 
     def tab(self, name: str) -> None:
-        self.panel.locator("nav").get_by_role("button", name=name).click()
+        self.panel.get_by_role("tablist").get_by_role("tab", name=name).click()
 
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
