@@ -169,7 +169,7 @@
     '.bal{display:flex;gap:24px;align-items:flex-end}.big{font-size:30px;font-weight:700;line-height:1.1}.mid{font-size:20px;font-weight:600}' +
     '.mu{color:var(--mu)}ul{list-style:none;margin:0;padding:0}' +
     'li{display:flex;justify-content:space-between;align-items:center;gap:10px;padding:9px 0;border-bottom:1px solid #d6d6d6}' +
-    'li>div{min-width:0}.pend li{display:list-item;border:0;padding:2px 0}' +
+    'li>div{min-width:0}li>strong{white-space:nowrap}.pend li{display:list-item;border:0;padding:2px 0}' +
     '.tabs{display:flex;margin:14px 0 4px;border-bottom:2px solid #d6d6d6;overflow-x:auto;scrollbar-width:none}' +
     '[role=tab]{flex:1 0 auto;white-space:nowrap;padding:8px 6px 6px;border:0;border-bottom:3px solid transparent;margin-bottom:-2px;background:none;color:var(--mu);font:600 13px/1.2 inherit;font-family:inherit;cursor:pointer}' +
     '[role=tab][aria-selected=true]{color:var(--a);border-bottom-color:var(--a)}' +
