@@ -518,8 +518,9 @@
   }
   function settle(red, box, tries) {
     if (red.state === 'reserved' && tries < 20) {
-      fill(box, [h('p', { class: 'msg', tabindex: '-1', 'data-focus': true, text: red.message || t('redeeming') })]);
-      if (!tries) focusIn(box);
+      var wait = box.querySelector('[data-lb=wait]'), text = red.message || t('redeeming');
+      if (wait) wait.textContent = text; // the same element: the focus stays on it while polling
+      else { fill(box, [h('p', { class: 'msg', tabindex: '-1', 'data-lb': 'wait', 'data-focus': true, text: text })]); focusIn(box); }
       return setTimeout(function () {
         api('GET', '/redemptions/' + red.id).then(safe(function (res) {
           settle(res.ok && res.body.redemption ? res.body.redemption : red, box, tries + 1);

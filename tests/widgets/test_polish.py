@@ -90,6 +90,26 @@ def test_focus_stays_in_the_panel_after_redeem_and_escape_always_closes(env: Env
     expect(shopper.panel).to_be_hidden()
 
 
+def test_focus_stays_on_the_waiting_message_while_the_shop_is_slow(
+    make_env: Callable[..., Env], shopper: Shopper
+) -> None:
+    env = make_env(program={"redemption": {"inline_wait_seconds": 0.1}})
+    env.seed_through_webhooks()
+    env.woo.fail_next("POST", "coupons", timeout=True)  # no coupon yet: 202, the widget polls (no worker runs)
+    shopper.goto(env.page("/", member=True))
+    shopper.open()
+
+    shopper.panel.get_by_role("button", name="Redeem $5.00 off your order").click()
+
+    waiting = shopper.panel.locator("[data-lb=wait]")
+    expect(waiting).to_be_visible(timeout=10_000)
+    assert shopper.page.evaluate(FOCUS) == waiting.inner_text()
+    shopper.page.wait_for_timeout(1_500)  # at least one poll redrew the message
+    assert shopper.page.evaluate(FOCUS) == waiting.inner_text()
+    shopper.page.keyboard.press("Escape")
+    expect(shopper.panel).to_be_hidden()
+
+
 def test_pending_points_say_the_day_they_become_available(make_env: Callable[..., Env], shopper: Shopper) -> None:
     env = make_env(program={"earn": {"release": "after_hold", "hold_days": 14}})
     env.bridge.deliver_ok("order.updated.completed")  # order 12, completed 2026-11-23: available 14 days later
