@@ -622,7 +622,7 @@
         var tr = it.i18n || {}, v = tr.vars || {};
         var name = wayText(tr.title, v) || it.title || it.name || it.label || '';
         var note = wayText(tr.description, v) || it.description || '';
-        var pts = typeof it.points === 'number' && it.points > 0 ? h('strong', { class: 'ltr', text: '+' + tp('points', it.points) }) : null;
+        var pts = typeof it.points === 'number' && it.points > 0 ? h('strong', { text: '+' + tp('points', it.points) }) : null;
         if (name) lines.push(h('li', null, [h('div', null, [h('strong', { dir: 'auto', text: name }), note ? h('p', { class: 'mu', dir: 'auto', text: note }) : null]), pts]));
       });
     } else {
