@@ -90,6 +90,9 @@ DEFAULTS: dict[str, Any] = {
         "backfill_requests_per_second": 5,
         "shop_timeout_seconds": 20,
     },
+    # The bridge's clock is the system clock shifted by this many seconds. Production leaves it at 0; tests pin the
+    # bridge to a fixed date with it, and an owner can rehearse holds and expiry ("as if it were next month").
+    "clock": {"offset_seconds": 0},
 }
 
 
@@ -153,6 +156,7 @@ class Settings:
     sync: SyncSettings = field(default_factory=lambda: SyncSettings())
     secret_key: str = field(default="", repr=False)
     public_url: str = ""
+    clock_offset_seconds: float = 0.0
 
     def shop(self, shop_id: str) -> ShopSettings | None:
         for shop in self.shops:
@@ -198,6 +202,15 @@ def load_settings(
     if overrides:
         _deep_merge(raw, copy.deepcopy(dict(overrides)))
     return _validate(raw, source)
+
+
+def settings_from(mapping: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the built-in defaults and ``mapping`` (then ``environ``'s overrides): no config file is read,
+    whatever the working directory holds. For tests and for embedding the bridge."""
+    raw = copy.deepcopy(DEFAULTS)
+    _deep_merge(raw, copy.deepcopy(dict(mapping)))
+    _apply_env(raw, {} if environ is None else environ, "<mapping>")
+    return _validate(raw, "<mapping>")
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -344,7 +357,19 @@ def _validate(raw: dict[str, Any], source: str) -> Settings:
         sync=_sync(c, c.mapping(raw["sync"], "sync")),
         secret_key=_secret_key(c, raw.get("secret_key")),
         public_url=_public_url(c, raw.get("public_url")),
+        clock_offset_seconds=_clock_offset(c, c.mapping(raw["clock"], "clock")),
     )
+
+
+def _clock_offset(c: _Checker, raw: dict[str, Any]) -> float:
+    for key in raw:
+        if key != "offset_seconds":
+            raise c.fail(f"clock.{key}", "unknown key (known: offset_seconds)")
+    value = raw.get("offset_seconds", 0)
+    # ten years either way is plenty for tests and rehearsals, and keeps datetime arithmetic in range
+    if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) <= 10 * 366 * 86400:
+        raise c.fail("clock.offset_seconds", "must be a number of seconds within ten years of 0")
+    return float(value)
 
 
 def _inbox(c: _Checker, raw: dict[str, Any]) -> InboxSettings:
