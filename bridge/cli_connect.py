@@ -131,6 +131,8 @@ def status(ctx: click.Context, shop_id: str | None, as_json: bool, offline: bool
     if as_json:
         click.echo(json.dumps(reports, indent=2, default=str))
         return
+    if not reports:
+        click.echo("no shops: add one under shops: in the config, or run `bridge connect woocommerce`")
     for report in reports:
         _print_status(report)
 
