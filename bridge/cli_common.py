@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -66,9 +67,10 @@ def run_guarded(command: Callable[[], Any]) -> None:
         fail(str(exc))
     except DBAPIError as exc:
         if missing_schema(exc):
-            fail("the database has no tables for this version of the bridge: run `bridge db upgrade`")
+            fail("the database has no tables, or older ones than this bridge needs: run `bridge db upgrade`")
         if isinstance(exc, OperationalError):  # not reachable, locked, out of space: the machine, not the code
-            fail(f"the database (database_url) failed: {str(exc.orig).strip().splitlines()[0]}")
+            first_line = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+            fail(f"the database (database_url) failed: {first_line}")
         raise
     except (RedisConnectionError, RedisTimeoutError) as exc:
         fail(f"cannot reach Redis (redis_url): {exc}")
@@ -101,7 +103,7 @@ def echo_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, as_
 def _cell(value: Any) -> str:
     if value is None:
         return "-"
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat(timespec="seconds"))
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
     text = " ".join(str(value).split())  # one line per row, whatever an error message holds
     return text if len(text) <= _CELL_WIDTH else text[: _CELL_WIDTH - 1] + "…"

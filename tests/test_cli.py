@@ -231,3 +231,13 @@ def test_a_bad_option_value_is_refused_not_ignored(config: Path) -> None:
 def test_connect_woocommerce_help_says_what_it_does(config: Path) -> None:
     result = _bridge("connect", "woocommerce", "--help", config=config)
     assert result.returncode == 0 and "Connect a WooCommerce store" in result.stdout
+
+
+def test_a_database_that_does_not_answer_is_named_not_a_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    port = _free_port()  # nothing listens there
+    config.write_text(yaml.safe_dump({"database_url": f"postgresql://bridge:pw-not-shown@127.0.0.1:{port}/bridge"}))
+    result = _bridge("inbox", "list", config=config)
+    assert result.returncode == 1 and "error: the database (database_url) failed:" in result.stderr
+    assert "pw-not-shown" not in result.stderr
+    _no_traceback(result)
