@@ -6,16 +6,26 @@ is refused whatever its origin), else the ``shop`` query parameter, else the onl
 a shop (public assets, preflights: the browser sends no token with them), any shop's origin is answered, which
 grants nothing by itself: the actual request is where the shop is known.
 
-A state-changing request (POST, PUT, PATCH, DELETE) from an origin the shop does not list is refused with 403
-``origin_not_allowed`` before the view runs: a preflight cannot tell the shops apart, so it cannot stop shop A's
-page from making a browser send a write with shop B's token. Reads only go without the allow header (the
-browser keeps the answer from the page).
+A state-changing request (POST, PUT, PATCH, DELETE) from an origin the shop does not list (and that is not the
+bridge's own, as the demo page's) is refused with 403 ``origin_not_allowed`` before the view runs: a preflight
+cannot tell the shops apart, so it cannot stop shop A's page from making a browser send a write with shop B's
+token. Reads only go without the allow header (the browser keeps the answer from the page).
 
 Credentials (cookies) are never used: identity travels in the Authorization header, so no
 ``Allow-Credentials``. Admin and webhook routes get no CORS headers at all.
+
+A refused origin is logged once (a warning naming the origin and the shop), at most once per origin and shop every
+``REFUSAL_LOG_INTERVAL`` seconds and ``REFUSAL_LOG_BURST`` lines per interval in all, per process: the browser only
+says "blocked by CORS policy" in the shopper's console, so without this line an owner testing a page on another
+origin has nothing to go on, and without the limit a page in a loop could fill the logs.
 """
 
 from __future__ import annotations
+
+import logging
+import threading
+import time
+from urllib.parse import urlsplit
 
 import jwt
 from flask import Flask, Response, g, request
@@ -23,10 +33,15 @@ from flask import Flask, Response, g, request
 from bridge.errors import BridgeError
 from bridge.runtime import current_runtime
 
+log = logging.getLogger(__name__)
+
 WIDGET_PREFIXES = ("/widget/",)
 ALLOWED_HEADERS = "Authorization, Content-Type, Idempotency-Key"
 ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
 PREFLIGHT_MAX_AGE = "600"
+REFUSAL_LOG_INTERVAL = 600.0
+REFUSAL_LOG_BURST = 20
+MAX_ORIGIN_LENGTH = 200
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -66,6 +81,7 @@ def _token_shop() -> str | None:
 
 
 def allowed_origin(origin: str, shop_id: str | None) -> bool:
+    """Whether ``origin`` is one of ``shop_id``'s (of any shop's when the request names none)."""
     settings = current_runtime().settings
     if shop_id is None:
         return any(origin in shop.allowed_origins for shop in settings.shops)
@@ -73,12 +89,72 @@ def allowed_origin(origin: str, shop_id: str | None) -> bool:
     return shop is not None and origin in shop.allowed_origins
 
 
+def _same_origin(origin: str) -> bool:
+    own = urlsplit(request.host_url)
+    return origin == f"{own.scheme}://{own.netloc}"
+
+
 def check_origin(shop_id: str) -> None:
     """Refuse a state-changing call from an origin ``shop_id`` does not list (views that learn the shop late)."""
     g.cors_shop = shop_id
+    _refuse_foreign_write(shop_id)
+
+
+def _refuse_foreign_write(shop_id: str | None) -> None:
     origin = request.headers.get("Origin", "")
-    if origin and request.method in WRITE_METHODS and not allowed_origin(origin, shop_id):
-        raise OriginNotAllowed(f"this origin may not call the widget API of shop {shop_id!r}")
+    if not origin or request.method not in WRITE_METHODS or _same_origin(origin):
+        return
+    if not allowed_origin(origin, shop_id):  # the answer's way out logs the refusal (_headers)
+        raise OriginNotAllowed("this origin may not call the widget API of this shop")
+
+
+class RefusalLog:
+    """Says which origin was refused, without letting a flood of requests (or of made-up origins) flood the log."""
+
+    def __init__(self, interval: float = REFUSAL_LOG_INTERVAL, burst: int = REFUSAL_LOG_BURST) -> None:
+        self.interval = interval
+        self.burst = burst
+        self._lock = threading.Lock()
+        self._window_start = -interval
+        self._seen: set[tuple[str, str]] = set()
+
+    def should_log(self, origin: str, shop: str, now: float) -> bool:
+        with self._lock:
+            if now - self._window_start >= self.interval:
+                self._window_start, self._seen = now, set()
+            if (origin, shop) in self._seen or len(self._seen) >= self.burst:
+                return False
+            self._seen.add((origin, shop))
+            return True
+
+
+refusals = RefusalLog()
+
+
+def _requested_shop() -> str:
+    """The shop a widget request is for: ``?shop=`` or the token's claim, only if it names a configured shop."""
+    shop_id = request.args.get("shop", "")
+    auth = request.headers.get("Authorization", "")
+    if not shop_id and auth.startswith("Bearer "):
+        try:  # only to name the shop in a log line: nothing is trusted or answered from an unverified token
+            shop_id = str(jwt.decode(auth[7:], options={"verify_signature": False}).get("shop", ""))
+        except jwt.PyJWTError:
+            shop_id = ""
+    return shop_id if current_runtime().settings.shop(shop_id) is not None else "?"
+
+
+def _log_refused(origin: str) -> None:
+    if _same_origin(origin):
+        return  # same origin (the demo page): no CORS needed
+    shop = _requested_shop()
+    shown = origin[:MAX_ORIGIN_LENGTH]
+    if refusals.should_log(shown, shop, time.monotonic()):
+        log.warning(
+            "widget request from origin %r refused (CORS) for shop %r: add the origin to shops[].allowed_origins "
+            "of that shop to allow it",
+            shown,
+            shop,
+        )
 
 
 def init_app(app: Flask) -> None:
@@ -88,10 +164,7 @@ def init_app(app: Flask) -> None:
             return None
         if request.method == "OPTIONS":
             return Response(status=204)  # headers are added by _headers below
-        origin = request.headers.get("Origin", "")
-        shop_id = request_shop()
-        if origin and request.method in WRITE_METHODS and not allowed_origin(origin, shop_id):
-            raise OriginNotAllowed("this origin may not call the widget API of this shop")
+        _refuse_foreign_write(request_shop())
         return None
 
     @app.after_request
@@ -106,4 +179,6 @@ def init_app(app: Flask) -> None:
                 response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
                 response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
                 response.headers["Access-Control-Max-Age"] = PREFLIGHT_MAX_AGE
+        elif origin:
+            _log_refused(origin)
         return response
