@@ -89,3 +89,12 @@ def test_preflights_and_assets_name_no_shop_and_answer_any_shops_origin(two_shop
     assert _allowed(stranger) is None
     script = two_shops.client.get("/widget/v1/i18n/en.json", headers={"Origin": SHOP_B_ORIGIN})
     assert _allowed(script) == SHOP_B_ORIGIN
+
+
+def test_the_bridges_own_pages_are_not_cross_origin(two_shops: Bridge) -> None:
+    """The demo page is served by the bridge itself: its writes carry the bridge's own origin."""
+    auth = {"Authorization": f"Bearer {_token(two_shops, SHOP)}", "Idempotency-Key": "k-2"}
+    own = two_shops.client.post(
+        "/widget/v1/redemptions", json={"reward_id": "nope"}, headers={**auth, "Origin": "http://localhost"}
+    )
+    assert own.get_json()["error"]["code"] == "insufficient_points"  # reached the view
