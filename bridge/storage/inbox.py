@@ -96,8 +96,9 @@ class GroupCommit:
 
     With ``synchronous=FULL`` each commit waits for the disk (about 1 ms here) while holding SQLite's only write
     lock: commits one by one capped the intake near one delivery per fsync. Here the thread that finds nobody
-    committing leads: it takes every INSERT waiting at that moment (its own included), commits them together,
-    wakes their threads with their ids, and hands the lead to the first one that arrived meanwhile. Nobody is
+    committing leads: once it holds the write lock it takes every INSERT waiting at that moment (its own included),
+    commits them together, wakes their threads with their ids, and hands the lead to the first one that arrived
+    meanwhile. Nobody is
     answered before the transaction holding their row has committed. If the shared transaction fails, each row
     is tried again alone, so one bad row fails only its own delivery.
     """
@@ -130,11 +131,24 @@ class GroupCommit:
         return mine.row_id
 
     def _lead(self, engine: Engine, sql: str) -> None:
-        with self._guard:
-            batch, self._waiting = self._waiting, []
+        batch: list[_Waiting] = []
         try:
-            self._commit(engine, sql, batch)
+            try:
+                with db.raw_write(engine) as cursor:
+                    # Taken once the write lock is ours: what arrived while another writer (the other web
+                    # process, most often) held it rides along.
+                    batch = self._take()
+                    ids = []
+                    for item in batch:
+                        cursor.execute(sql, item.parameters)
+                        ids.append(int(cursor.fetchone()[0]))
+                for item, row_id in zip(batch, ids, strict=True):  # committed: only now may anyone be answered
+                    item.row_id = row_id
+            except Exception as exc:
+                batch = batch or self._take()
+                self._one_by_one(engine, sql, batch, exc)
         finally:
+            batch = batch or self._take()
             for item in batch:
                 if item.row_id is None and item.error is None:  # interrupted (the process is stopping)
                     item.error = RuntimeError("the delivery could not be stored: the web process is stopping")
@@ -146,21 +160,18 @@ class GroupCommit:
                 else:
                     self._leading = False
 
-    def _commit(self, engine: Engine, sql: str, batch: list[_Waiting]) -> None:
-        try:
-            with db.raw_write(engine) as cursor:
-                ids = []
-                for item in batch:
-                    cursor.execute(sql, item.parameters)
-                    ids.append(int(cursor.fetchone()[0]))
-            for item, row_id in zip(batch, ids, strict=True):  # committed: only now may anyone be answered
-                item.row_id = row_id
+    def _take(self) -> list[_Waiting]:
+        with self._guard:
+            batch, self._waiting = self._waiting, []
+        return batch
+
+    @staticmethod
+    def _one_by_one(engine: Engine, sql: str, batch: list[_Waiting], error: Exception) -> None:
+        """The shared transaction failed: each row alone, so one bad row fails only itself."""
+        if len(batch) == 1:
+            batch[0].error = error
             return
-        except Exception as exc:
-            if len(batch) == 1:
-                batch[0].error = exc
-                return
-        for item in batch:  # the shared transaction failed: each row alone, so one bad row fails only itself
+        for item in batch:
             try:
                 with db.raw_write(engine) as cursor:
                     cursor.execute(sql, item.parameters)

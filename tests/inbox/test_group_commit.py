@@ -55,18 +55,15 @@ def test_a_row_that_fails_in_a_shared_commit_fails_alone(bridge: Bridge) -> None
     deliveries = [_delivery(bridge, resource_id=str(2000 + i)) for i in range(5)]
     deliveries[3]["shop_id"] = "no-such-shop"  # a foreign key the database refuses
     with db._sqlite_writer_lock(engine):
-        leader = threading.Thread(target=store.add_committed, args=(engine,), kwargs=deliveries[0])
-        leader.start()  # takes its own row and waits for the lock
-        waiting = _in_background(bridge, deliveries[1:])
+        waiting = _in_background(bridge, deliveries)  # one leads and waits for the lock, the others queue
         deadline = time.monotonic() + 10
-        while store.group_commit(engine).waiting < 4 and time.monotonic() < deadline:
+        while store.group_commit(engine).waiting < 5 and time.monotonic() < deadline:
             time.sleep(0.005)
-        assert store.group_commit(engine).waiting == 4  # the next commit will carry these four together
-    leader.join(10)
+        assert store.group_commit(engine).waiting == 5  # the next commit will carry all five together
     results = waiting()
-    assert isinstance(results[2], Exception) and "foreign key" in str(results[2]).lower()
+    assert isinstance(results[3], Exception) and "foreign key" in str(results[3]).lower()
     good = [r for r in results if isinstance(r, int)]
-    assert len(good) == 3
+    assert len(good) == 4
     assert sorted(_resource_of_each_row(bridge).values()) == ["2000", "2001", "2002", "2004"]
 
 
