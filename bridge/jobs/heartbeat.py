@@ -20,6 +20,7 @@ import socket
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -146,16 +147,17 @@ def _redis_check(rt: Runtime, now: datetime, workers_saw_down: datetime | None) 
 
 
 def _gone(row: Any) -> bool:
-    """A worker on this host whose process no longer exists (killed): down now, not only once its beat is stale."""
+    """A worker on this host whose process has ended (killed, or a zombie not yet reaped): down now, not only once
+    its beat is stale. Another host's worker is judged by its beat alone."""
     if row.hostname != socket.gethostname()[:200]:
         return False
     try:
-        os.kill(row.pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{row.pid}/stat").read_text()
+    except FileNotFoundError:
         return True
-    except PermissionError:  # someone else's process reuses the pid: the beat's age decides
+    except OSError:  # no /proc here: the beat's age decides
         return False
-    return False
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
 
 
 def _worker_check(rows: list[Any], now: datetime) -> tuple[Check, datetime | None]:
