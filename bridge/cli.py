@@ -218,7 +218,7 @@ def _register_commands() -> None:
     from bridge import cli_rules  # issue 3
 
     cli.add_command(cli_rules.rules)
-    from bridge import cli_status  # issue 12
+    from bridge import cli_status  # issue 12: replaces cli_connect's status, whose shop report it prints after its own
 
     cli.add_command(cli_status.status)
 

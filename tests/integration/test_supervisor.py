@@ -278,7 +278,10 @@ def test_a_second_bridge_on_the_same_data_dir_stops_and_leaves_the_first_intact(
         assert fresh.ping()
     assert first.readyz()["status"] == "ready"
     status = subprocess.run(
-        [*BRIDGE, "--config", str(tmp_path / "config.yaml"), "status"], env=_env(), capture_output=True, text=True
+        [*BRIDGE, "--config", str(tmp_path / "config.yaml"), "status", "--offline", "--check"],
+        env=_env(),
+        capture_output=True,
+        text=True,
     )
     assert status.returncode == 0, status.stdout + status.stderr
     assert f"bridge run: pid {first.process.pid}" in status.stdout

@@ -3,6 +3,7 @@ workers write to the database."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -111,7 +112,7 @@ def test_503_only_when_the_database_is_unreachable(bridge: Bridge, backend: str)
 def _status(config: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
     return subprocess.run(
-        [sys.executable, "-m", "bridge", "--config", str(config), "status"],
+        [sys.executable, "-m", "bridge", "--config", str(config), "status", "--offline", "--check"],
         capture_output=True,
         text=True,
         env=env,
@@ -119,7 +120,7 @@ def _status(config: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_bridge_status_says_what_is_down_and_exits_1(make_bridge: Callable[..., Bridge], tmp_path: Path) -> None:
+def test_bridge_status_check_says_what_is_down_and_exits_1(make_bridge: Callable[..., Bridge], tmp_path: Path) -> None:
     bridge = make_bridge(redis_url=UNREACHABLE_REDIS)
     heartbeat = Heartbeat(bridge.rt)
     heartbeat.beat()
@@ -134,10 +135,28 @@ def test_bridge_status_says_what_is_down_and_exits_1(make_bridge: Callable[..., 
     assert lines[2].startswith("worker    down for ") and lines[2].endswith(": stopped")
 
 
-def test_bridge_status_exits_0_when_all_is_up(bridge: Bridge, tmp_path: Path) -> None:
+def test_bridge_status_check_exits_0_when_all_is_up(bridge: Bridge, tmp_path: Path) -> None:
     Heartbeat(bridge.rt).beat()  # this test process plays the worker
 
     result = _status(tmp_path / "config.yaml")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines() == ["database  ok", "redis     ok", "worker    ok: 1 alive"]
+    assert result.stdout.splitlines()[:3] == ["database  ok", "redis     ok", "worker    ok: 1 alive"]
+    assert "shop shop1 (woocommerce)" in result.stdout  # then the shop's connection report
+
+
+def test_bridge_status_json_has_the_checks_and_the_shops(bridge: Bridge, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bridge", "--config", str(tmp_path / "config.yaml"), "status", "--offline", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr  # without --check it reports, it does not judge
+    body = json.loads(result.stdout)
+    assert body["status"] == "degraded" and body["bridge_run_pid"] is None
+    assert body["checks"]["worker"] == {"state": "never_seen", "detail": "no worker has run on this database"}
+    assert [shop["shop"] for shop in body["shops"]] == ["shop1"]
