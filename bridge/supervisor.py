@@ -45,6 +45,7 @@ MAX_FAST_CRASHES = 5
 BACKOFF_SECONDS = (0.1, 0.5, 1.0, 2.0, 4.0)
 """Wait before the n-th consecutive restart: quick after a one-off death, slower when a child keeps dying."""
 LISTEN_BACKLOG = 2048  # gunicorn's default
+LOCK_ATTEMPTS = 5
 
 
 class BridgeAlreadyRunning(RuntimeError):
@@ -64,16 +65,21 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "bridge.lock"
     handle = path.open("a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "unknown"
-        handle.close()
-        raise BridgeAlreadyRunning(
-            f"another bridge (pid {holder}) is running on {data_dir.resolve()}: stop it first, or give this one "
-            "its own data_dir"
-        ) from None
+    for attempt in range(LOCK_ATTEMPTS):
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if attempt < LOCK_ATTEMPTS - 1:  # `bridge status` holds a shared lock for an instant when it looks
+                time.sleep(0.1)
+                continue
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise BridgeAlreadyRunning(
+                f"another bridge (pid {holder}) is running on {data_dir.resolve()}: stop it first, or give this "
+                "one its own data_dir"
+            ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"{os.getpid()}\n")
