@@ -34,6 +34,6 @@ def readyz() -> tuple[Response, int]:
     body = {
         "status": status,
         "checks": {name: c.state for name, c in checks.items()},
-        "details": {name: c.as_json(health.checked_at) for name, c in checks.items() if not c.ok or c.detail},
+        "detail": {name: c.as_json(health.checked_at) for name, c in checks.items() if not c.ok or c.detail},
     }
     return jsonify(body), code

@@ -317,5 +317,5 @@ def test_a_killed_worker_shows_as_down_at_once(run_bridge: Callable[..., Running
     # /readyz says so (with since when) before the worker's beat goes stale, while the web keeps taking deliveries
     seen: list[dict[str, Any]] = []
     wait_until(lambda: seen.append(bridge.readyz()) or seen[-1].get("checks", {}).get("worker") == "down", 5, "down")
-    assert seen[-1]["status"] == "degraded" and "since" in seen[-1]["details"]["worker"]
+    assert seen[-1]["status"] == "degraded" and "since" in seen[-1]["detail"]["worker"]
     wait_until(lambda: bridge.readyz().get("checks", {}).get("worker") == "ok", 30, "worker back")

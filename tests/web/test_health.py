@@ -60,7 +60,7 @@ def test_a_worker_whose_beat_is_stale_is_down_since_its_last_beat(bridge: Bridge
     code, body = readyz(bridge)
 
     assert code == 200 and body["status"] == "degraded" and body["checks"]["worker"] == "down"
-    worker = body["details"]["worker"]
+    worker = body["detail"]["worker"]
     assert datetime.fromisoformat(worker["since"]) == last_beat
     assert 90 <= worker["down_seconds"] < 120 and worker["detail"] == "no heartbeat"
 
@@ -72,7 +72,7 @@ def test_a_worker_that_stopped_is_down_at_once(bridge: Bridge) -> None:
 
     code, body = readyz(bridge)
 
-    assert code == 200 and body["checks"]["worker"] == "down" and body["details"]["worker"]["detail"] == "stopped"
+    assert code == 200 and body["checks"]["worker"] == "down" and body["detail"]["worker"]["detail"] == "stopped"
 
 
 def test_redis_down_is_reported_with_since_when_and_intake_stays_up(make_bridge: Callable[..., Bridge]) -> None:
@@ -90,7 +90,7 @@ def test_redis_down_is_reported_with_since_when_and_intake_stays_up(make_bridge:
     assert first_seen is not None and heartbeat.redis_down_since == first_seen
     with db.read(bridge.rt.engine) as conn:
         assert conn.execute(select(t.worker_heartbeat.c.redis_down_since)).scalar_one() == first_seen
-    assert datetime.fromisoformat(body["details"]["redis"]["since"]) <= first_seen
+    assert datetime.fromisoformat(body["detail"]["redis"]["since"]) <= first_seen
     assert bridge.client.get("/healthz").status_code == 200
 
 
