@@ -319,3 +319,45 @@ def test_a_killed_worker_shows_as_down_at_once(run_bridge: Callable[..., Running
     wait_until(lambda: seen.append(bridge.readyz()) or seen[-1].get("checks", {}).get("worker") == "down", 5, "down")
     assert seen[-1]["status"] == "degraded" and "since" in seen[-1]["detail"]["worker"]
     wait_until(lambda: bridge.readyz().get("checks", {}).get("worker") == "ok", 30, "worker back")
+
+
+def test_a_worker_outlives_a_redis_restart_in_the_middle_of_a_drain(
+    make_bridge: Callable[..., Any], tmp_path: Path
+) -> None:
+    # given a backlog, drained by a real `bridge worker` (as in production, with no supervisor to restart it)
+    from bridge.embedded_redis import EmbeddedRedis
+
+    redis = EmbeddedRedis(tmp_path / "r.sock").start()
+    log_path = tmp_path / "worker.log"
+    worker = None
+    try:
+        bridge = make_bridge(redis_url=redis.url, inbox={"batch_size": 10})
+        orders = range(60_000, 60_300)
+        for order_id in orders:
+            bridge.send_ok(*woo.with_order_id("order.updated.completed", order_id))
+        with log_path.open("wb") as log:
+            worker = subprocess.Popen(
+                [*BRIDGE, "--config", str(tmp_path / "config.yaml"), "worker"],
+                env=_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until(lambda: inbox_count(bridge.rt, "done") >= 30, 60, "the drain under way")
+
+        # when Redis dies under the running job, which ends (and fails to record its end) while Redis is away
+        redis.stop()
+        wait_until(lambda: inbox_count(bridge.rt, "done") == len(orders), 60, "the backlog applied")
+        time.sleep(1.0)
+        redis.start()
+
+        # then the same worker process goes on taking jobs: a new delivery is applied
+        assert points_by_order(bridge.rt) == {order_id: 35 for order_id in orders}
+        wait_until(lambda: bridge.rt.drains.ensure_drain("shop1"), 10, "the web's trigger reaching Redis again")
+        bridge.send_ok(*woo.with_order_id("order.updated.completed", 70_000))
+        wait_until(lambda: points_by_order(bridge.rt).get(70_000) == 35, 30, "the new delivery applied")
+        assert worker.poll() is None, log_path.read_text()
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
+        redis.stop()
