@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -41,8 +42,11 @@ PRUNE_AFTER = timedelta(days=1)
 
 
 def redis_answers(rt: Runtime) -> bool:
+    """Whether a *new* connection to Redis answers a PING. Not the pool's: a connection it already holds can work
+    on while every new one fails (a unix socket file deleted under a running server)."""
     try:
-        rt.redis().ping()
+        with Redis.from_url(redis_url(rt.settings), socket_connect_timeout=0.5, socket_timeout=1.0) as client:
+            client.ping()
     except RedisError:
         return False
     return True

@@ -160,3 +160,25 @@ def test_bridge_status_json_has_the_checks_and_the_shops(bridge: Bridge, tmp_pat
     assert body["status"] == "degraded" and body["bridge_run_pid"] is None
     assert body["checks"]["worker"] == {"state": "never_seen", "detail": "no worker has run on this database"}
     assert [shop["shop"] for shop in body["shops"]] == ["shop1"]
+
+
+def test_redis_is_unreachable_when_new_connections_fail_even_if_old_ones_work(
+    make_bridge: Callable[..., Bridge], tmp_path: Path
+) -> None:
+    # given a bridge whose pooled Redis connection works
+    from bridge.embedded_redis import EmbeddedRedis
+
+    redis = EmbeddedRedis(tmp_path / "r.sock").start()
+    try:
+        bridge = make_bridge(redis_url=redis.url)
+        assert bridge.rt.redis().ping()
+
+        # when the socket file goes (what a second bridge's redis-server did to the first on exit)
+        redis.socket_path.unlink()
+
+        # then the pool's connection still answers, but no new one can be made, and /readyz says so
+        assert bridge.rt.redis().ping()
+        code, body = readyz(bridge)
+        assert code == 200 and body["checks"]["redis"] == "unreachable"
+    finally:
+        redis.stop()
