@@ -3,9 +3,10 @@
 A ``SimpleWorker`` (no fork per job): jobs are few and long (each drains a batch stream), and staying in one
 process keeps the database pool warm. If Redis goes away the worker waits for it (RQ retries the connection,
 here at most 2 s apart, so a restarted Redis is picked up at once); the sweeper keeps looking for due deliveries
-in SQL and triggers a drain as soon as Redis answers again. If RQ's loop gives up on an error (it does when Redis
-vanishes in the middle of a job), a fresh one starts: only a stop signal ends a long-running worker. A heartbeat
-thread tells ``/readyz`` and ``bridge status`` that the worker is alive (bridge.jobs.heartbeat).
+in SQL and triggers a drain as soon as Redis answers again. If RQ's loop ends on an error (it quits on any
+unexpected exception, e.g. Redis vanishing while a job's end is recorded), a fresh one starts: only a stop signal
+ends a long-running worker. A heartbeat thread tells ``/readyz`` and ``bridge status`` that the worker is alive
+(bridge.jobs.heartbeat).
 """
 
 from __future__ import annotations
