@@ -17,6 +17,7 @@ e-mail are then its), or an account whose e-mail selects a guest member it must 
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ STATUSES = (
     "failed",
 )
 EMAILS = ("ann@example.test", " Ann@Example.TEST ", "bob@example.test", "")
+MEMBER_IN_KEY = re.compile(r":member:(\d+):")
 KEPT = {"program", "shop", "shop_connection", "shop_webhook", "sync_state"}  # set up once, not by applying orders
 
 
@@ -184,7 +186,10 @@ def meaning(rt: Runtime) -> dict[str, Any]:
     m, i, le = t.member.c, t.member_identity.c, t.ledger_entry.c
     with db.read(rt.engine) as conn:
         emails = {member_id: rank for rank, member_id in enumerate(conn.scalars(select(m.id).order_by(m.id)))}
-        keys = dict(conn.execute(select(le.id, le.idempotency_key)).all())
+        keys = {  # a sign-up bonus's key names its member by id
+            entry_id: MEMBER_IN_KEY.sub(lambda found: f":member:#{emails[int(found[1])]}:", key)
+            for entry_id, key in conn.execute(select(le.id, le.idempotency_key))
+        }
         members = conn.execute(select(m.email, m.email_key, m.first_shop_id).order_by(m.id)).all()
         identities = sorted(
             (r.shop_id, r.platform_customer_id, emails[r.member_id])
@@ -210,7 +215,7 @@ def meaning(rt: Runtime) -> dict[str, Any]:
         )
         ledger = sorted(
             (
-                r.idempotency_key,
+                keys[r.id],
                 emails[r.member_id],
                 r.points,
                 r.kind,
