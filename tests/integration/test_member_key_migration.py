@@ -1,4 +1,4 @@
-"""Migration 009 (issue 12) on a database that already holds members: nothing that points at a member is lost,
+"""Migration 010 (issue 12) on a database that already holds members: nothing that points at a member is lost,
 every member keeps being selected by its e-mail, and two members may now show one e-mail but not share a key."""
 
 from __future__ import annotations

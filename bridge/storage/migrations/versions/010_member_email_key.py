@@ -1,7 +1,7 @@
 """members keyed on accounts: member.email is no longer unique, member.email_key selects (issue 12)
 
-Revision ID: 009_member_email_key
-Revises: 008_merge_heads
+Revision ID: 010_member_email_key
+Revises: 009_worker_heartbeat
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "009_member_email_key"
-down_revision = "008_merge_heads"
+revision = "010_member_email_key"
+down_revision = "009_worker_heartbeat"
 branch_labels = None
 depends_on = None
 
