@@ -83,7 +83,13 @@ def link_account(conn: Connection, program_id: str, shop_id: str, customer_id: s
     email = normalize_email(account_email)
     member_id = store.by_identity(conn, shop_id, customer_id)
     holder = store.by_email(conn, program_id, email) if email else None
-    if member_id is None and holder is not None and not store.has_identity(conn, holder):
+    # The guest member's row is locked first (PostgreSQL): two accounts told at once cannot both attach it.
+    if (
+        member_id is None
+        and holder is not None
+        and store.lock(conn, program_id, holder)
+        and not store.has_identity(conn, holder)
+    ):
         member_id = store.link_identity(conn, program_id, shop_id, customer_id, holder)
         if member_id == holder:
             _audit(conn, program_id, shop_id, "member.guest_attached", holder, customer_id, {})
@@ -96,8 +102,10 @@ def link_account(conn: Connection, program_id: str, shop_id: str, customer_id: s
     if holder is None:
         store.update(conn, member_id, email=email, email_key=email)
     else:
+        shown = (store.get(conn, program_id, member_id) or {}).get("email")
         store.update(conn, member_id, email=email)
-        if holder != member_id and not store.has_identity(conn, holder):
+        # audited once, when the account takes this e-mail, not on each later update of the account
+        if holder != member_id and shown != email and not store.has_identity(conn, holder):
             # Both exist (the account ordered before the shop told us about it): their ledgers stay apart.
             details = {"guest_member_id": holder, "reason": "the account has a member already"}
             _audit(conn, program_id, shop_id, "member.guest_attach_skipped", member_id, customer_id, details)

@@ -227,6 +227,7 @@ def test_an_account_that_already_has_a_member_is_not_merged_with_a_guest_but_the
     order(bridge, 9030, 0, "fay@example.test")  # guest member: 35
     order(bridge, 9031, 7030, "other@example.test")  # the account ordered before we heard of it: 35
     account(bridge, 7030, "fay@example.test")  # its own e-mail is the guest's
+    account(bridge, 7030, "fay@example.test", topic="customer.updated")  # a later change of the profile
 
     account_member = member_of(bridge, 7030)
     assert account_member is not None
