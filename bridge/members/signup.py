@@ -7,7 +7,7 @@ from sqlalchemy import Connection
 from bridge.connectors.base import ShopCustomer
 from bridge.ledger import service as ledger
 from bridge.ledger.model import EntryKind, NewEntry
-from bridge.members.service import resolve
+from bridge.members.service import link_account
 from bridge.orders.context import member_context
 from bridge.orders.service import ShopContext
 from bridge.rules import evaluate_signup
@@ -18,9 +18,8 @@ CAUSE_SIGNUP = "signup"
 
 
 def apply_customer(conn: Connection, ctx: ShopContext, customer: ShopCustomer, *, created: bool) -> str:
-    member_id = resolve(conn, ctx.program_id, ctx.shop_id, customer.customer_id, customer.email)
-    if member_id is None:
-        return "no-member"
+    # The customer resource carries the account's own e-mail: the one source that may attach a guest member.
+    member_id = link_account(conn, ctx.program_id, ctx.shop_id, customer.customer_id, customer.email)
     if customer.birthday is not None:  # issue 3: the birthday job reads it from the member's profile
         life.update_profile(conn, ctx.program_id, member_id, utcnow(), birthday=customer.birthday)
     if not created:

@@ -52,9 +52,7 @@ def explain(rt: Runtime, conn: Connection, shop_id: str, order: ShopOrder) -> di
 
 def _existing_member(conn: Connection, program_id: str, shop_id: str, order: ShopOrder) -> int | None:
     """The member the worker would credit, without creating one (explaining writes nothing)."""
-    if order.customer_id:
-        found = member_store.by_identity(conn, shop_id, order.customer_id)
-        if found is not None:
-            return found
+    if order.customer_id:  # an account's order is its account's, never its billing e-mail's (issue 12)
+        return member_store.by_identity(conn, shop_id, order.customer_id)
     email = normalize_email(order.email)
     return member_store.by_email(conn, program_id, email) if email else None

@@ -75,7 +75,7 @@ def redeem(
     with db.write(rt.engine) as conn:
         if member_id is None:
             assert shopper is not None, "name the member or the shopper"
-            member_id = member_for_shopper(conn, rt.settings.program.id, shop.id, *shopper)
+            member_id = member_for_shopper(conn, shop.id, shopper[0])
             if member_id is None:
                 raise InsufficientPoints("you have no points yet")
         red, created = reserve(
@@ -272,12 +272,9 @@ def withdraw_coupon(rt: Runtime, red: Redemption) -> bool:
     return True
 
 
-def member_for_shopper(conn: Connection, program_id: str, shop_id: str, customer_id: str, email: str) -> int | None:
-    """The member behind a widget token (its shop customer id, else its e-mail); None before they joined."""
-    found = member_store.by_identity(conn, shop_id, customer_id)
-    if found is None and email.strip():
-        found = member_store.by_email(conn, program_id, email.strip().lower())
-    return found
+def member_for_shopper(conn: Connection, shop_id: str, customer_id: str) -> int | None:
+    """The member behind a widget token: its shop account's, never its e-mail's (issue 12); None before they joined."""
+    return member_store.by_identity(conn, shop_id, customer_id)
 
 
 def mine(conn: Connection, member_id: int, limit: int = 20) -> list[Redemption]:

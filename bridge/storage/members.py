@@ -22,12 +22,15 @@ def by_identity(conn: Connection, shop_id: str, customer_id: str) -> int | None:
 
 
 def by_email(conn: Connection, program_id: str, email: str) -> int | None:
-    stmt = select(t.member.c.id).where(t.member.c.program_id == program_id, t.member.c.email == email)
+    """The member this normalised e-mail *selects* (its ``email_key``): a guest member, or the account whose own
+    e-mail it is. Not the members that merely show this address (an account's order form may have typed it)."""
+    stmt = select(t.member.c.id).where(t.member.c.program_id == program_id, t.member.c.email_key == email)
     return conn.scalar(stmt)
 
 
 def get_or_create(conn: Connection, program_id: str, email: str, shop_id: str | None) -> int:
-    """The member with this normalised email; created when absent (safe against a concurrent creator).
+    """The member this normalised e-mail selects; a guest member keyed on it is created when none does (safe
+    against a concurrent creator).
 
     One statement whether the member exists or not: an insert whose conflict is a no-op update, returning the id
     (the drain's hot path; ``SELECT`` then ``INSERT`` cost two round trips for every new shopper). On PostgreSQL
@@ -35,8 +38,39 @@ def get_or_create(conn: Connection, program_id: str, email: str, shop_id: str | 
     orders can deadlock; PostgreSQL then aborts one, whose deliveries are retried (nothing lost or doubled). A
     lock-free variant (insert in a CTE, then read) measured 436-474/s against 656/s on the drain benchmark.
     """
-    values = {"program_id": program_id, "email": email, "first_shop_id": shop_id, "created_at": utcnow()}
-    return int(conn.execute(_upsert_member(conn.dialect.name), values).scalar_one())
+    return create_many(conn, program_id, shop_id, [(email, email)])[0]
+
+
+def create_many(
+    conn: Connection, program_id: str, shop_id: str | None, members: list[tuple[str, str | None]]
+) -> list[int]:
+    """Members for (e-mail, key) pairs in one statement, ids in list order; new ones are numbered in list order.
+
+    A pair with a key is the guest member keyed on it: the existing one when a member holds the key already (the
+    keys must be distinct). A pair without one is always a new member (an account's: its identity selects it).
+    """
+    if not members:
+        return []
+    now = utcnow()
+    values = [
+        {"program_id": program_id, "email": email, "email_key": key, "first_shop_id": shop_id, "created_at": now}
+        for email, key in members
+    ]
+    stmt = _upsert_member(conn.dialect.name)
+    if len(values) == 1:
+        return [int(conn.execute(stmt, values[0]).scalar_one())]
+    # Without a column to tell them apart, the new keyless rows are told by their ids: one statement inserts its
+    # rows in order, so their ids grow in list order (asking for the rows in parameter order instead made
+    # SQLAlchemy send one statement per row).
+    by_key: dict[str, int] = {}
+    keyless: list[int] = []
+    for member_id, key in conn.execute(stmt, values):
+        if key is None:
+            keyless.append(int(member_id))
+        else:
+            by_key[key] = int(member_id)
+    fresh = iter(sorted(keyless))
+    return [by_key[key] if key is not None else next(fresh) for _, key in members]
 
 
 def by_identities(conn: Connection, shop_id: str, customer_ids: list[str]) -> dict[str, int]:
@@ -50,20 +84,11 @@ def by_identities(conn: Connection, shop_id: str, customer_ids: list[str]) -> di
     return {customer_id: member_id for customer_id, member_id in conn.execute(stmt)}
 
 
-def get_or_create_many(conn: Connection, program_id: str, emails: list[str], shop_id: str | None) -> dict[str, int]:
-    """``get_or_create`` for distinct normalised emails in one statement; new members are numbered in list order."""
-    if not emails:
-        return {}
-    now = utcnow()
-    values = [{"program_id": program_id, "email": e, "first_shop_id": shop_id, "created_at": now} for e in emails]
-    stmt = _upsert_member(conn.dialect.name).returning(t.member.c.email)
-    return {email: int(member_id) for member_id, email in conn.execute(stmt, values)}
-
-
-def link_identities(conn: Connection, program_id: str, shop_id: str, links: list[tuple[str, int]]) -> None:
-    """``link_identity`` for many (customer id, member id) pairs of one shop."""
+def link_identities(conn: Connection, program_id: str, shop_id: str, links: list[tuple[str, int]]) -> dict[str, int]:
+    """``link_identity`` for many (customer id, member id) pairs of one shop; returns the member id of each
+    customer id after the call (another's, when a concurrent transaction linked it first)."""
     if not links:
-        return
+        return {}
     now = utcnow()
     values = [
         {
@@ -75,7 +100,30 @@ def link_identities(conn: Connection, program_id: str, shop_id: str, links: list
         }
         for customer_id, member_id in links
     ]
+    if len(links) == 1:  # the drain's hot path: one statement more only when the link lost a race
+        customer_id, member_id = links[0]
+        if conn.execute(_insert_identity_ignore(conn.dialect.name).returning(t.member_identity.c.id), values).first():
+            return {customer_id: member_id}
+        winner = by_identity(conn, shop_id, customer_id)
+        return {customer_id: winner if winner is not None else member_id}
     conn.execute(_insert_identity_ignore(conn.dialect.name), values)
+    return dict(links) | by_identities(conn, shop_id, [customer_id for customer_id, _ in links])
+
+
+def has_identity(conn: Connection, member_id: int) -> bool:
+    """Whether an account (of any shop) selects this member: if not, it is a guest member."""
+    stmt = select(t.member_identity.c.id).where(t.member_identity.c.member_id == member_id).limit(1)
+    return conn.execute(stmt).first() is not None
+
+
+def update(conn: Connection, member_id: int, **values: str | None) -> None:
+    """Set the member's ``email`` and/or ``email_key``."""
+    conn.execute(t.member.update().where(t.member.c.id == member_id).values(**values))
+
+
+def delete_unreferenced(conn: Connection, member_id: int) -> None:
+    """Drop a member created a moment ago that lost the race for its identity (nothing points at it yet)."""
+    conn.execute(t.member.delete().where(t.member.c.id == member_id))
 
 
 @functools.lru_cache(maxsize=4)
@@ -89,12 +137,13 @@ def _upsert_member(dialect: str) -> Any:
     insert = sqlite_insert if dialect == "sqlite" else pg_insert
     stmt = insert(t.member)
     return stmt.on_conflict_do_update(
-        index_elements=["program_id", "email"], set_={"email": stmt.excluded.email}
-    ).returning(t.member.c.id)
+        index_elements=["program_id", "email_key"], set_={"email_key": stmt.excluded.email_key}
+    ).returning(t.member.c.id, t.member.c.email_key)
 
 
-def link_identity(conn: Connection, program_id: str, shop_id: str, customer_id: str, member_id: int) -> None:
-    link_identities(conn, program_id, shop_id, [(customer_id, member_id)])
+def link_identity(conn: Connection, program_id: str, shop_id: str, customer_id: str, member_id: int) -> int:
+    """Map the shop account to the member; returns the member it maps to (the first link stands)."""
+    return link_identities(conn, program_id, shop_id, [(customer_id, member_id)])[customer_id]
 
 
 def get(conn: Connection, program_id: str, member_id: int) -> dict[str, Any] | None:

@@ -91,10 +91,17 @@ member = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
-    Column("email", String(320), nullable=False),  # normalised: trimmed, lower-case
+    # The member's e-mail, normalised (trimmed, lower-case): shown, searched, coupons are locked to it. Not unique:
+    # two accounts may give one address (issue 12). ``""`` when none is known.
+    Column("email", String(320), nullable=False),
+    # The e-mail that selects this member, if any (docs/adr/0007-members-are-keyed-on-accounts.md): a guest
+    # member's e-mail, or an account's own e-mail from the shop's customer resource. Never an order's billing
+    # e-mail for an account. NULL: nothing but the member's shop identities selects it.
+    Column("email_key", String(320), nullable=True),
     Column("first_shop_id", String(64), ForeignKey("shop.id"), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
-    UniqueConstraint("program_id", "email"),
+    UniqueConstraint("program_id", "email_key"),
+    Index("ix_member_program_id_email", "program_id", "email"),
 )
 
 member_identity = Table(

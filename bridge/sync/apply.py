@@ -25,7 +25,7 @@ from bridge.connectors.woocommerce import consts
 from bridge.connectors.woocommerce.webhooks import parse_customer, parse_order
 from bridge.inbox.dispatch import apply_event
 from bridge.jobs.schedule import load_registrations
-from bridge.members.service import resolve
+from bridge.members.service import link_account
 from bridge.members.signup import apply_customer
 from bridge.orders.batch import Applied, apply_page, can_batch
 from bridge.orders.service import ShopContext, paid_or_reversed
@@ -150,6 +150,6 @@ def apply_customers(
             if award_signup:
                 counts[apply_customer(conn, ctx, customer, created=True)] += 1
             else:
-                found = resolve(conn, ctx.program_id, ctx.shop_id, customer.customer_id, customer.email)
-                counts["linked" if found else "no-member"] += 1
+                link_account(conn, ctx.program_id, ctx.shop_id, customer.customer_id, customer.email)
+                counts["linked"] += 1
     return counts

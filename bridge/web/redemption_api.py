@@ -143,11 +143,8 @@ admin_bp.register_error_handler(ShopBusy, _shop_busy)
 
 # -- widget ------------------------------------------------------------------------------------------------------
 def _shopper_member(conn: Any) -> int | None:
-    rt = current_runtime()
     shopper = current_shopper()
-    return redemptions.member_for_shopper(
-        conn, rt.settings.program.id, shopper.shop_id, shopper.customer_id, shopper.email
-    )
+    return redemptions.member_for_shopper(conn, shopper.shop_id, shopper.customer_id)
 
 
 def rewards_section(rt: Any, conn: Any, shop_id: str, member_id: int | None) -> dict[str, Any]:

@@ -112,9 +112,7 @@ def panel() -> Response:
     rt = current_runtime()
     shopper = current_shopper()
     with db.read(rt.engine) as conn:
-        member_id = redemptions.member_for_shopper(
-            conn, rt.settings.program.id, shopper.shop_id, shopper.customer_id, shopper.email
-        )
+        member_id = redemptions.member_for_shopper(conn, shopper.shop_id, shopper.customer_id)
         body = widget_panel.render(widget_panel.PanelRequest(rt, conn, shopper, member_id, _locale()))
     response = jsonify(body)
     response.headers["Cache-Control"] = "private, no-store"  # a member's balance: never cached by a proxy

@@ -10,11 +10,14 @@ keys, not row ids or clock readings).
 The pages mix what makes batching tricky: guests and accounts sharing an e-mail in different spellings, a customer
 id first seen with one e-mail then another, orders we already know (an older, the same or a newer snapshot),
 refunds and cancellations in the first snapshot we see, unpaid orders, the same order twice in one page (applied
-one by one), and history-only imports.
+one by one), and history-only imports. Before the page, the shop may tell both databases about accounts (their own
+e-mails, issue 12): a guest member attached to an account, an account keyed on its e-mail (guest orders with that
+e-mail are then its), or an account whose e-mail selects a guest member it must not take over.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,7 +38,7 @@ from bridge.runtime import Runtime, use_runtime
 from bridge.storage import db, migrate
 from bridge.storage import tables as t
 from bridge.storage.db import make_engine
-from bridge.sync.apply import apply_as_page, apply_one_by_one
+from bridge.sync.apply import apply_as_page, apply_customers, apply_one_by_one
 from tests.conftest import base_config
 from tests.integration.conftest import BOTH_BACKENDS
 from tests.support.client import SHOP
@@ -54,6 +57,7 @@ STATUSES = (
     "failed",
 )
 EMAILS = ("ann@example.test", " Ann@Example.TEST ", "bob@example.test", "")
+MEMBER_IN_KEY = re.compile(r":member:(\d+):")
 KEPT = {"program", "shop", "shop_connection", "shop_webhook", "sync_state"}  # set up once, not by applying orders
 
 
@@ -75,6 +79,9 @@ snaps = st.builds(
     email=st.sampled_from(EMAILS),
     minute=st.integers(0, 3),
     refunds=st.lists(st.sampled_from(("-5.00", "-12.50", "-35.00")), max_size=2).map(tuple),
+)
+accounts = st.lists(  # what the shop's customer resource says of accounts 1 and 2: their own e-mails
+    st.tuples(st.sampled_from((1, 2)), st.sampled_from(EMAILS)), max_size=3
 )
 pages = st.one_of(
     st.lists(snaps, min_size=1, max_size=8, unique_by=lambda s: s.order),  # mostly: each order once (batched)
@@ -174,12 +181,16 @@ def pair(request: pytest.FixtureRequest, backend: str, tmp_path: Path, redis_ser
 
 
 def meaning(rt: Runtime) -> dict[str, Any]:
-    """What the tables say, without row ids or clock readings."""
+    """What the tables say, without row ids or clock readings (a member is named by its rank in creation order: two
+    members may show one e-mail)."""
     m, i, le = t.member.c, t.member_identity.c, t.ledger_entry.c
     with db.read(rt.engine) as conn:
-        emails = dict(conn.execute(select(m.id, m.email)).all())
-        keys = dict(conn.execute(select(le.id, le.idempotency_key)).all())
-        members = conn.execute(select(m.email, m.first_shop_id).order_by(m.id)).all()
+        emails = {member_id: rank for rank, member_id in enumerate(conn.scalars(select(m.id).order_by(m.id)))}
+        keys = {  # a sign-up bonus's key names its member by id
+            entry_id: MEMBER_IN_KEY.sub(lambda found: f":member:#{emails[int(found[1])]}:", key)
+            for entry_id, key in conn.execute(select(le.id, le.idempotency_key))
+        }
+        members = conn.execute(select(m.email, m.email_key, m.first_shop_id).order_by(m.id)).all()
         identities = sorted(
             (r.shop_id, r.platform_customer_id, emails[r.member_id])
             for r in conn.execute(select(i.shop_id, i.platform_customer_id, i.member_id))
@@ -204,7 +215,7 @@ def meaning(rt: Runtime) -> dict[str, Any]:
         )
         ledger = sorted(
             (
-                r.idempotency_key,
+                keys[r.id],
                 emails[r.member_id],
                 r.points,
                 r.kind,
@@ -231,15 +242,17 @@ def meaning(rt: Runtime) -> dict[str, Any]:
 
 @pytest.mark.parametrize("backend", BOTH_BACKENDS)
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(past=st.lists(snaps, max_size=6), page=pages, history_only=st.booleans())
+@given(past=st.lists(snaps, max_size=6), known=accounts, page=pages, history_only=st.booleans())
 def test_a_page_applied_at_once_ends_where_one_by_one_does(
-    pair: Pair, past: list[Snap], page: list[Snap], history_only: bool
+    pair: Pair, past: list[Snap], known: list[tuple[int, str]], page: list[Snap], history_only: bool
 ) -> None:
     pair.clear()
     for rt in pair.both():
         with use_runtime(rt), db.write(rt.engine) as conn:
             for snap in past:  # the orders' past, delivered one by one to both
                 apply_one_by_one(conn, rt.shop_context(SHOP), [payload(snap)], source="test", history_only=False)
+            for customer, email in known:  # then the shop tells both about accounts (sign-up bonus included)
+                apply_customers(conn, rt.shop_context(SHOP), [{"id": customer, "email": email}], award_signup=True)
     batch = [payload(snap) for snap in page]
     with use_runtime(pair.batched), db.write(pair.batched.engine) as conn:
         counts = apply_as_page(conn, pair.batched.shop_context(SHOP), batch, history_only)

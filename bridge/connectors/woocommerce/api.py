@@ -282,7 +282,7 @@ def coupon_payload(spec: CouponSpec) -> dict[str, Any]:
         "individual_use": spec.individual_use,
         "usage_limit": 1,
         "usage_limit_per_user": 1,
-        "email_restrictions": [spec.email],
+        "email_restrictions": [spec.email] if spec.email else [],  # an account the shop gave no e-mail (issue 12)
         "date_expires_gmt": spec.expires_gmt,
         "minimum_amount": spec.minimum_amount,
         "free_shipping": spec.free_shipping,
