@@ -13,6 +13,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from bridge.runtime import EXTENSION_KEY, Runtime
     from bridge.web import (
         admin_api,
+        body,
         cors,
         errors,
         health,
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.configure(settings.log_level)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    body.init_app(app)  # bounded bodies, JSON and ids: before any blueprint
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION_KEY] = Runtime.build(settings)
     errors.init_app(app)
