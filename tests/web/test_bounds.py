@@ -67,6 +67,14 @@ def _token(bridge: Bridge, customer_id: str = "2") -> str:
     return issue_token(shop, customer_id, woo.CAROL)
 
 
+def _nan_token(bridge: Bridge) -> str:
+    """A token whose ``exp`` and ``iat`` are NaN: it compared false to every bound, so it never expired."""
+    shop = bridge.rt.settings.shop(SHOP)
+    assert shop is not None and shop.widget_secret
+    claims = {"shop": SHOP, "sub": "2", "email": woo.CAROL, "iat": float("nan"), "exp": float("nan")}
+    return jwt.encode(claims, shop.widget_secret, algorithm="HS256")
+
+
 def _widget(bridge: Bridge) -> dict[str, str]:
     return {"Authorization": f"Bearer {_token(bridge)}"}
 
@@ -178,6 +186,12 @@ REFUSED: list[tuple[str, Send, int, str]] = [
         lambda b: b.admin("POST", "/admin/v1/members/1/adjustments", json={"points": PAST_64_BITS, "reason": "x"}),
         422,
         "validation_failed",
+    ),
+    (
+        "widget token: exp and iat NaN",
+        lambda b: b.client.get("/widget/v1/panel", headers={"Authorization": f"Bearer {_nan_token(b)}"}),
+        401,
+        "token_invalid",
     ),
     (
         "widget token: a customer id longer than any id",
