@@ -97,7 +97,7 @@ def load_json(body: bytes) -> Any:
         data = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         raise MalformedPayload(f"the body is not valid JSON: {exc}") from exc
-    if _SURROGATE_ESCAPE.search(text):  # rare: only escaped non-BMP characters (emoji) need the walk
+    if "\\u0000" in text or _SURROGATE_ESCAPE.search(text):  # rare: NUL, or emoji escaped as surrogate pairs
         _check_text(data)
     return data
 
@@ -107,7 +107,8 @@ def _no_constant(name: str) -> Any:
 
 
 def _check_text(value: Any) -> None:
-    """Refuse lone surrogates (``"\\ud800"``): valid JSON escapes, but no database can store them."""
+    """Refuse lone surrogates (``"\\ud800"``) and NUL (``"\\u0000"``): valid JSON escapes, but no database stores
+    the first and PostgreSQL refuses the second, which SQLite keeps."""
     stack = [value]
     while stack:
         item = stack.pop()
@@ -126,6 +127,8 @@ def _encodable(text: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise MalformedPayload("the JSON holds a lone UTF-16 surrogate, which is not text") from exc
+    if "\x00" in text:
+        raise MalformedPayload("the JSON holds a NUL character (\\u0000), which is not text")
 
 
 def row_id(value: Any, name: str) -> int:

@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
     """Install the bounds: before the blueprints, so every route's ``<int:...>`` is a 64-bit id."""
     app.url_map.converters["int"] = RowIdConverter
     app.json = BoundedJSONProvider(app)
+    app.before_request(_refuse_nul)
     app.before_request(_buffer_streamed_body)
 
 
@@ -38,6 +39,13 @@ class BoundedJSONProvider(DefaultJSONProvider):
             return limits.load_json(s if isinstance(s, bytes) else s.encode("utf-8", "surrogatepass"))
         except MalformedPayload as exc:
             raise ValueError(str(exc)) from exc
+
+
+def _refuse_nul() -> None:
+    """A NUL character (``%00``) in the path or the query is a 400: PostgreSQL refuses it in any text it is
+    given (a 500), where SQLite would store it."""
+    if "\x00" in request.path or b"%00" in request.query_string:
+        raise MalformedPayload("the URL holds a NUL character (%00)")
 
 
 def _buffer_streamed_body() -> None:

@@ -33,6 +33,7 @@ widget_bp = Blueprint("redemption_widget", __name__, url_prefix="/widget/v1")
 admin_bp = Blueprint("redemption_admin", __name__, url_prefix="/admin/v1")
 
 MAX_KEY_LENGTH = limits.MAX_IDEMPOTENCY_KEY_LENGTH
+ADMIN_KEY_PREFIX = "admin:"
 
 
 class RedeemIn(Schema):
@@ -123,12 +124,12 @@ def _redeemed_response(result: redemptions.Redeemed, view: Any) -> tuple[Respons
     return response, status
 
 
-def _request_key() -> str:
+def _request_key(max_length: int = MAX_KEY_LENGTH) -> str:
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
         raise IdempotencyKeyRequired("send an Idempotency-Key header (one fresh value per redeem click)")
-    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise MalformedPayload(f"the Idempotency-Key must be printable and at most {MAX_KEY_LENGTH} characters")
+    if len(key) > max_length or not key.isprintable():
+        raise MalformedPayload(f"the Idempotency-Key must be printable and at most {max_length} characters")
     return key
 
 
@@ -266,7 +267,7 @@ def admin_get(redemption_id: int) -> Response:
 @require_admin
 def admin_redeem(member_id: int) -> tuple[Response, int]:
     """Support redeems on a member's behalf (audited); same rules, same idempotency as the widget."""
-    key = _request_key()
+    key = _request_key(MAX_KEY_LENGTH - len(ADMIN_KEY_PREFIX))  # stored prefixed, in a column of MAX_KEY_LENGTH
     payload = AdminRedeemIn().load(json_object())
     rt = current_runtime()
     shop_id = payload["shop"] or (rt.settings.shops[0].id if len(rt.settings.shops) == 1 else None)
@@ -278,7 +279,7 @@ def admin_redeem(member_id: int) -> tuple[Response, int]:
         member_id=member_id,
         reward_id=payload["reward_id"],
         points=payload["points"],
-        request_key=f"admin:{key}",
+        request_key=f"{ADMIN_KEY_PREFIX}{key}",
         channel="admin",
         actor=g.actor,
     )

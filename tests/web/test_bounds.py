@@ -127,6 +127,30 @@ REFUSED: list[tuple[str, Send, int, str]] = [
         400,
         "malformed_payload",
     ),
+    (
+        "webhook: a NUL character escaped in the JSON",
+        lambda b: b.post_webhook(*_signed_raw(b'{"id":12,"billing":{"email":"a\\u0000@example.test"}}')),
+        400,
+        "malformed_payload",
+    ),
+    (
+        "referral claim (no auth): a NUL character in the code",
+        lambda b: b.client.post("/widget/v1/referrals/claim", json={"code": "AB\x00CDEF", "email": "f@example.test"}),
+        400,
+        "malformed_payload",
+    ),
+    (
+        "referral link (no auth): a NUL character in the code",
+        lambda b: b.client.get("/r/AB%00CDEF"),
+        400,
+        "malformed_payload",
+    ),
+    (
+        "referral offer (no auth): a NUL character in the query",
+        lambda b: b.client.get("/widget/v1/referral/offer?code=AB%00CD"),
+        400,
+        "malformed_payload",
+    ),
     ("admin member id past 64 bits", lambda b: b.admin("GET", f"/admin/v1/members/{PAST_64_BITS}"), 404, "not_found"),
     (
         "admin ledger id past 64 bits",
@@ -171,6 +195,17 @@ REFUSED: list[tuple[str, Send, int, str]] = [
             "/admin/v1/members/1/adjustments",
             json={"points": 5, "reason": "x"},
             headers={"Idempotency-Key": "k" * 129},
+        ),
+        400,
+        "malformed_payload",
+    ),
+    (
+        "admin redemption: an Idempotency-Key that would not fit once prefixed with admin:",
+        lambda b: b.admin(
+            "POST",
+            "/admin/v1/members/1/redemptions",
+            json={"reward_id": "r1"},
+            headers={"Idempotency-Key": "k" * 125},
         ),
         400,
         "malformed_payload",

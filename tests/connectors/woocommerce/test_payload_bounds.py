@@ -65,6 +65,7 @@ def test_out_of_bounds_order_fields_are_refused_by_name(data: dict[str, Any], me
         (b'{"id": 12, "total": Infinity}', "Infinity is not a JSON number"),
         (b'{"id": 12, "billing": {"first_name": "\\ud800"}}', "lone UTF-16 surrogate"),
         (b'{"id": 12, "billing": {"\\udfff": 1}}', "lone UTF-16 surrogate"),
+        (b'{"id": 12, "billing": {"email": "a\\u0000@example.test"}}', "NUL"),
         (b'{"id": 12, "note": "caf\xe9"}', "not UTF-8"),
         (b'{"id": ' + b"9" * 5000 + b"}", "not valid JSON"),
     ],
