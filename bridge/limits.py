@@ -55,7 +55,7 @@ MAX_JSON_DEPTH = 64
 _KEEP_QUOTES_AND_BRACKETS = bytes(b for b in range(256) if b not in b'"[]{}')
 _ONE_BRACKET_KIND = bytes.maketrans(b"{}", b"[]")
 _WHOLE_TEXT = re.compile(r"\s*-?[0-9]{1,19}\s*")
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")  # NUL, or half of a surrogate pair
 
 
 def check_json_depth(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> None:
@@ -94,16 +94,19 @@ def load_json(body: bytes) -> Any:
         raise MalformedPayload("the body is not UTF-8") from exc
     check_json_depth(body)
     try:
-        data = json.loads(text, parse_constant=_no_constant)
+        data = _DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         raise MalformedPayload(f"the body is not valid JSON: {exc}") from exc
-    if "\\u0000" in text or _SURROGATE_ESCAPE.search(text):  # rare: NUL, or emoji escaped as surrogate pairs
+    if _SUSPECT_ESCAPE.search(text):  # rare: NUL, or emoji escaped as surrogate pairs
         _check_text(data)
     return data
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)  # built once: json.loads(..., **kw) builds one per call
 
 
 def _check_text(value: Any) -> None:
