@@ -42,9 +42,9 @@ MONEY_DECIMALS = 6
 """Money is kept to this many decimal places (shops use 0 to 4): a float artefact like 16.363636363636363 is
 rounded, so the points arithmetic never meets more digits than ``Decimal`` carries (28)."""
 
-MAX_POINTS = 1_000_000_000
-"""Most points one ledger entry may move (an award, an adjustment, a redemption). Billions of such entries still
-sum inside a 64-bit balance."""
+MAX_POINTS = 10**12
+"""Most points one ledger entry may move (an award, an adjustment, a redemption, an expiry of a whole balance):
+millions of such entries still sum inside a 64-bit balance, which is what every balance read needs."""
 
 MAX_COUNT = 1_000_000_000
 """Quantities in an order."""

@@ -270,23 +270,30 @@ def _set(key: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return lambda data: data.__setitem__(key, value)
 
 
-PARKED: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
-    ('"id": 1.5 (was order 1)', _set("id", 1.5)),
-    ("an id of 80 digits", _set("id", "1" * 80)),
-    ("an id past 64 bits", _set("id", PAST_64_BITS)),
-    ("a line total of 5e18", _line_total("5000000000000000000")),
-    ("a line total of 5e18 as a number", _line_total(5e18)),
-    ("an order total of 1e308", _set("total", 1e308)),
-    ("a 40-digit amount", _set("total", "1" * 40)),
-    ("a customer id past 64 bits", _set("customer_id", PAST_64_BITS)),
-    ("a status longer than any status", _set("status", "processing" * 4)),
-    ("a quantity of 1.5", lambda data: data["line_items"][0].__setitem__("quantity", 1.5)),
+def _huge_but_valid_lines(data: dict[str, Any]) -> None:
+    """Amounts within bounds whose award (one point per unit) is past what one ledger entry may move."""
+    for line in data["line_items"]:
+        line["subtotal"] = line["total"] = "100000000000000"
+
+
+PARKED: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    ("an award past the most one entry may move", _huge_but_valid_lines, "PointsOutOfRange"),
+    ('"id": 1.5 (was order 1)', _set("id", 1.5), "MalformedPayload"),
+    ("an id of 80 digits", _set("id", "1" * 80), "MalformedPayload"),
+    ("an id past 64 bits", _set("id", PAST_64_BITS), "MalformedPayload"),
+    ("a line total of 5e18", _line_total("5000000000000000000"), "MalformedPayload"),
+    ("a line total of 5e18 as a number", _line_total(5e18), "MalformedPayload"),
+    ("an order total of 1e308", _set("total", 1e308), "MalformedPayload"),
+    ("a 40-digit amount", _set("total", "1" * 40), "MalformedPayload"),
+    ("a customer id past 64 bits", _set("customer_id", PAST_64_BITS), "MalformedPayload"),
+    ("a status longer than any status", _set("status", "processing" * 4), "MalformedPayload"),
+    ("a quantity of 1.5", lambda data: data["line_items"][0].__setitem__("quantity", 1.5), "MalformedPayload"),
 ]
 
 
-@pytest.mark.parametrize("change", [r[1] for r in PARKED], ids=[r[0] for r in PARKED])
+@pytest.mark.parametrize(("change", "error"), [r[1:] for r in PARKED], ids=[r[0] for r in PARKED])
 def test_a_payload_the_parser_refuses_is_parked_at_once_and_awards_nothing(
-    bridge: Bridge, change: Callable[[dict[str, Any]], None]
+    bridge: Bridge, change: Callable[[dict[str, Any]], None], error: str
 ) -> None:
     bridge.deliver_ok("customer.created")
     data = woo.payload(PAID)
@@ -296,7 +303,7 @@ def test_a_payload_the_parser_refuses_is_parked_at_once_and_awards_nothing(
 
     failed = bridge.admin("GET", "/admin/v1/inbox", query_string={"state": "failed"}).get_json()["deliveries"]
     assert [(d["state"], d["attempts"]) for d in failed] == [("failed", 1)]  # permanent: no retry scheduled
-    assert failed[0]["last_error"].startswith("MalformedPayload")
+    assert failed[0]["last_error"].startswith(error)
     assert bridge.balance() == {"available": SIGNUP_POINTS, "pending": 0, "lifetime": SIGNUP_POINTS}
 
     bridge.deliver_ok(PAID)  # the real order still earns, exactly once
