@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bridge.cli_common import runtime_from, settings_from
+from bridge.cli_common import echo_table, fail, run_guarded, runtime_from, settings_from
 from bridge.config import Settings
 from bridge.errors import BridgeError
 
@@ -26,6 +26,7 @@ def _runtime(ctx: click.Context) -> Any:
 
 
 @click.group()
+@click.version_option(package_name="loyalty-bridge", prog_name="bridge")
 @click.option(
     "--config",
     "config",
@@ -59,7 +60,30 @@ def check_config(ctx: click.Context) -> None:
                 "connected with `bridge connect`",
                 err=True,
             )
+        if shop.demo:
+            click.echo(
+                f"  warning: shop {shop.id} has demo: true: GET / hands a widget token for a demo shopper to anyone "
+                "(remove it for a real shop)",
+                err=True,
+            )
     click.echo(f"  admin API keys: {len(s.admin_api_keys)}")
+    for key in demo_secrets(s):
+        click.echo(f"  warning: {key} is the example's demo value (change-me): replace it before going live", err=True)
+
+
+DEMO_SECRET_MARK = "change-me"  # what every secret in config.example.yaml contains
+
+
+def demo_secrets(s: Settings) -> list[str]:
+    """The keys (never the values) still holding a demo secret copied from config.example.yaml."""
+    found = [f"admin.api_keys[{i}]" for i, k in enumerate(s.admin_api_keys) if DEMO_SECRET_MARK in k]
+    for i, shop in enumerate(s.shops):
+        for name in ("webhook_secret", "widget_secret", "consumer_secret"):
+            if DEMO_SECRET_MARK in getattr(shop, name):
+                found.append(f"shops[{i}].{name} ({shop.id})")
+    if DEMO_SECRET_MARK in s.secret_key:
+        found.append("secret_key")
+    return found
 
 
 @cli.group()
@@ -88,20 +112,20 @@ def db_upgrade(ctx: click.Context) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, skip_prepare: bool) -> None:
     """Web only (gunicorn): webhooks, widget and admin API."""
+    from bridge.supervisor import PortInUse, gunicorn_argv, listen
+
+    # Bind here, not in gunicorn: a busy port is one clear line instead of five retries and a stack of errors.
+    try:
+        bind_fd = listen(host, port).detach()
+    except PortInUse as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
     if not skip_prepare:
         from bridge.bootstrap import prepare_database
 
         prepare_database(_runtime(ctx), migrate_schema=False)
-    argv = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{host}:{port}",
-        "--workers", str(workers),
-        "--worker-class", "gthread",
-        "--threads", str(threads),
-        "--no-control-socket",
-        "--graceful-timeout", "10",
-        "bridge:create_app()",
-    ]  # fmt: skip
+    os.set_inheritable(bind_fd, True)
+    argv = gunicorn_argv(bind_fd, workers, threads)
     os.execv(sys.executable, argv)
 
 
@@ -126,27 +150,36 @@ def worker(ctx: click.Context, burst: bool) -> None:
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
 @click.pass_context
 def run(ctx: click.Context, host: str, port: int) -> None:
-    """Everything on one machine: embedded Redis, a worker and the web server, stopped together."""
+    """Everything on one machine: embedded Redis, a worker and the web server, kept running together."""
     from bridge import logs
     from bridge.bootstrap import prepare_database
     from bridge.embedded_redis import EmbeddedRedis
     from bridge.runtime import Runtime
-    from bridge.supervisor import Supervisor, child_env
+    from bridge.supervisor import BridgeAlreadyRunning, PortInUse, Supervisor, child_env, listen, lock_data_dir
 
     settings = _settings(ctx)
     logs.configure(settings.log_level)
+    try:
+        lock = lock_data_dir(settings.data_dir)  # held (open) until this process ends
+        listener = listen(host, port)
+    except (BridgeAlreadyRunning, PortInUse) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
     prepare_database(Runtime.build(settings), migrate_schema=True)
     supervisor = Supervisor(child_env(ctx.obj.get("config")))
     try:
         if settings.uses_embedded_redis:
             supervisor.start_redis(EmbeddedRedis(settings.embedded_redis_socket, settings.data_dir / "redis.log"))
         supervisor.spawn("worker", "worker")
-        supervisor.spawn("web", "serve", "--host", host, "--port", str(port), "--skip-prepare")
+        supervisor.spawn_web(listener)
     except BaseException:
         supervisor.stop_all()
         raise
     click.echo(f"Loyalty Bridge listening on http://{host}:{port} (Ctrl-C to stop)", err=True)
-    sys.exit(supervisor.wait())
+    status = supervisor.wait()
+    listener.close()
+    lock.close()
+    sys.exit(status)
 
 
 @cli.group()
@@ -156,18 +189,21 @@ def inbox() -> None:
 
 @inbox.command("list")
 @click.option("--state", type=click.Choice(["pending", "done", "failed"]), default=None)
-@click.option("--limit", default=20, show_default=True, type=int)
+@click.option("--shop", "shop_id", default=None, help="Only this shop's deliveries.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (for scripts).")
 @click.pass_context
-def inbox_list(ctx: click.Context, state: str | None, limit: int) -> None:
+def inbox_list(ctx: click.Context, state: str | None, shop_id: str | None, limit: int, as_json: bool) -> None:
     """Recent deliveries, newest first."""
     from bridge.inbox import service
 
-    for row in service.listing(_runtime(ctx), state, None, limit, None):
-        error = f"  {row['last_error']}" if row["last_error"] else ""
-        click.echo(
-            f"{row['id']:>8} {row['state']:<8} {row['shop_id']} {row['topic']} #{row['resource_id']} "
-            f"attempts={row['attempts']}{error}"
-        )
+    rt = _runtime(ctx)
+    try:
+        rows = service.listing(rt, state, shop_id, limit, None)
+    finally:
+        rt.close()
+    columns = ("id", "state", "shop_id", "topic", "resource_id", "attempts", "received_at", "last_error")
+    echo_table(rows, columns, as_json=as_json, empty="no deliveries" + (f" in state {state}" if state else ""))
 
 
 @inbox.command("replay")
@@ -180,8 +216,7 @@ def inbox_replay(ctx: click.Context, delivery_id: int) -> None:
     try:
         found = service.replay(_runtime(ctx), delivery_id)
     except BridgeError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+        fail(str(exc))
     click.echo(json.dumps({"id": found["id"], "topic": found["topic"], "state": "pending"}))
 
 
@@ -209,10 +244,13 @@ def _register_commands() -> None:
     from bridge import cli_rules  # issue 3
 
     cli.add_command(cli_rules.rules)
+    from bridge import cli_status  # issue 12: replaces cli_connect's status, whose shop report it prints after its own
+
+    cli.add_command(cli_status.status)
 
 
 _register_commands()
 
 
 def main() -> None:
-    cli(obj={})
+    run_guarded(lambda: cli(obj={}))

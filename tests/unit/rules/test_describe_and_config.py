@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bridge.config import load_settings
+from bridge.config import load_settings, settings_from
 from bridge.errors import ConfigError
 from bridge.rules.describe import ways_to_earn
 from bridge.storage.clock import add_months
@@ -54,7 +54,7 @@ def test_ways_to_earn_describe_each_active_rule() -> None:
 )
 def test_bad_earning_settings_stop_the_config_with_their_key(program: dict[str, object], key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
-        load_settings(None, environ={}, overrides={"program": program})
+        settings_from({"program": program})
 
 
 def test_earning_settings_come_from_the_environment_too() -> None:
@@ -76,3 +76,25 @@ def test_earning_settings_come_from_the_environment_too() -> None:
 )
 def test_add_months_clamps_to_the_end_of_the_month(start: datetime, months: int, end: datetime) -> None:
     assert add_months(start, months) == end
+
+
+def test_ways_the_bridge_describes_carry_message_keys_and_numbers_for_the_widget() -> None:
+    """The widget says them in the shopper's language; the owner's own words are shown as written."""
+    rs = rules(
+        [
+            {"id": "base", "type": "per_amount", "points": 1, "per": 10, "minimum_amount": 20},
+            {"id": "welcome", "type": "first_order", "points": 100, "name": "Welcome gift"},
+            {"id": "coffee", "type": "multiplier", "categories": ["coffee"], "multiplier": "1.5"},
+            {"id": "own", "type": "nth_order", "every": 3, "points": 30, "name": "Loyal", "description": "Mine"},
+        ]
+    )
+    ways = {w["id"]: w for w in ways_to_earn(rs, "EUR")}
+    assert ways["base"]["i18n"] == {
+        "title": "way_shop",
+        "description": "way_per_amount_min",
+        "vars": {"points": 1, "amount": "10", "minimum": "20"},
+    }
+    assert ways["welcome"]["i18n"]["title"] is None  # the owner named it
+    assert ways["welcome"]["i18n"]["description"] == "way_first_order_text"
+    assert ways["coffee"]["i18n"]["vars"] == {"multiplier": 1.5, "what": "coffee"}
+    assert "i18n" not in ways["own"]
