@@ -14,6 +14,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from bridge.runtime import EXTENSION_KEY, Runtime
     from bridge.web import (
         admin_api,
+        body,
         cors,
         demo,
         errors,
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    body.init_app(app)  # bounded bodies, JSON and ids: before any blueprint
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions[EXTENSION_KEY] = Runtime.build(settings)
     errors.init_app(app)

@@ -48,7 +48,11 @@ class InvalidSignature(BridgeError):
     status = 401
 
 
-class MalformedPayload(BridgeError):
+class PermanentError(BridgeError):
+    """Wrong input that trying again cannot fix: a delivery failing with it is parked ``failed`` at once."""
+
+
+class MalformedPayload(PermanentError):
     """A delivery or request body that cannot be read as what it claims to be."""
 
     code = "malformed_payload"
@@ -75,3 +79,10 @@ class IdempotencyConflict(BridgeError):
 
     code = "idempotency_conflict"
     status = 409
+
+
+class PointsOutOfRange(PermanentError):
+    """A ledger entry past ``bridge.limits.MAX_POINTS``: computed from input that cannot be right."""
+
+    code = "points_out_of_range"
+    status = 422

@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from bridge.connectors import connector_for
-from bridge.errors import InboxDeliveryNotFound, MalformedPayload
+from bridge.errors import InboxDeliveryNotFound, PermanentError
 from bridge.inbox.dispatch import apply_event
 from bridge.runtime import Runtime
 from bridge.storage import db
@@ -129,7 +129,7 @@ def _apply(conn: Any, ctx: Any, connector: Any, delivery: store.Delivery) -> Non
 
 def _record_failure(rt: Runtime, conn: Any, delivery: store.Delivery, exc: Exception) -> None:
     attempts = delivery.attempts + 1
-    permanent = isinstance(exc, MalformedPayload)  # retrying cannot fix the payload itself
+    permanent = isinstance(exc, PermanentError)  # retrying cannot fix the payload itself: parked at once
     now = utcnow()
     retry_at = None
     if not permanent and attempts < rt.settings.inbox.max_attempts:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bridge import limits
+
 
 class EntryKind(enum.StrEnum):
     EARN = "earn"
@@ -43,6 +45,11 @@ class NewEntry:
     reverses_entry_id: int | None = None
     note: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Every path to the ledger builds one of these: an award computed from garbage stops here, as a permanent
+        # error (the delivery is parked, not retried), before any balance can pass 64 bits.
+        limits.points(self.points, f"ledger entry {self.idempotency_key}")
 
 
 @dataclass(frozen=True)

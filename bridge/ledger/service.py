@@ -6,6 +6,7 @@ import logging
 
 from sqlalchemy import Connection
 
+from bridge import limits
 from bridge.errors import IdempotencyConflict, InsufficientPoints, UnknownMember
 from bridge.ledger.model import Balance, Entry, EntryKind, NewEntry
 from bridge.storage import audit
@@ -69,9 +70,7 @@ def adjust(
     key = f"{program_id}:adjust:{request_key}"
     existing = store.by_key(conn, key)
     if existing is not None:
-        if existing.member_id != member_id or existing.points != points:
-            raise IdempotencyConflict("this Idempotency-Key was already used for another adjustment")
-        return existing, False
+        return _same_adjustment(existing, member_id, points, reason), False
     if points < 0 and store.balance(conn, member_id).available + points < 0:
         raise InsufficientPoints("the deduction is larger than the member's available points")
     entry, created = post(
@@ -83,11 +82,13 @@ def adjust(
             kind=EntryKind.ADJUST,
             idempotency_key=key,
             cause_type="admin",
-            cause_id=request_key,
+            cause_id=request_key[: limits.MAX_ID_LENGTH],  # the column; the whole key: idempotency_key, meta
             note=reason,
-            meta={"actor": actor},
+            meta={"actor": actor, "request_key": request_key},
         ),
     )
+    if not created:  # a concurrent twin won the insert: same rule as a replay
+        return _same_adjustment(entry, member_id, points, reason), False
     audit.record(
         conn,
         program_id=program_id,
@@ -98,6 +99,14 @@ def adjust(
         details={"points": points, "reason": reason, "entry_id": entry.id},
     )
     return entry, created
+
+
+def _same_adjustment(existing: Entry, member_id: int, points: int, reason: str) -> Entry:
+    """A replay must repeat the adjustment exactly: the same key with other figures or another reason is a
+    different request, refused (409), never answered with the first one's entry as if it were this one."""
+    if existing.member_id != member_id or existing.points != points or existing.note != reason:
+        raise IdempotencyConflict("this Idempotency-Key was already used for another adjustment")
+    return existing
 
 
 def spend(

@@ -14,7 +14,7 @@ from bridge.storage import db
 from bridge.storage import members as member_store
 from bridge.web import schemas
 from bridge.web.auth import require_admin
-from bridge.web.body import json_object
+from bridge.web.body import idempotency_key, json_object
 
 bp = Blueprint("admin_api", __name__, url_prefix="/admin/v1")
 
@@ -60,7 +60,7 @@ def member_ledger(member_id: int) -> Response:
 @require_admin
 def adjust(member_id: int) -> tuple[Response, int]:
     payload = schemas.AdjustmentIn().load(json_object())
-    request_key = request.headers.get("Idempotency-Key", "").strip()[:128] or _fresh_key()
+    request_key = idempotency_key(required=False) or _fresh_key()
     rt = current_runtime()
     with db.write(rt.engine) as conn:
         entry, created = ledger.adjust(

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 
 import bridge.redemption.jobs  # noqa: F401  (registers the periodic jobs and the order observer)
+from bridge import limits
 from bridge.errors import MalformedPayload
 from bridge.ledger import service as ledger
 from bridge.redemption import catalogue
@@ -22,7 +23,7 @@ from bridge.redemption.model import IdempotencyKeyRequired, Redemption, ShopBusy
 from bridge.runtime import current_runtime
 from bridge.storage import db
 from bridge.storage import redemptions as store
-from bridge.web import ratelimit, widget_panel
+from bridge.web import ratelimit, schemas, widget_panel
 from bridge.web.auth import require_admin
 from bridge.web.body import json_object
 from bridge.web.errors import error_response
@@ -31,29 +32,30 @@ from bridge.web.widget_auth import current_shopper, require_shopper
 widget_bp = Blueprint("redemption_widget", __name__, url_prefix="/widget/v1")
 admin_bp = Blueprint("redemption_admin", __name__, url_prefix="/admin/v1")
 
-MAX_KEY_LENGTH = 128
+MAX_KEY_LENGTH = limits.MAX_IDEMPOTENCY_KEY_LENGTH
+ADMIN_KEY_PREFIX = "admin:"
 
 
 class RedeemIn(Schema):
     class Meta:
         unknown = RAISE
 
-    reward_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    points = fields.Integer(load_default=None, strict=True, validate=validate.Range(min=1, max=1_000_000_000))
+    reward_id = schemas.text_id(required=True)
+    points = schemas.points(minimum=1, load_default=None)
 
 
 class AdminRedeemIn(RedeemIn):
-    shop = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    shop = schemas.text_id(load_default=None)
 
 
 class ListQuery(Schema):
     class Meta:
         unknown = RAISE
 
-    member = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    member = schemas.row_id(load_default=None)
     state = fields.String(load_default=None, validate=validate.OneOf([str(s) for s in State]))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    before = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    limit = schemas.page_limit()
+    before = schemas.row_id(load_default=None)
 
 
 # -- views of a redemption ---------------------------------------------------------------------------------------
@@ -122,12 +124,12 @@ def _redeemed_response(result: redemptions.Redeemed, view: Any) -> tuple[Respons
     return response, status
 
 
-def _request_key() -> str:
+def _request_key(max_length: int = MAX_KEY_LENGTH) -> str:
     key = request.headers.get("Idempotency-Key", "").strip()
     if not key:
         raise IdempotencyKeyRequired("send an Idempotency-Key header (one fresh value per redeem click)")
-    if len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise MalformedPayload(f"the Idempotency-Key must be printable and at most {MAX_KEY_LENGTH} characters")
+    if len(key) > max_length or not key.isprintable():
+        raise MalformedPayload(f"the Idempotency-Key must be printable and at most {max_length} characters")
     return key
 
 
@@ -262,7 +264,7 @@ def admin_get(redemption_id: int) -> Response:
 @require_admin
 def admin_redeem(member_id: int) -> tuple[Response, int]:
     """Support redeems on a member's behalf (audited); same rules, same idempotency as the widget."""
-    key = _request_key()
+    key = _request_key(MAX_KEY_LENGTH - len(ADMIN_KEY_PREFIX))  # stored prefixed, in a column of MAX_KEY_LENGTH
     payload = AdminRedeemIn().load(json_object())
     rt = current_runtime()
     shop_id = payload["shop"] or (rt.settings.shops[0].id if len(rt.settings.shops) == 1 else None)
@@ -274,7 +276,7 @@ def admin_redeem(member_id: int) -> tuple[Response, int]:
         member_id=member_id,
         reward_id=payload["reward_id"],
         points=payload["points"],
-        request_key=f"admin:{key}",
+        request_key=f"{ADMIN_KEY_PREFIX}{key}",
         channel="admin",
         actor=g.actor,
     )

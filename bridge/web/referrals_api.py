@@ -23,7 +23,7 @@ from bridge.referrals.model import Referral, State
 from bridge.runtime import current_runtime
 from bridge.storage import audit, db
 from bridge.storage import referrals as store
-from bridge.web import cors, ratelimit, widget_panel
+from bridge.web import cors, ratelimit, schemas, widget_panel
 from bridge.web.auth import require_admin
 from bridge.web.body import json_object
 from bridge.web.widget_auth import current_shopper, require_shopper
@@ -37,9 +37,9 @@ class ClaimIn(Schema):
     class Meta:
         unknown = RAISE
 
-    shop = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    shop = schemas.text_id(load_default=None)
     code = fields.String(required=True, validate=validate.Length(min=3, max=40))
-    email = fields.Email(required=True, validate=validate.Length(max=320))
+    email = schemas.email(required=True)
 
 
 class ListQuery(Schema):
@@ -47,8 +47,8 @@ class ListQuery(Schema):
         unknown = RAISE
 
     state = fields.String(load_default=None, validate=validate.OneOf([str(s) for s in State]))
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    before = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    limit = schemas.page_limit()
+    before = schemas.row_id(load_default=None)
 
 
 class VanityIn(Schema):

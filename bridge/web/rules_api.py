@@ -16,7 +16,7 @@ from bridge.runtime import Runtime, current_runtime
 from bridge.storage import audit, db, life
 from bridge.storage import members as member_store
 from bridge.storage.clock import utcnow
-from bridge.web import widget_panel
+from bridge.web import schemas, widget_panel
 from bridge.web.auth import require_admin
 
 admin_bp = Blueprint("rules_admin", __name__, url_prefix="/admin/v1")
@@ -26,7 +26,7 @@ class PreviewIn(Schema):
     class Meta:
         unknown = RAISE
 
-    shop_id = fields.String(load_default=None)
+    shop_id = schemas.text_id(load_default=None)
     order = fields.Dict(required=True)  # the platform's order JSON, as its webhook or REST API sends it
 
 

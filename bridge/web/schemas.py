@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
+from bridge import limits
 from bridge.storage.inbox import STATES
+
+
+# -- one field per kind of value, bounded as ``bridge.limits`` says: every schema builds its inputs from these --
+def row_id(**kwargs: Any) -> fields.Integer:
+    """One of our rows (member, redemption, delivery...): 1 to 2**63 - 1, whole (``1.5`` is not 1)."""
+    return fields.Integer(strict=kwargs.pop("strict", False), validate=validate.Range(1, limits.MAX_ROW_ID), **kwargs)
+
+
+def text_id(**kwargs: Any) -> fields.String:
+    """A text identifier: a shop, a reward, a code."""
+    return fields.String(validate=validate.Length(min=1, max=limits.MAX_ID_LENGTH), **kwargs)
+
+
+def email(**kwargs: Any) -> fields.Email:
+    return fields.Email(validate=validate.Length(max=limits.MAX_EMAIL_LENGTH), **kwargs)
+
+
+def points(*, minimum: int, **kwargs: Any) -> fields.Integer:
+    """A number of points in a JSON body: a whole number, at most ``MAX_POINTS`` either way."""
+    return fields.Integer(strict=True, validate=validate.Range(minimum, limits.MAX_POINTS), **kwargs)
+
+
+def page_limit() -> fields.Integer:
+    return fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class _Strict(Schema):
@@ -13,22 +40,22 @@ class _Strict(Schema):
 
 
 class MemberQuery(_Strict):
-    email = fields.Email(load_default=None)
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    email = email(load_default=None)
+    limit = page_limit()
 
 
 class PageQuery(_Strict):
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    before = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    limit = page_limit()
+    before = row_id(load_default=None)
 
 
 class InboxQuery(PageQuery):
     state = fields.String(load_default=None, validate=validate.OneOf(STATES))
-    shop = fields.String(load_default=None)
+    shop = text_id(load_default=None)
 
 
 class AdjustmentIn(_Strict):
-    points = fields.Integer(required=True, strict=True, validate=validate.Range(min=-1_000_000_000, max=1_000_000_000))
+    points = points(minimum=-limits.MAX_POINTS, required=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
     @validates("points")

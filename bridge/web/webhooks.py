@@ -35,7 +35,7 @@ def receive(platform: str, shop_id: str) -> tuple[Response, int]:
         shop = rt.settings.shop(shop_id)
     if shop is None or shop.platform != platform:
         raise UnknownShop(f"no {platform} shop {shop_id!r} is configured")
-    body = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+    body = request.get_data(cache=False)  # 413 past MAX_CONTENT_LENGTH, chunked too (bridge.web.body)
     headers = cast(Mapping[str, str], request.headers)
     connector = connector_for(platform)
     if connector.is_ping(body, headers):

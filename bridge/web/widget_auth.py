@@ -8,6 +8,7 @@ the widget API accepts: a customer id or e-mail in a query string or body is nev
 from __future__ import annotations
 
 import functools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 import jwt
 from flask import g, request
 
+from bridge import limits
 from bridge.config import ShopSettings
 from bridge.errors import BridgeError
 from bridge.runtime import current_runtime
@@ -61,7 +63,7 @@ def verify_token(token: str, shop_lookup: Callable[[str], ShopSettings | None], 
     except jwt.PyJWTError as exc:
         raise WidgetUnauthorized("token_invalid", "the widget token cannot be read") from exc
     shop_id = unverified.get("shop")
-    shop = shop_lookup(shop_id) if isinstance(shop_id, str) else None
+    shop = shop_lookup(shop_id) if isinstance(shop_id, str) and len(shop_id) <= limits.MAX_ID_LENGTH else None
     if shop is None:
         raise WidgetUnauthorized("token_wrong_shop", "the widget token names no shop connected to this bridge")
     if not shop.widget_secret:
@@ -72,21 +74,59 @@ def verify_token(token: str, shop_lookup: Callable[[str], ShopSettings | None], 
             token,
             shop.widget_secret,
             algorithms=["HS256"],  # pinned: never "none", never an algorithm the token chooses
-            options={"require": ["exp", "iat", "sub", "shop"], "verify_exp": False, "verify_iat": False},
+            # exp, iat and sub are checked below: PyJWT would refuse a numeric sub as if the signature were wrong
+            options={
+                "require": ["exp", "iat", "sub", "shop"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_sub": False,
+            },
         )
+    except jwt.MissingRequiredClaimError as exc:
+        raise WidgetUnauthorized("token_invalid", f"the widget token has no {exc.claim!r} claim") from exc
     except jwt.PyJWTError as exc:
         raise WidgetUnauthorized("token_invalid", "the widget token's signature is not valid") from exc
     exp, iat = claims["exp"], claims["iat"]
-    if not isinstance(exp, int | float) or not isinstance(iat, int | float):
-        raise WidgetUnauthorized("token_invalid", "the widget token's iat and exp must be numbers")
+    if not _whole_seconds(exp) or not _whole_seconds(iat):
+        raise WidgetUnauthorized("token_invalid", "the widget token's iat and exp must be whole seconds (integers)")
     if exp < current - LEEWAY_SECONDS:
         raise WidgetUnauthorized("token_expired", "the widget token has expired: reload the page")
     if iat > current + LEEWAY_SECONDS or exp - iat > MAX_LIFETIME_SECONDS:
         raise WidgetUnauthorized("token_lifetime", "the widget token must be issued now and live at most 1 hour")
-    customer_id = str(claims["sub"]).strip()
-    if not customer_id or customer_id == "0":
-        raise WidgetUnauthorized("token_invalid", "the widget token names no customer")
-    return Shopper(shop_id=shop.id, customer_id=customer_id, email=str(claims.get("email") or ""))
+    return Shopper(shop_id=shop.id, customer_id=_customer_id(claims["sub"]), email=_email(claims.get("email")))
+
+
+def _whole_seconds(value: Any) -> bool:
+    """A NumericDate we accept: an integer (or a whole, finite float). ``NaN`` compared false to every bound, so
+    a token with ``exp: NaN`` never expired."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value) and value.is_integer())
+
+
+def _customer_id(sub: Any) -> str:
+    """The customer id from ``sub``: text, or the integer many JWT libraries emit (normalised to its text)."""
+    if isinstance(sub, int) and not isinstance(sub, bool) and 0 < sub <= limits.MAX_ROW_ID:
+        return str(sub)
+    customer_id = sub.strip() if isinstance(sub, str) else ""
+    if not customer_id or customer_id == "0" or len(customer_id) > limits.MAX_ID_LENGTH:
+        raise WidgetUnauthorized(
+            "token_invalid",
+            f"the widget token's sub must be the customer's id (text of at most {limits.MAX_ID_LENGTH} "
+            "characters, or a positive integer)",
+        )
+    return customer_id
+
+
+def _email(value: Any) -> str:
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, str) or len(value) > limits.MAX_EMAIL_LENGTH:
+        raise WidgetUnauthorized(
+            "token_invalid",
+            f"the widget token's email must be an address of at most {limits.MAX_EMAIL_LENGTH} characters",
+        )
+    return value
 
 
 def _authenticate() -> Shopper:

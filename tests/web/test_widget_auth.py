@@ -41,6 +41,20 @@ def test_a_token_signed_by_the_shop_names_the_customer(settings: Settings) -> No
         ({"shop": SHOP, "sub": "2", "iat": NOW, "exp": NOW + 86400}, WIDGET_SECRET, "token_lifetime"),
         ({"shop": SHOP, "sub": "2", "exp": NOW + 300}, WIDGET_SECRET, "token_invalid"),
         ({"shop": SHOP, "sub": "0", "iat": NOW, "exp": NOW + 300}, WIDGET_SECRET, "token_invalid"),
+        # issue 12: NaN compared false to every bound, so this token never expired
+        ({"shop": SHOP, "sub": "2", "iat": NOW, "exp": float("nan")}, WIDGET_SECRET, "token_invalid"),
+        ({"shop": SHOP, "sub": "2", "iat": float("nan"), "exp": float("nan")}, WIDGET_SECRET, "token_invalid"),
+        ({"shop": SHOP, "sub": "2", "iat": NOW, "exp": float("inf")}, WIDGET_SECRET, "token_invalid"),
+        ({"shop": SHOP, "sub": "2", "iat": NOW, "exp": NOW + 300.5}, WIDGET_SECRET, "token_invalid"),
+        ({"shop": SHOP, "sub": "2", "iat": NOW, "exp": str(NOW + 300)}, WIDGET_SECRET, "token_invalid"),
+        ({"shop": SHOP, "sub": "2", "iat": True, "exp": NOW + 300}, WIDGET_SECRET, "token_invalid"),
+        ({"shop": SHOP, "sub": True, "iat": NOW, "exp": NOW + 300}, WIDGET_SECRET, "token_invalid"),
+        ({"shop": SHOP, "sub": 0, "iat": NOW, "exp": NOW + 300}, WIDGET_SECRET, "token_invalid"),
+        ({"shop": SHOP, "sub": 2**64, "iat": NOW, "exp": NOW + 300}, WIDGET_SECRET, "token_invalid"),
+        ({"shop": SHOP, "sub": "7" * 65, "iat": NOW, "exp": NOW + 300}, WIDGET_SECRET, "token_invalid"),
+        ({"shop": SHOP, "sub": {"id": 2}, "iat": NOW, "exp": NOW + 300}, WIDGET_SECRET, "token_invalid"),
+        ({"shop": SHOP, "sub": "2", "email": "a" * 300, "iat": NOW, "exp": NOW + 300}, WIDGET_SECRET, "token_invalid"),
+        ({"shop": "s" * 65, "sub": "2", "iat": NOW, "exp": NOW + 300}, WIDGET_SECRET, "token_wrong_shop"),
     ],
 )
 def test_bad_tokens_are_refused_with_a_precise_code(settings: Settings, claims: dict, secret: str, code: str) -> None:
@@ -95,3 +109,27 @@ def test_cors_answers_only_the_shops_own_origin(widget_bridge: Bridge) -> None:
     assert "Access-Control-Allow-Origin" not in foreign.headers
     admin = widget_bridge.client.get("/healthz", headers={"Origin": own})
     assert "Access-Control-Allow-Origin" not in admin.headers
+
+
+@pytest.mark.parametrize("sub", [2, "2", " 2 "])
+def test_a_numeric_sub_names_the_customer_as_text(settings: Settings, sub: object) -> None:
+    """Many JWT libraries emit the customer id as a number: it is the same customer."""
+    token = jwt.encode({"shop": SHOP, "sub": sub, "iat": NOW, "exp": NOW + 300}, WIDGET_SECRET, algorithm="HS256")
+    assert verify_token(token, settings.shop, now=NOW).customer_id == "2"
+
+
+@pytest.mark.parametrize(
+    ("claims", "named"),
+    [
+        ({"shop": SHOP, "iat": NOW, "exp": NOW + 300}, "'sub'"),
+        ({"shop": SHOP, "sub": "2", "iat": NOW}, "'exp'"),
+        ({"shop": SHOP, "sub": False, "iat": NOW, "exp": NOW + 300}, "sub"),
+        ({"shop": SHOP, "sub": "2", "iat": NOW, "exp": float("nan")}, "exp"),
+    ],
+)
+def test_a_wrong_claim_is_named_not_called_a_bad_signature(settings: Settings, claims: dict, named: str) -> None:
+    token = jwt.encode(claims, WIDGET_SECRET, algorithm="HS256")
+    with pytest.raises(WidgetUnauthorized) as caught:
+        verify_token(token, settings.shop, now=NOW)
+    assert named in str(caught.value)
+    assert "signature" not in str(caught.value)

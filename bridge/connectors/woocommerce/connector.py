@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bridge import limits
 from bridge.connectors.base import ShopEvent
 from bridge.connectors.woocommerce import consts, webhooks
 
@@ -24,9 +25,11 @@ class WooCommerceConnector:
         return topic in webhooks.SUPPORTED_TOPICS
 
     def resource_id(self, body: bytes) -> str:
+        """For listing and tracing only: whatever the payload says, cut to the column; the parser judges it."""
         data = webhooks.load_json_object(body)
         value = data.get("id")
-        return str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+        shown = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+        return shown[: limits.MAX_ID_LENGTH]
 
     def parse_event(self, topic: str, body: bytes) -> ShopEvent:
         return webhooks.parse_event(topic, body)

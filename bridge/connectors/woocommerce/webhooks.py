@@ -9,13 +9,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from bridge import limits
 from bridge.connectors.base import (
     EventKind,
     LineItem,
@@ -60,10 +60,8 @@ def is_ping(body: bytes, headers: Mapping[str, str]) -> bool:
 
 
 def load_json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedPayload(f"body is not valid JSON: {exc}") from exc
+    """The delivery's JSON object, decoded within ``bridge.limits`` (UTF-8, depth, no NaN, no lone surrogates)."""
+    data = limits.load_json(body)
     if not isinstance(data, dict):
         raise MalformedPayload("body must be a JSON object")
     return data
@@ -71,23 +69,27 @@ def load_json_object(body: bytes) -> dict[str, Any]:
 
 def parse_order(data: Mapping[str, Any]) -> ShopOrder:
     billing = data.get("billing") or {}
-    customer_id = _int(data.get("customer_id", 0), "customer_id")
+    customer_id = limits.whole_number(data.get("customer_id", 0), "customer_id")
+    if customer_id < 0:
+        raise MalformedPayload("customer_id must not be negative")
     return ShopOrder(
         order_id=_id(data),
-        status=_str(data.get("status")),
-        currency=_str(data.get("currency")).upper(),
+        status=limits.bounded_text(data.get("status"), "status", limits.MAX_STATUS_LENGTH),
+        currency=limits.bounded_text(data.get("currency"), "currency", limits.MAX_STATUS_LENGTH).upper(),
         total=_money(data.get("total"), "total"),
         total_tax=_money(data.get("total_tax"), "total_tax"),
         shipping_total=_money(data.get("shipping_total"), "shipping_total"),
         discount_total=_money(data.get("discount_total"), "discount_total"),
         customer_id=None if customer_id == consts.GUEST_CUSTOMER_ID else str(customer_id),
-        email=_str(billing.get("email") if isinstance(billing, Mapping) else ""),
+        email=_email(billing.get("email") if isinstance(billing, Mapping) else ""),
         date_created=_gmt(data.get("date_created_gmt")),
         date_modified=_gmt(data.get("date_modified_gmt")),
         date_paid=_gmt(data.get("date_paid_gmt")),
         line_items=tuple(_line_item(item) for item in _list(data.get("line_items"), "line_items")),
         refunds=tuple(_refund(item) for item in _list(data.get("refunds"), "refunds")),
-        coupon_codes=tuple(_str(c.get("code")).lower() for c in _list(data.get("coupon_lines"), "coupon_lines")),
+        coupon_codes=tuple(
+            _str(c.get("code"))[: limits.MAX_ID_LENGTH].lower() for c in _list(data.get("coupon_lines"), "coupon_lines")
+        ),
         billing_phone=_phone(billing.get("phone") if isinstance(billing, Mapping) else None),
         billing_address=_address(billing if isinstance(billing, Mapping) else {}),
         fee_total=sum(
@@ -95,6 +97,18 @@ def parse_order(data: Mapping[str, Any]) -> ShopOrder:
         ),
         date_completed=_gmt(data.get("date_completed_gmt")),
     )
+
+
+def _coupon_code(value: Any) -> str:
+    """Lower case, as WooCommerce compares codes; a longer code than ours is not one of ours (cut for lookups)."""
+    return _str(value)[: limits.MAX_ID_LENGTH].lower()
+
+
+def _email(value: Any) -> str:
+    """The address, or "" when it is longer than any deliverable one: a billing form accepts anything typed, and
+    such an address is nobody's (the order still belongs to its account, if any)."""
+    email = _str(value)
+    return email if len(email) <= limits.MAX_EMAIL_LENGTH else ""
 
 
 def _phone(value: Any) -> str:
@@ -113,7 +127,7 @@ def _address(billing: Mapping[str, Any]) -> str:
 def parse_customer(data: Mapping[str, Any]) -> ShopCustomer:
     return ShopCustomer(
         customer_id=_id(data),
-        email=_str(data.get("email")),
+        email=_email(data.get("email")),
         first_name=_str(data.get("first_name")),
         last_name=_str(data.get("last_name")),
         date_created=_gmt(data.get("date_created_gmt")),
@@ -189,19 +203,14 @@ def parse_event(topic: str, body: bytes) -> ShopEvent:
 
 
 def _id(data: Mapping[str, Any]) -> str:
-    value = _int(data.get("id"), "id")
-    if value <= 0:
-        raise MalformedPayload("id must be a positive integer")
-    return str(value)
+    return str(limits.row_id(data.get("id"), "id"))
 
 
-def _int(value: Any, name: str) -> int:
-    if isinstance(value, bool):
-        raise MalformedPayload(f"{name} must be an integer")
-    try:
-        return int(value)
-    except (TypeError, ValueError) as exc:
-        raise MalformedPayload(f"{name} must be an integer, got {value!r}") from exc
+def _count(value: Any, name: str) -> int:
+    number = limits.whole_number(value, name)
+    if abs(number) > limits.MAX_COUNT:
+        raise MalformedPayload(f"{name} must be at most {limits.MAX_COUNT:,}")
+    return number
 
 
 def _str(value: Any) -> str:
@@ -218,17 +227,7 @@ def _list(value: Any, name: str) -> list[Mapping[str, Any]]:
 
 def _money(value: Any, name: str) -> Decimal:
     """Money arrives as strings ("42.90"), sometimes unpadded ("5") or as numbers; never via float."""
-    if value is None or value == "":
-        return Decimal(0)
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise MalformedPayload(f"{name} must be an amount, got {value!r}")
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise MalformedPayload(f"{name} must be an amount, got {value!r}") from exc
-    if not amount.is_finite():
-        raise MalformedPayload(f"{name} must be a finite amount")
-    return amount
+    return limits.amount(value, name)
 
 
 def _gmt(value: Any) -> datetime | None:
@@ -240,12 +239,17 @@ def _gmt(value: Any) -> datetime | None:
         raise MalformedPayload(f"bad GMT date {value!r}") from exc
 
 
+def _optional_id(value: Any, name: str) -> int:
+    """An id where 0 means none (a line's variation, a deleted product)."""
+    return 0 if value in (0, "0", None, "") else limits.row_id(value, name)
+
+
 def _line_item(item: Mapping[str, Any]) -> LineItem:
     return LineItem(
-        product_id=str(_int(item.get("product_id", 0), "line_items.product_id")),
-        variation_id=str(_int(item.get("variation_id", 0), "line_items.variation_id")),
+        product_id=str(_optional_id(item.get("product_id", 0), "line_items.product_id")),
+        variation_id=str(_optional_id(item.get("variation_id", 0), "line_items.variation_id")),
         sku=_str(item.get("sku")),
-        quantity=_int(item.get("quantity", 0), "line_items.quantity"),
+        quantity=_count(item.get("quantity", 0), "line_items.quantity"),
         subtotal=_money(item.get("subtotal"), "line_items.subtotal"),
         total=_money(item.get("total"), "line_items.total"),
         total_tax=_money(item.get("total_tax"), "line_items.total_tax"),
