@@ -108,3 +108,13 @@ def test_the_example_config_is_valid() -> None:
     example = Path(__file__).resolve().parents[2] / "config.example.yaml"
     settings = load_settings(example, environ={})
     assert settings.shops[0].id == "demo"
+
+
+def test_a_shop_entry_without_url_waits_for_its_connection(tmp_path: Path) -> None:
+    # the README's entry for a shop set up with `bridge connect`: url, keys, secret and currency come from it
+    entry = {"id": "main", "widget_secret": "w" * 32}
+    shop = load_settings(_write(tmp_path, {"shops": [entry]}), environ={}).shops[0]
+    assert (shop.url, shop.consumer_key, shop.webhook_secret, shop.currency) == ("", "", "", "")
+    assert shop.widget_secret == "w" * 32 and shop.allowed_origins == ()
+    with pytest.raises(ConfigError, match=r"shops\[0\]\.url: must start with http"):
+        load_settings(_write(tmp_path, {"shops": [{**entry, "url": "shop.example"}]}), environ={})
