@@ -214,5 +214,28 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def config_option_first(args: list[str]) -> list[str]:
+    """``bridge run --config FILE`` as well as ``bridge --config FILE run``: the group's ``--config`` is moved
+    before the subcommand (no subcommand has an option of that name; nothing after ``--`` is touched)."""
+    moved: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        if arg == "--config" and i + 1 < len(args):
+            moved += args[i : i + 2]
+            i += 2
+            continue
+        if arg.startswith("--config="):
+            moved.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return moved + rest
+
+
 def main() -> None:
-    cli(obj={})
+    cli(args=config_option_first(sys.argv[1:]), obj={})
