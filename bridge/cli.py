@@ -51,8 +51,15 @@ def check_config(ctx: click.Context) -> None:
     click.echo(f"  database: {s.database_url.split('@')[-1] if '@' in s.database_url else s.database_url}")
     click.echo(f"  redis:    {'embedded' if s.uses_embedded_redis else s.redis_url.split('@')[-1]}")
     click.echo(f"  program:  {s.program.id} ({s.program.name})")
+    from bridge.redemption.readiness import why_not_redeemable
+
     for shop in s.shops:
+        if not shop.url:  # the README's entry for a connected shop: the rest is stored by `bridge connect`
+            click.echo(f"  shop:     {shop.id} {shop.platform} (url, keys and webhook secret from `bridge connect`)")
+            continue
         click.echo(f"  shop:     {shop.id} {shop.platform} {shop.url} {shop.currency}")
+        if any(r.enabled for r in s.program.rewards) and why_not_redeemable(shop):
+            click.echo(f"  warning: shop {shop.id}: rewards cannot be redeemed: {why_not_redeemable(shop)}", err=True)
         if not shop.webhook_secret:
             click.echo(
                 f"  warning: shop {shop.id} has no webhook_secret: its deliveries are refused (401) unless it is "

@@ -381,11 +381,13 @@
   }
   function rewardList(items, box) {
     if (!items.length) return [h('p', { class: 'mu', text: t('no_catalogue') })];
-    return [h('ul', null, items.map(function (r) {
+    var closed = st.data.rewards && st.data.rewards.redeemable === false;
+    return [closed ? h('p', { class: 'mu', role: 'note', text: t('rewards_unavailable') }) : null, h('ul', null, items.map(function (r) {
       var cost = r.points_cost != null ? t('points', { n: num(r.points_cost) })
         : t('points_range', { min: num(r.min_points), max: num(r.max_points) });
       var action;
-      if (!r.affordable) action = h('span', { class: 'mu', text: t('points_needed', { points: num(r.points_needed) }) });
+      if (st.data.rewards && st.data.rewards.redeemable === false) action = null; // the shop cannot make coupons yet
+      else if (!r.affordable) action = h('span', { class: 'mu', text: t('points_needed', { points: num(r.points_needed) }) });
       else if (r.points_cost == null) {
         var most = Math.min(r.max_points, Math.floor(st.data.member.available / r.step) * r.step);
         var input = h('input', { type: 'number', min: String(r.min_points), max: String(most), step: String(r.step), value: String(most), 'aria-label': t('points_to_use'), class: 'ltr' });
@@ -421,6 +423,14 @@
     }));
   }
   function settle(red, box, tries) {
+    var m = st.data.member;
+    if (!tries && m && (red.state === 'reserved' || red.state === 'issued')) {
+      // The points are debited when the answer comes, even if the shop is slow to make the coupon.
+      m.available = Math.max(0, m.available - red.points);
+      var el = body.querySelector('[data-lb="available"]');
+      if (el) el.textContent = num(m.available);
+      st.data.stale = true;
+    }
     if (red.state === 'reserved' && tries < 20) {
       fill(box, [h('p', { class: 'msg', text: red.message || t('redeeming') })]);
       return setTimeout(function () {
@@ -430,13 +440,6 @@
       }, 1000);
     }
     if (!red.code) return fill(box, [h('p', { class: 'msg', role: 'alert', text: red.message || t('error_generic') }), backButton()]);
-    var m = st.data.member;
-    if (m) {
-      m.available = Math.max(0, m.available - red.points);
-      var el = body.querySelector('[data-lb="available"]');
-      if (el) el.textContent = num(m.available);
-    }
-    st.data.stale = true;
     fill(box, couponView(red.title, red.code, red.expires_at).concat([backButton()]));
     box.querySelector('h3').focus();
     say(t('your_code') + ': ' + red.code);

@@ -7,6 +7,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bridge.redemption.readiness import rewards_detail
 from bridge.runtime import current_runtime
 
 bp = Blueprint("health", __name__)
@@ -31,4 +32,7 @@ def readyz() -> tuple[Response, int]:
     except RedisError:
         checks["redis"] = "unreachable"
     ready = all(v == "ok" for v in checks.values())
-    return jsonify({"status": "ready" if ready else "not_ready", "checks": checks}), 200 if ready else 503
+    detail = {"rewards": rewards_detail(rt.settings)}  # informative: a shop that cannot issue coupons is still ready
+    return jsonify({"status": "ready" if ready else "not_ready", "checks": checks, "detail": detail}), (
+        200 if ready else 503
+    )
