@@ -211,3 +211,19 @@ def test_a_shop_without_api_keys_offers_no_redeem_and_debits_nothing(
 def test_a_connected_shop_says_rewards_are_redeemable(club: Club) -> None:
     assert club.widget("GET", "/widget/v1/panel").get_json()["rewards"]["redeemable"] is True
     assert club.bridge.client.get("/readyz").get_json()["detail"]["rewards"]["shops"][SHOP]["redeemable"] is True
+
+
+def test_check_config_says_which_shops_cannot_redeem(tmp_path: Any) -> None:
+    import yaml
+
+    config = tmp_path / "config.yaml"
+    connected = {"id": "main", "widget_secret": WIDGET_SECRET}  # the README's entry: completed by `bridge connect`
+    data = {"data_dir": str(tmp_path / "data"), "shops": [DEMO_SHOP, connected], **club_config()}
+    config.write_text(yaml.safe_dump(data))
+
+    result = CliRunner().invoke(cli, ["--config", str(config), "check-config"], obj={})
+
+    assert result.exit_code == 0, result.output
+    assert f"warning: shop {SHOP}: rewards cannot be redeemed: {NO_API_ACCESS}" in result.output
+    assert "main woocommerce (url, keys and webhook secret from `bridge connect`)" in result.output
+    assert "shop main: rewards" not in result.output
