@@ -87,7 +87,7 @@ class Runtime:
                 return False  # not recorded as merged: the next check tries again
             self.settings = settings
             self._shops_version = shops.fingerprint(rows)
-            self._caches.clear()  # per-shop caches hold clients made with the old URL and keys
+            self._caches = {}  # per-shop caches hold clients made with the old URL and keys (a new dict: no race)
             return True
 
     def redis(self) -> Redis:
@@ -119,9 +119,10 @@ class Runtime:
     def product_categories(self, shop_id: str) -> ProductCategories:
         """The shop's product-category cache (issue 3), one per process: kept across deliveries."""
         key = f"categories:{shop_id}"
-        if key not in self._caches:
-            self._caches[key] = ProductCategories(WooClient.for_shop(self.shop(shop_id)))
-        return self._caches[key]
+        caches = self._caches  # one dict throughout: a reload replaces it meanwhile, never empties it
+        if key not in caches:
+            caches[key] = ProductCategories(WooClient.for_shop(self.shop(shop_id)))
+        return caches[key]
 
     def shop(self, shop_id: str) -> ShopSettings:
         """The shop's settings, reloaded first when the id is unknown (connected a moment ago?)."""
