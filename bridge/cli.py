@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bridge.cli_common import runtime_from, settings_from
+from bridge.cli_common import echo_table, fail, run_guarded, runtime_from, settings_from
 from bridge.config import Settings
 from bridge.errors import BridgeError
 
@@ -26,6 +26,7 @@ def _runtime(ctx: click.Context) -> Any:
 
 
 @click.group()
+@click.version_option(package_name="loyalty-bridge", prog_name="bridge")
 @click.option(
     "--config",
     "config",
@@ -67,6 +68,23 @@ def check_config(ctx: click.Context) -> None:
                 err=True,
             )
     click.echo(f"  admin API keys: {len(s.admin_api_keys)}")
+    for key in demo_secrets(s):
+        click.echo(f"  warning: {key} is the example's demo value (change-me): replace it before going live", err=True)
+
+
+DEMO_SECRET_MARK = "change-me"  # what every secret in config.example.yaml contains
+
+
+def demo_secrets(s: Settings) -> list[str]:
+    """The keys (never the values) still holding a demo secret copied from config.example.yaml."""
+    found = [f"admin.api_keys[{i}]" for i, k in enumerate(s.admin_api_keys) if DEMO_SECRET_MARK in k]
+    for i, shop in enumerate(s.shops):
+        for name in ("webhook_secret", "widget_secret", "consumer_secret"):
+            if DEMO_SECRET_MARK in getattr(shop, name):
+                found.append(f"shops[{i}].{name} ({shop.id})")
+    if DEMO_SECRET_MARK in s.secret_key:
+        found.append("secret_key")
+    return found
 
 
 @cli.group()
@@ -163,18 +181,21 @@ def inbox() -> None:
 
 @inbox.command("list")
 @click.option("--state", type=click.Choice(["pending", "done", "failed"]), default=None)
-@click.option("--limit", default=20, show_default=True, type=int)
+@click.option("--shop", "shop_id", default=None, help="Only this shop's deliveries.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (for scripts).")
 @click.pass_context
-def inbox_list(ctx: click.Context, state: str | None, limit: int) -> None:
+def inbox_list(ctx: click.Context, state: str | None, shop_id: str | None, limit: int, as_json: bool) -> None:
     """Recent deliveries, newest first."""
     from bridge.inbox import service
 
-    for row in service.listing(_runtime(ctx), state, None, limit, None):
-        error = f"  {row['last_error']}" if row["last_error"] else ""
-        click.echo(
-            f"{row['id']:>8} {row['state']:<8} {row['shop_id']} {row['topic']} #{row['resource_id']} "
-            f"attempts={row['attempts']}{error}"
-        )
+    rt = _runtime(ctx)
+    try:
+        rows = service.listing(rt, state, shop_id, limit, None)
+    finally:
+        rt.close()
+    columns = ("id", "state", "shop_id", "topic", "resource_id", "attempts", "received_at", "last_error")
+    echo_table(rows, columns, as_json=as_json, empty="no deliveries" + (f" in state {state}" if state else ""))
 
 
 @inbox.command("replay")
@@ -187,8 +208,7 @@ def inbox_replay(ctx: click.Context, delivery_id: int) -> None:
     try:
         found = service.replay(_runtime(ctx), delivery_id)
     except BridgeError as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(1)
+        fail(str(exc))
     click.echo(json.dumps({"id": found["id"], "topic": found["topic"], "state": "pending"}))
 
 
@@ -245,4 +265,4 @@ def config_option_first(args: list[str]) -> list[str]:
 
 
 def main() -> None:
-    cli(args=config_option_first(sys.argv[1:]), obj={})
+    run_guarded(lambda: cli(args=config_option_first(sys.argv[1:]), obj={}))

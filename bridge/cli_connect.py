@@ -14,6 +14,7 @@ from bridge.connectors.woocommerce.api import ShopApiError
 from bridge.errors import BridgeError
 
 EXIT_FAILED = 1
+RESUME_HINT = " (run the same command again: it resumes where it stopped)"  # only when the shop failed, not us
 
 
 def _prepared_runtime(ctx: click.Context) -> Any:
@@ -59,6 +60,11 @@ def connect_woocommerce(
     with_products: bool,
     rotate_secret: bool,
 ) -> None:
+    """Connect a WooCommerce store: check its REST keys, register the bridge's webhooks, store everything encrypted.
+
+    The keys come from WooCommerce → Settings → Advanced → REST API (Read/Write), as options or from
+    WC_CONSUMER_KEY / WC_CONSUMER_SECRET. Running it again updates the bridge's own webhooks in place.
+    """
     from bridge.config import SHOP_ID_PATTERN
     from bridge.sync.connect import ConnectRequest
     from bridge.sync.connect import connect as do_connect
@@ -125,6 +131,8 @@ def status(ctx: click.Context, shop_id: str | None, as_json: bool, offline: bool
     if as_json:
         click.echo(json.dumps(reports, indent=2, default=str))
         return
+    if not reports:
+        click.echo("no shops: add one under shops: in the config, or run `bridge connect woocommerce`")
     for report in reports:
         _print_status(report)
 
@@ -177,7 +185,7 @@ def reconcile(ctx: click.Context, shop_id: str, since: str | None) -> None:
     except (BridgeError, ShopApiError) as exc:
         if rt.settings.shop(shop_id):
             record_failure(rt, shop_id, exc)
-        _fail(f"{exc} (run it again: it resumes where it stopped)")
+        _fail(f"{exc}{RESUME_HINT if isinstance(exc, ShopApiError) else ''}")
         return
     r = report.as_dict()
     click.echo(
@@ -235,7 +243,7 @@ def backfill(
             on_progress=progress,
         )  # fmt: skip
     except (BridgeError, ShopApiError) as exc:
-        _fail(f"{exc} (run the same command again to resume)")
+        _fail(f"{exc}{RESUME_HINT if isinstance(exc, ShopApiError) else ''}")
         return
     except KeyboardInterrupt:
         _fail("interrupted: run the same command again to resume")

@@ -6,7 +6,8 @@ import json
 
 import click
 
-from bridge.cli_common import runtime_from
+from bridge.cli_common import echo_table, runtime_from
+from bridge.redemption.model import State
 
 
 @click.group("redemptions")
@@ -15,20 +16,24 @@ def redemptions() -> None:
 
 
 @redemptions.command("list")
-@click.option("--state", default=None, help="reserved, issued, used, expired, cancelled or failed.")
+@click.option("--state", type=click.Choice([s.value for s in State]), default=None)
 @click.option("--member", type=int, default=None, help="Only this member's.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (for scripts).")
 @click.pass_context
-def list_redemptions(ctx: click.Context, state: str | None, member: int | None, limit: int) -> None:
-    """One JSON line per redemption, newest first."""
+def list_redemptions(ctx: click.Context, state: str | None, member: int | None, limit: int, as_json: bool) -> None:
+    """Redemptions, newest first: a table, or JSON lines with --json (codes are never shown)."""
     from bridge.storage import db
     from bridge.storage import redemptions as store
 
     rt = runtime_from(ctx)
-    with db.read(rt.engine) as conn:
-        found = store.listing(conn, rt.settings.program.id, member, state, limit, None)
-    for red in found:
-        row = {
+    try:
+        with db.read(rt.engine) as conn:
+            found = store.listing(conn, rt.settings.program.id, member, state, limit, None)
+    finally:
+        rt.close()
+    rows = [
+        {
             "id": red.id,
             "member_id": red.member_id,
             "shop_id": red.shop_id,
@@ -42,8 +47,10 @@ def list_redemptions(ctx: click.Context, state: str | None, member: int | None, 
             "failure_reason": red.failure_reason,
             "created_at": red.created_at.isoformat(),
         }
-        click.echo(json.dumps(row))
-    rt.close()
+        for red in found
+    ]
+    columns = ("id", "state", "member_id", "shop_id", "reward_id", "points", "attempts", "created_at", "last_error")
+    echo_table(rows, columns, as_json=as_json, empty="no redemptions" + (f" in state {state}" if state else ""))
 
 
 @redemptions.command("recover")

@@ -9,6 +9,8 @@ import click
 
 from bridge.cli_common import runtime_from
 
+ORDER_KEYS = ("id", "status", "line_items")  # what every WooCommerce order (REST or webhook) carries
+
 
 @click.group("rules")
 def rules() -> None:
@@ -28,6 +30,7 @@ def explain_cmd(ctx: click.Context, order_file: Path | None, shop_id: str | None
     """
     from bridge.connectors.woocommerce.api import ShopApiError, WooClient
     from bridge.connectors.woocommerce.webhooks import parse_order
+    from bridge.errors import MalformedPayload
     from bridge.orders.explain import explain
     from bridge.storage import db
 
@@ -39,7 +42,7 @@ def explain_cmd(ctx: click.Context, order_file: Path | None, shop_id: str | None
         if shop is None:
             raise click.UsageError(f"no shop {shop_id!r} in the configuration")
         if order_file is not None:
-            data = json.loads(order_file.read_text())
+            data = _read_json(order_file)
             data = data.get("json_body", data) if isinstance(data, dict) else data  # captured deliveries wrap it
         else:
             try:
@@ -47,12 +50,32 @@ def explain_cmd(ctx: click.Context, order_file: Path | None, shop_id: str | None
             except ShopApiError as exc:
                 raise click.ClickException(f"order {order_id} from shop {shop.id}: {exc}") from exc
         if not isinstance(data, dict):
-            raise click.UsageError("the order must be a JSON object")
+            raise click.ClickException("the order must be a JSON object")
+        missing = [k for k in ORDER_KEYS if k not in data]
+        if missing:  # parse_order reads absent fields as empty: a customer would "explain" as an empty order
+            looks = "; it looks like a customer" if "role" in data or "username" in data else ""
+            raise click.ClickException(
+                f"{order_file or 'the answer'} is not an order (no {', '.join(missing)}{looks}). "
+                "Give an order as the shop sends it: a webhook body or GET /wp-json/wc/v3/orders/<id>"
+            )
+        try:
+            order = parse_order(data)
+        except MalformedPayload as exc:
+            raise click.ClickException(
+                f"{order_file or 'the order'} is not an order as the shop sends it: {exc}"
+            ) from exc
         with db.read(rt.engine) as conn:
-            result = explain(rt, conn, shop.id, parse_order(data))
+            result = explain(rt, conn, shop.id, order)
         click.echo(json.dumps(result, indent=2))
     finally:
         rt.close()
+
+
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise click.ClickException(f"{path} is not JSON: {exc}") from exc
 
 
 @rules.command("jobs")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from bridge.cli_common import settings_from
+from bridge.cli_common import fail, settings_from
 
 
 @click.command("widget-token")
@@ -21,9 +19,7 @@ def widget_token(ctx: click.Context, shop_id: str, customer_id: str, email: str,
 
     shop = settings_from(ctx).shop(shop_id)
     if shop is None:
-        click.echo(f"no shop {shop_id!r} in the configuration", err=True)
-        sys.exit(1)
+        fail(f"no shop {shop_id!r} in the configuration")
     if not shop.widget_secret:
-        click.echo(f"shop {shop_id!r} has no widget_secret: set shops[].widget_secret in config.yaml", err=True)
-        sys.exit(1)
+        fail(f"shop {shop_id!r} has no widget_secret: set shops[].widget_secret in config.yaml")
     click.echo(issue_token(shop, customer_id, email, ttl_seconds=ttl))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -90,6 +90,9 @@ DEFAULTS: dict[str, Any] = {
         "backfill_requests_per_second": 5,
         "shop_timeout_seconds": 20,
     },
+    # The bridge's clock is the system clock shifted by this many seconds. Production leaves it at 0; tests pin the
+    # bridge to a fixed date with it, and an owner can rehearse holds and expiry ("as if it were next month").
+    "clock": {"offset_seconds": 0},
 }
 
 
@@ -156,6 +159,7 @@ class Settings:
     sync: SyncSettings = field(default_factory=lambda: SyncSettings())
     secret_key: str = field(default="", repr=False)
     public_url: str = ""
+    clock_offset_seconds: float = 0.0
 
     def shop(self, shop_id: str) -> ShopSettings | None:
         for shop in self.shops:
@@ -197,10 +201,33 @@ def load_settings(
         _deep_merge(raw, _read_yaml(config_path))
     elif explicit:
         raise ConfigError(str(config_path), "-", "file not found")
-    _apply_env(raw, env, source)
+    from_env = _apply_env(raw, env, source)
     if overrides:
         _deep_merge(raw, copy.deepcopy(dict(overrides)))
-    return _validate(raw, source)
+    try:
+        return _validate(raw, source, base_dir=config_path.parent if source != "<defaults>" else Path())
+    except ConfigError as exc:
+        raise _blame_environment(exc, from_env) from exc
+
+
+def _blame_environment(exc: ConfigError, from_env: Mapping[str, str]) -> ConfigError:
+    """The error names the ``BRIDGE_*`` variable when the bad value came from one (not the file)."""
+    for key, name in from_env.items():
+        if exc.key == key or exc.key.startswith((f"{key}.", f"{key}[")):
+            return ConfigError(f"{name} (environment, over {exc.source})", exc.key, exc.reason)
+    return exc
+
+
+def settings_from(mapping: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the built-in defaults and ``mapping`` (then ``environ``'s overrides): no config file is read,
+    whatever the working directory holds. For tests and for embedding the bridge."""
+    raw = copy.deepcopy(DEFAULTS)
+    _deep_merge(raw, copy.deepcopy(dict(mapping)))
+    from_env = _apply_env(raw, {} if environ is None else environ, "<mapping>")
+    try:
+        return _validate(raw, "<mapping>", base_dir=Path())
+    except ConfigError as exc:
+        raise _blame_environment(exc, from_env) from exc
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -223,7 +250,9 @@ def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
             base[key] = value
 
 
-def _apply_env(raw: dict[str, Any], env: Mapping[str, str], source: str) -> None:
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str], source: str) -> dict[str, str]:
+    """Apply ``BRIDGE_*`` overrides; returns {key as errors name it: variable} for the ones applied."""
+    applied: dict[str, str] = {}
     for name, text in sorted(env.items()):
         if not name.startswith(ENV_PREFIX) or name == "BRIDGE_CONFIG":
             continue
@@ -232,16 +261,20 @@ def _apply_env(raw: dict[str, Any], env: Mapping[str, str], source: str) -> None
             value = yaml.safe_load(text) if text else ""
         except yaml.YAMLError:
             value = text
-        _set_path(raw, parts, value, name)
+        applied[_set_path(raw, parts, value, name)] = name
+    return applied
 
 
-def _set_path(node: Any, parts: list[str], value: Any, env_name: str) -> None:
+def _set_path(node: Any, parts: list[str], value: Any, env_name: str) -> str:
+    """Set ``value`` at ``parts``; returns the key as validation errors spell it (``shops[0].url``)."""
+    key = ""
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         if isinstance(node, list):
             if not part.isdigit():
                 raise ConfigError(env_name, ".".join(parts), "expected a list index")
             index = int(part)
+            key += f"[{index}]"
             while len(node) <= index:
                 node.append({})
             if last:
@@ -249,12 +282,14 @@ def _set_path(node: Any, parts: list[str], value: Any, env_name: str) -> None:
             else:
                 node = node[index]
         elif isinstance(node, dict):
+            key += f".{part}" if key else part
             if last:
                 node[part] = value
             else:
                 node = node.setdefault(part, {})
         else:
             raise ConfigError(env_name, ".".join(parts), "cannot set a key inside a scalar")
+    return key
 
 
 class _Checker:
@@ -266,9 +301,15 @@ class _Checker:
     def fail(self, key: str, reason: str) -> ConfigError:
         return ConfigError(self.source, key, reason)
 
-    def mapping(self, value: Any, key: str) -> dict[str, Any]:
+    def mapping(self, value: Any, key: str, *, allowed: Iterable[str] | None = None) -> dict[str, Any]:
+        """A mapping; with ``allowed``, any other key is refused (a typo must not silently mean the default)."""
         if not isinstance(value, dict):
             raise self.fail(key, "must be a mapping")
+        if allowed is not None:
+            known = set(allowed)
+            for name in value:
+                if name not in known:
+                    raise ConfigError.unknown_key(self.source, f"{key}.{name}" if key else str(name), known)
         return value
 
     def string(self, value: Any, key: str, *, allow_empty: bool = False) -> str:
@@ -308,13 +349,11 @@ class _Checker:
         return text
 
 
-def _validate(raw: dict[str, Any], source: str) -> Settings:
+def _validate(raw: dict[str, Any], source: str, base_dir: Path) -> Settings:
     c = _Checker(source)
-    known = set(DEFAULTS)
-    for key in raw:
-        if key not in known:
-            raise c.fail(key, f"unknown key (known: {', '.join(sorted(known))})")
-    data_dir = Path(c.string(raw["data_dir"], "data_dir"))
+    c.mapping(raw, "", allowed=DEFAULTS)
+    # Relative to the config file, not to wherever the command happens to run (else: a new, empty database there).
+    data_dir = (base_dir / c.string(raw["data_dir"], "data_dir")).resolve()
     database_url = raw["database_url"]
     if database_url is None:
         database_url = f"sqlite:///{(data_dir / 'bridge.db').resolve()}"
@@ -324,7 +363,7 @@ def _validate(raw: dict[str, Any], source: str) -> Settings:
     redis_url = c.string(raw["redis_url"], "redis_url")
     if redis_url != "embedded" and not redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise c.fail("redis_url", "must be 'embedded' or a redis://, rediss:// or unix:// URL")
-    admin = c.mapping(raw["admin"], "admin")
+    admin = c.mapping(raw["admin"], "admin", allowed=DEFAULTS["admin"])
     keys = admin.get("api_keys") or []
     if not isinstance(keys, list):
         raise c.fail("admin.api_keys", "must be a list of strings")
@@ -332,7 +371,7 @@ def _validate(raw: dict[str, Any], source: str) -> Settings:
     for i, k in enumerate(api_keys):
         if len(k) < 16:
             raise c.fail(f"admin.api_keys[{i}]", "must be at least 16 characters long")
-    webhooks = c.mapping(raw["webhooks"], "webhooks")
+    webhooks = c.mapping(raw["webhooks"], "webhooks", allowed=DEFAULTS["webhooks"])
     return Settings(
         source=source,
         data_dir=data_dir,
@@ -341,13 +380,22 @@ def _validate(raw: dict[str, Any], source: str) -> Settings:
         log_level=c.choice(str(raw["log_level"]).upper(), "log_level", ("DEBUG", "INFO", "WARNING", "ERROR")),
         admin_api_keys=api_keys,
         max_body_bytes=c.integer(webhooks.get("max_body_bytes"), "webhooks.max_body_bytes", minimum=1024),
-        inbox=_inbox(c, c.mapping(raw["inbox"], "inbox")),
-        program=_program(c, c.mapping(raw["program"], "program")),
+        inbox=_inbox(c, c.mapping(raw["inbox"], "inbox", allowed=DEFAULTS["inbox"])),
+        program=_program(c, c.mapping(raw["program"], "program", allowed=_PROGRAM_KEYS)),
         shops=_shops(c, raw["shops"]),
-        sync=_sync(c, c.mapping(raw["sync"], "sync")),
+        sync=_sync(c, c.mapping(raw["sync"], "sync", allowed=DEFAULTS["sync"])),
         secret_key=_secret_key(c, raw.get("secret_key")),
         public_url=_public_url(c, raw.get("public_url")),
+        clock_offset_seconds=_clock_offset(c, c.mapping(raw["clock"], "clock", allowed=DEFAULTS["clock"])),
     )
+
+
+def _clock_offset(c: _Checker, raw: dict[str, Any]) -> float:
+    value = raw.get("offset_seconds", 0)
+    # ten years either way is plenty for tests and rehearsals, and keeps datetime arithmetic in range
+    if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) <= 10 * 366 * 86400:
+        raise c.fail("clock.offset_seconds", "must be a number of seconds within ten years of 0")
+    return float(value)
 
 
 def _inbox(c: _Checker, raw: dict[str, Any]) -> InboxSettings:
@@ -361,7 +409,7 @@ def _inbox(c: _Checker, raw: dict[str, Any]) -> InboxSettings:
 
 
 def _program(c: _Checker, raw: dict[str, Any]) -> ProgramSettings:
-    earn = c.mapping(raw.get("earn"), "program.earn")
+    earn = c.mapping(raw.get("earn"), "program.earn", allowed=DEFAULTS["program"]["earn"])
     statuses = earn.get("paid_statuses")
     if not isinstance(statuses, list) or not statuses:
         raise c.fail("program.earn.paid_statuses", "must be a non-empty list of order statuses")
@@ -395,7 +443,7 @@ def _shops(c: _Checker, raw: Any) -> tuple[ShopSettings, ...]:
     shops: list[ShopSettings] = []
     for i, item in enumerate(raw):
         key = f"shops[{i}]"
-        entry = c.mapping(item, key)
+        entry = c.mapping(item, key, allowed=set(ShopSettings.__dataclass_fields__) - {"minor_unit_given"})
         shop_id = c.string(entry.get("id"), f"{key}.id")
         if not SHOP_ID_PATTERN.match(shop_id):
             raise c.fail(f"{key}.id", "must be lower-case letters, digits, '-' or '_' (it appears in URLs)")
@@ -583,10 +631,7 @@ def _rewards(c: _Checker, raw: Any) -> tuple[RewardSettings, ...]:
     rewards: list[RewardSettings] = []
     for i, item in enumerate(raw):
         key = f"program.rewards[{i}]"
-        entry = c.mapping(item, key)
-        unknown = sorted(set(entry) - _REWARD_KEYS)
-        if unknown:
-            raise c.fail(f"{key}.{unknown[0]}", f"unknown key (known: {', '.join(sorted(_REWARD_KEYS))})")
+        entry = c.mapping(item, key, allowed=_REWARD_KEYS)
         reward_id = c.string(entry.get("id"), f"{key}.id")
         if not REWARD_ID_PATTERN.match(reward_id):
             raise c.fail(f"{key}.id", "must be lower-case letters, digits, '-' or '_'")
@@ -614,7 +659,7 @@ def _rewards(c: _Checker, raw: Any) -> tuple[RewardSettings, ...]:
         limit_raw = entry.get("limit")
         limit = None
         if limit_raw is not None:
-            lim = c.mapping(limit_raw, f"{key}.limit")
+            lim = c.mapping(limit_raw, f"{key}.limit", allowed=RewardLimit.__dataclass_fields__)
             limit = RewardLimit(
                 count=c.integer(lim.get("count"), f"{key}.limit.count", minimum=1),
                 period_days=c.integer(lim.get("period_days"), f"{key}.limit.period_days", minimum=1),
@@ -643,11 +688,7 @@ def _rewards(c: _Checker, raw: Any) -> tuple[RewardSettings, ...]:
 
 
 def _redemption(c: _Checker, raw: Any) -> RedemptionSettings:
-    r = c.mapping(raw if raw is not None else {}, "program.redemption")
-    known = set(DEFAULTS["program"]["redemption"])
-    for name in r:
-        if name not in known:
-            raise c.fail(f"program.redemption.{name}", f"unknown key (known: {', '.join(sorted(known))})")
+    r = c.mapping(raw if raw is not None else {}, "program.redemption", allowed=DEFAULTS["program"]["redemption"])
     prefix = c.string(r.get("code_prefix", ""), "program.redemption.code_prefix", allow_empty=True).lower()
     if not re.fullmatch(r"[a-z0-9-]{0,16}", prefix):
         raise c.fail("program.redemption.code_prefix", "at most 16 lower-case letters, digits or '-'")
@@ -783,10 +824,7 @@ _FRIEND_REWARD_KEYS = {f for f in FriendReward.__dataclass_fields__}
 def _referrals(c: _Checker, raw: Any) -> ReferralSettings:
     if raw is None:
         return ReferralSettings()
-    data = c.mapping(raw, "program.referrals")
-    for key in data:
-        if key not in _REFERRAL_KEYS:
-            raise c.fail(f"program.referrals.{key}", f"unknown key (known: {', '.join(sorted(_REFERRAL_KEYS))})")
+    data = c.mapping(raw, "program.referrals", allowed=_REFERRAL_KEYS)
     d = ReferralSettings()
     k = "program.referrals."
     hold = data.get("hold_days", d.hold_days)
@@ -831,10 +869,7 @@ def _referral_shops(c: _Checker, raw: Any) -> dict[str, ReferralLinkSettings]:
     key = "program.referrals.shops"
     found = {}
     for shop_id, entry in c.mapping(raw, key).items():
-        item = c.mapping(entry, f"{key}.{shop_id}")
-        unknown = set(item) - {"link_base", "landing_path"}
-        if unknown:
-            raise c.fail(f"{key}.{shop_id}.{sorted(unknown)[0]}", "unknown key (known: landing_path, link_base)")
+        item = c.mapping(entry, f"{key}.{shop_id}", allowed=ReferralLinkSettings.__dataclass_fields__)
         base = c.string(item.get("link_base") or "", f"{key}.{shop_id}.link_base", allow_empty=True).rstrip("/")
         if base and not base.startswith(("http://", "https://")):
             raise c.fail(f"{key}.{shop_id}.link_base", "must be an absolute http:// or https:// URL")
@@ -850,10 +885,7 @@ def _friend_reward(c: _Checker, raw: Any) -> FriendReward:
     if raw is None:
         return d
     k = "program.referrals.friend_reward."
-    data = c.mapping(raw, k.rstrip("."))
-    for key in data:
-        if key not in _FRIEND_REWARD_KEYS:
-            raise c.fail(k + key, f"unknown key (known: {', '.join(sorted(_FRIEND_REWARD_KEYS))})")
+    data = c.mapping(raw, k.rstrip("."), allowed=_FRIEND_REWARD_KEYS)
     kind = c.choice(data.get("type", d.type), k + "type", FRIEND_REWARD_TYPES)
     value = c.decimal(data.get("value", str(d.value) if kind != "free_shipping" else "0"), k + "value")
     if kind == "percent" and not 0 < value <= 100:
@@ -878,3 +910,5 @@ from bridge.rules.config import EarningSettings, parse_earning  # noqa: E402
 DEFAULTS["program"]["timezone"] = "UTC"
 DEFAULTS["program"]["membership"] = {"policy": "open", "qualifying_total": "0"}
 DEFAULTS["program"]["earn"].update(copy.deepcopy(_EARNING_DEFAULTS))
+# program.referrals has no entry in DEFAULTS (its defaults are ReferralSettings'), yet it is a known section.
+_PROGRAM_KEYS = {*DEFAULTS["program"], "referrals"}

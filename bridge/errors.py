@@ -6,6 +6,9 @@ identifier that API clients may rely on.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class BridgeError(Exception):
     """Base class: ``code`` is stable, the message is for humans and never carries secrets."""
@@ -24,6 +27,15 @@ class ConfigError(BridgeError):
         self.source = source
         self.key = key
         self.reason = reason
+
+    @classmethod
+    def unknown_key(cls, source: str, key: str, known: Iterable[str]) -> ConfigError:
+        """``key`` (dotted path) is not one of ``known`` at its level: suggest the closest spelling."""
+        name = key.rsplit(".", 1)[-1]
+        choices = sorted(known)
+        close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return cls(source, key, f"unknown key; {hint}(known: {', '.join(choices)})")
 
 
 class UnknownShop(BridgeError):

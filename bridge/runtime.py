@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from flask import current_app, has_app_context
@@ -26,6 +27,7 @@ from bridge.errors import UnknownShop
 from bridge.jobs.queue import DrainTrigger
 from bridge.orders.service import ShopContext
 from bridge.rules import RuleSet, build_rules
+from bridge.storage import clock
 from bridge.storage.db import make_engine
 
 EXTENSION_KEY = "bridge"
@@ -53,6 +55,7 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings, **engine_kwargs: Any) -> Runtime:
+        install_clock(settings)
         engine = make_engine(settings.database_url, **engine_kwargs)
         runtime = cls(settings, engine, build_rules(settings.program), DrainTrigger(lambda: runtime.redis()))
         runtime.base_settings = settings
@@ -139,6 +142,15 @@ class Runtime:
             client.close()
         self._redis.clear()
         self.engine.dispose()
+
+
+def install_clock(settings: Settings) -> None:
+    """Every process built from these settings tells the same time (``clock.offset_seconds``), so a web worker, the
+    worker and a CLI command agree on what is due, held or expired. A clock a test installed by hand
+    (``clock.ManualClock``) is left alone: the test drives time itself."""
+    if isinstance(clock.current(), clock.ManualClock):
+        return
+    clock.install(clock.SystemClock(timedelta(seconds=settings.clock_offset_seconds)))
 
 
 _ACTIVE: ContextVar[Runtime | None] = ContextVar("bridge_runtime", default=None)

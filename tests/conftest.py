@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import socket
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,10 @@ from bridge.bootstrap import prepare_database
 from bridge.config import Settings, load_settings
 from bridge.embedded_redis import EmbeddedRedis
 from bridge.runtime import Runtime
-from bridge.storage import migrate
+from bridge.storage import clock, migrate
 from bridge.storage.db import make_engine
 from bridge.storage.tables import metadata
+from tests.support import clock as test_clock
 from tests.support import woo
 from tests.support.client import ADMIN_KEY, SHOP, WIDGET_SECRET, Bridge
 from tests.support.postgres import PostgresCluster, find_bindir
@@ -47,6 +49,18 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock_and_clean_cwd(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Every test starts on TEST_NOW's clock (also without a bridge: ``utcnow()`` in test code) and in an empty
+    working directory, so neither today's date nor a ./config.yaml left by ``scripts/run`` can change a result."""
+    previous = clock.install(clock.SystemClock(timedelta(seconds=test_clock.offset_seconds())))
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    clock.install(previous)
 
 
 @pytest.fixture(scope="session")
@@ -117,6 +131,7 @@ def base_config(tmp_path: Path, database_url: str, redis_url: str) -> dict[str, 
         "database_url": database_url,
         "redis_url": redis_url,
         "log_level": "INFO",
+        "clock": {"offset_seconds": test_clock.offset_seconds()},  # pinned to TEST_NOW: no test depends on today
         "admin": {"api_keys": [ADMIN_KEY]},
         "inbox": {"retry_base_seconds": 0, "sweep_interval_seconds": 0.2},
         # Tests run reconciliation and webhook health themselves; workers must not call the shop on their own.

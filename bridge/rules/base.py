@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -35,7 +35,7 @@ class OrderContext:
 
     shop_id: str
     currency_minor_unit: int
-    at: datetime = field(default_factory=lambda: datetime.now(UTC))  # the order's moment (paid, else created)
+    at: datetime  # the order's moment (paid, else created); rules never read the clock themselves
     member: MemberContext = field(default_factory=MemberContext)
     categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # product id -> category slugs/ids
 

@@ -8,7 +8,7 @@ contract: they become a ``per_amount`` rule with id ``per_amount`` and a ``signu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -32,6 +32,23 @@ RELEASE_MODES = ("after_hold", "on_payment")
 EXPIRY_MODES = ("none", "lot", "inactivity")
 BUILT_IN_TYPES: tuple[str, ...] = ("per_amount", "multiplier", "exclusion", "first_order", "nth_order", "signup")
 BUILT_IN_TYPES += ("birthday", "campaign", "cap", "custom")
+
+# The options each built-in rule type reads, besides id, type, name, description and enabled.
+RULE_OPTIONS: dict[str, frozenset[str]] = {
+    kind: frozenset(names.split())
+    for kind, names in {
+        "per_amount": "points per rounding minimum_amount include_tax include_shipping include_fees before_discounts",
+        "multiplier": "multiplier products skus categories",
+        "exclusion": "products skus categories",
+        "first_order": "points minimum_amount",
+        "nth_order": "every nth within_days points",
+        "signup": "points",
+        "birthday": "points",
+        "campaign": "multiplier points starts ends weekdays",
+        "cap": "period max_points rules",
+        "custom": "entry_point options",
+    }.items()
+}
 
 DEFAULTS: dict[str, Any] = {
     "release": "after_hold",
@@ -90,12 +107,12 @@ def parse_earning(source: str, program: Mapping[str, Any]) -> EarningSettings:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise c.fail("program.timezone", f"unknown time zone {tz!r}") from exc
-    m = c.mapping(program.get("membership") or {}, "program.membership")
+    m = c.mapping(program.get("membership") or {}, "program.membership", allowed=("policy", "qualifying_total"))
     membership = Membership(
         policy=c.choice(m.get("policy", "open"), "program.membership.policy", POLICIES),
         qualifying_total=c.decimal(m.get("qualifying_total", 0), "program.membership.qualifying_total"),
     )
-    x = c.mapping(earn.get("expiry") or {}, "program.earn.expiry")
+    x = c.mapping(earn.get("expiry") or {}, "program.earn.expiry", allowed=DEFAULTS["expiry"])
     expiry = ExpirySettings(
         mode=c.choice(x.get("mode", "none"), "program.earn.expiry.mode", EXPIRY_MODES),
         months=c.integer(x.get("months", 12), "program.earn.expiry.months", 1),
@@ -216,6 +233,8 @@ def _specs(c: _Check, raw: Any) -> tuple[RuleSpec, ...]:
         seen.add(rule_id)
         kind = c.string(item.get("type"), f"{key}.type")
         common = {"id", "type", "name", "description", "enabled"}
+        if kind in RULE_OPTIONS:  # a custom rule type (an entry point) reads options of its own choosing
+            c.mapping(item, key, allowed=common | RULE_OPTIONS[kind])
         specs.append(
             RuleSpec(
                 id=rule_id,
@@ -320,9 +339,13 @@ class _Check:
     def fail(self, key: str, reason: str) -> ConfigError:
         return ConfigError(self.source, key, reason)
 
-    def mapping(self, value: Any, key: str) -> dict[str, Any]:
+    def mapping(self, value: Any, key: str, *, allowed: Iterable[str] | None = None) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(key, "must be a mapping")
+        known = set(allowed) if allowed is not None else set(value)
+        for name in value:
+            if name not in known:
+                raise ConfigError.unknown_key(self.source, f"{key}.{name}", known)
         return value
 
     def string(self, value: Any, key: str) -> str:

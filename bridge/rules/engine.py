@@ -1,6 +1,6 @@
 """The rule set and its one evaluation path, used by the worker, ``bridge rules explain`` and the preview API.
 
-Order of application (ADR 0003):
+Order of application (ADR 0008, docs/adr/0008-rules-engine.md):
 
 1. **Membership**: in a ``closed`` or ``invite_only`` program a shopper who is not in yet earns nothing (a
    closed program's qualifying order lets them in and earns).

@@ -1,12 +1,74 @@
-"""The one place that reads the wall clock (aware UTC), so nothing stores a naive datetime."""
+"""The one place that reads the wall clock (aware UTC), so nothing stores a naive datetime.
+
+Product code asks ``utcnow()``; what it answers is the process's installed clock. ``Runtime.build`` installs the
+clock its settings describe (``clock.offset_seconds``: the system clock, shifted), so every process started from
+one config — web workers, the worker, scheduler threads, CLI commands — agrees on the time. Tests pin the bridge to
+a fixed date through that setting (or install a ``ManualClock``), so no test depends on the day it runs.
+"""
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current moment, timezone-aware UTC."""
+        ...
+
+
+@dataclass(frozen=True)
+class SystemClock:
+    """The wall clock, shifted by ``offset`` (zero in production; tests and rehearsals move it)."""
+
+    offset: timedelta = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+class ManualClock:
+    """A clock that moves only when told to: for tests that step through holds, expiry and retries."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ManualClock needs an aware datetime")
+        self._now = start.astimezone(UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def set(self, moment: datetime) -> None:
+        with self._lock:
+            self._now = moment.astimezone(UTC)
+
+    def advance(self, delta: timedelta) -> datetime:
+        with self._lock:
+            self._now += delta
+            return self._now
+
+
+_installed: Clock = SystemClock()
+
+
+def install(clock: Clock) -> Clock:
+    """Make ``clock`` the process's clock; returns the one it replaces (so a test can put it back)."""
+    global _installed
+    previous, _installed = _installed, clock
+    return previous
+
+
+def current() -> Clock:
+    return _installed
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return _installed.now()
 
 
 def add_months(moment: datetime, months: int) -> datetime:

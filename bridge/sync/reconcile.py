@@ -1,6 +1,6 @@
 """Reconciliation: read what the shop changed since the last watermark and feed it through the pipeline.
 
-WooCommerce never retries a failed delivery (WOOCOMMERCE.md), so listening alone loses orders. Every
+WooCommerce never retries a failed delivery (docs/connectors/woocommerce.md), so listening alone loses orders. Every
 ``sync.reconcile_interval_seconds`` (and by hand with ``bridge reconcile``), each shop with API keys is asked for
 its orders modified in the window ``[watermark - overlap, now]``; each is applied as a delivery would be.
 

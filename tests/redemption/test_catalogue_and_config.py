@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bridge.config import RewardSettings, load_settings
+from bridge.config import RewardSettings, load_settings, settings_from
 from bridge.errors import ConfigError
 from bridge.redemption import catalogue
 from bridge.redemption.codes import ALPHABET, new_code
@@ -53,7 +53,7 @@ def _load(rewards: Any = None, **redemption: Any) -> Any:
     program: dict[str, Any] = {"redemption": redemption}
     if rewards is not None:
         program["rewards"] = rewards
-    return load_settings(None, environ={}, overrides={"program": program})
+    return settings_from({"program": program})
 
 
 @pytest.mark.parametrize(

@@ -96,7 +96,7 @@ def test_the_redemptions_command_lists_and_runs_the_jobs(club: Club, tmp_path: A
     red = club.redeem("five-off").get_json()["redemption"]
     runner = CliRunner()
     config = str(tmp_path / "config.yaml")
-    listed = runner.invoke(cli, ["--config", config, "redemptions", "list", "--state", "issued"], obj={})
+    listed = runner.invoke(cli, ["--config", config, "redemptions", "list", "--state", "issued", "--json"], obj={})
     assert listed.exit_code == 0, listed.output
     (line,) = listed.output.strip().splitlines()
     assert f'"id": {red["id"]}' in line and '"state": "issued"' in line and red["code"] not in line

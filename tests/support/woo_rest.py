@@ -1,6 +1,6 @@
 """A model of a WooCommerce shop's REST API behind ``responses``: the only fake in the test suite.
 
-It behaves like the real shop as WOOCOMMERCE.md records it: Basic auth over https (401
+It behaves like the real shop as docs/connectors/woocommerce.md records it: Basic auth over https (401
 ``woocommerce_rest_authentication_error`` on wrong keys), coupon codes unique regardless of case and stored
 lower-cased, 400 ``woocommerce_rest_coupon_code_already_exists`` on a duplicate, ``GET coupons?code=``,
 ``DELETE coupons/<id>?force=true``. Coupon bodies start from the real create response in the fixtures.

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from bridge.storage import db
 from bridge.storage import tables as t
 from bridge.sync.health import check_all, check_webhooks
+from tests.support import clock
 from tests.sync.conftest import CONNECTED, Synced
 
 
 def _recent(minutes: int) -> str:
-    return (datetime.now(UTC) - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S")
+    return (clock.now() - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _audit(synced: Synced) -> list[tuple[str, dict[str, object]]]:
@@ -68,6 +69,6 @@ def test_the_periodic_job_checks_connected_shops_and_survives_a_failure(synced: 
     synced.connect()
     paused = min(synced.shop.webhooks)
     synced.shop.webhooks[paused]["status"] = "paused"
-    assert check_all(synced.rt, datetime.now(UTC))[CONNECTED]["reactivated"]
+    assert check_all(synced.rt, clock.now())[CONNECTED]["reactivated"]
     synced.shop.fail_next("GET", "webhooks", status=500)
-    assert "error" in check_all(synced.rt, datetime.now(UTC))[CONNECTED]
+    assert "error" in check_all(synced.rt, clock.now())[CONNECTED]

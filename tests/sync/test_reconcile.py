@@ -17,18 +17,19 @@ from bridge.jobs.schedule import run_due
 from bridge.storage import db
 from bridge.storage import tables as t
 from bridge.sync.reconcile import reconcile, reconcile_all
-from tests.support import woo
+from tests.support import clock, woo
 from tests.support.client import SHOP
+from tests.support.clock import TEST_NOW
 from tests.sync.conftest import CONNECTED, Synced
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = TEST_NOW
 ORDER_POINTS = 35  # the captured order: line total 35.00 after the coupon, 1 point per unit
 ORDER_TOTAL = Decimal("42.90")
 
 
 def _stamp(minutes_ago: float) -> str:
     """A shop timestamp relative to the moment of the call (the suite may run long after this module is imported)."""
-    return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%S")
+    return (clock.now() - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _expected_after_refund(refunded: Decimal) -> int:

@@ -110,6 +110,88 @@ def test_the_example_config_is_valid() -> None:
     assert settings.shops[0].id == "demo"
 
 
+@pytest.mark.parametrize(
+    ("data", "key", "suggestion"),
+    [
+        ({"program": {"earn": {"signup_point": 10}}}, "program.earn.signup_point", "signup_points"),
+        ({"program": {"earn": {"hold_day": 7}}}, "program.earn.hold_day", "hold_days"),
+        ({"program": {"redemtion": {}}}, "program.redemtion", "redemption"),
+        ({"program": {"earn": {"expiry": {"month": 6}}}}, "program.earn.expiry.month", "months"),
+        ({"program": {"membership": {"polcy": "open"}}}, "program.membership.polcy", "policy"),
+        ({"program": {"referrals": {"referer_points": 5}}}, "program.referrals.referer_points", "referrer_points"),
+        ({"inbox": {"batch_sise": 5}}, "inbox.batch_sise", "batch_size"),
+        ({"sync": {"shop_timeout": 5}}, "sync.shop_timeout", "shop_timeout_seconds"),
+        ({"admin": {"api_key": []}}, "admin.api_key", "api_keys"),
+        ({"webhooks": {"max_body": 5000}}, "webhooks.max_body", "max_body_bytes"),
+        ({"shops": [{**SHOP, "webhok_secret": "x"}]}, "shops[0].webhok_secret", "webhook_secret"),
+        ({"datadir": "x"}, "datadir", "data_dir"),
+        (
+            {"program": {"rewards": [{"id": "r", "title": "R", "type": "free_shipping", "points": 5, "limt": {}}]}},
+            "program.rewards[0].limt",
+            "limit",
+        ),
+        (
+            {"program": {"earn": {"rules": [{"id": "b", "type": "per_amount", "point": 2}]}}},
+            "program.earn.rules[0].point",
+            "points",
+        ),
+        (
+            {"program": {"earn": {"rules": [{"id": "c", "type": "campaign", "multiplier": 2, "start": "2026-01-01"}]}}},
+            "program.earn.rules[0].start",
+            "starts",
+        ),
+    ],
+)
+def test_an_unknown_key_is_refused_at_every_level_with_the_closest_known_one(
+    tmp_path: Path, data: dict[str, Any], key: str, suggestion: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_write(tmp_path, data), environ={})
+    assert caught.value.key == key
+    assert f"unknown key; did you mean {suggestion!r}?" in caught.value.reason
+
+
+def test_a_custom_rule_type_keeps_its_own_options(tmp_path: Path) -> None:
+    """Only built-in rule types list their options: a plugin's rule reads whatever it defines."""
+    rule = {"id": "mine", "type": "custom", "entry_point": "nowhere", "option": 1}
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_write(tmp_path, {"program": {"earn": {"rules": [rule]}}}), environ={})
+    assert caught.value.key == "program.earn.rules[0].option" and "'options'" in caught.value.reason
+
+
+def test_a_bad_environment_override_names_the_variable(tmp_path: Path) -> None:
+    path = _write(tmp_path, {"shops": [SHOP]})
+    cases = {
+        "BRIDGE_PROGRAM__EARN__SIGNUP_POINTS": ("lots", "program.earn.signup_points"),
+        "BRIDGE_SHOPS__0__URL": ("shop.example", "shops[0].url"),
+        "BRIDGE_PROGRAM__EARN__HOLD_DAY": ("3", "program.earn.hold_day"),
+    }
+    for name, (value, key) in cases.items():
+        with pytest.raises(ConfigError) as caught:
+            load_settings(path, environ={name: value})
+        assert caught.value.key == key and name in str(caught.value)
+    # A bad value in the file, with an unrelated override, still blames the file.
+    bad = _write(tmp_path, {"shops": [{**SHOP, "url": "ftp://x"}]})
+    with pytest.raises(ConfigError) as caught:
+        load_settings(bad, environ={"BRIDGE_LOG_LEVEL": "debug"})
+    assert caught.value.source == str(bad)
+
+
+def test_a_relative_data_dir_is_read_from_the_config_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    path = clone / "config.yaml"
+    path.write_text(yaml.safe_dump({"data_dir": "./data"}))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    settings = load_settings(path, environ={})
+    assert settings.data_dir == clone / "data"
+    assert settings.database_url == f"sqlite:///{clone / 'data' / 'bridge.db'}"
+
+
 def test_a_shop_entry_without_url_waits_for_its_connection(tmp_path: Path) -> None:
     # the README's entry for a shop set up with `bridge connect`: url, keys, secret and currency come from it
     entry = {"id": "main", "widget_secret": "w" * 32}
@@ -118,3 +200,5 @@ def test_a_shop_entry_without_url_waits_for_its_connection(tmp_path: Path) -> No
     assert shop.widget_secret == "w" * 32 and shop.allowed_origins == ()
     with pytest.raises(ConfigError, match=r"shops\[0\]\.url: must start with http"):
         load_settings(_write(tmp_path, {"shops": [{**entry, "url": "shop.example"}]}), environ={})
+    with pytest.raises(ConfigError, match=r"shops\[0\]\.minor_unit_given: unknown key"):  # internal, not a setting
+        load_settings(_write(tmp_path, {"shops": [{**entry, "minor_unit_given": True}]}), environ={})

@@ -1,25 +1,21 @@
 """The one module that talks to a WooCommerce shop's REST API (``/wp-json/wc/v3``).
 
 Everything else sees our own errors and plain JSON values, never ``requests``. Auth follows what the real shop
-accepts (WOOCOMMERCE.md): HTTP Basic with the consumer key and secret over https; over plain http only OAuth 1.0a
-(one-legged, HMAC-SHA256, parameters in the query string) works. Every call has a timeout. Query parameters are
-always copied, never mutated, and keys never reach a log line or an error message.
+accepts (docs/connectors/woocommerce.md): HTTP Basic with the consumer key and secret over https; over plain http
+only OAuth 1.0a (one-legged, HMAC-SHA256, parameters in the query string, signed by oauthlib) works. Every call has
+a timeout. Query parameters are always copied, never mutated, and keys never reach a log line or an error message.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
-import secrets
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote, urlsplit
+from typing import Any, Literal, cast
+from urllib.parse import urlencode, urlsplit
 
 import requests
+from oauthlib import oauth1
 
 from bridge.config import ShopSettings
 from bridge.errors import BridgeError
@@ -116,7 +112,7 @@ class WooClient:
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}  # a copy, never the caller's
         auth: tuple[str, str] | None = None
         if self.uses_oauth:
-            query.update(self._oauth_params(method, url, query))
+            url, query = self._oauth_signed_url(method, url, query), {}
         else:
             auth = (self._key, self._secret)
         try:
@@ -129,20 +125,18 @@ class WooClient:
             raise ShopUnavailable(f"the shop cannot be reached for {method} {path}: {type(exc).__name__}") from exc
         return _decode(method, path, response), response.headers
 
-    def _oauth_params(self, method: str, url: str, query: Mapping[str, str]) -> dict[str, str]:
-        """OAuth 1.0a one-legged signature, as WooCommerce verifies it over plain http."""
-        oauth = {
-            "oauth_consumer_key": self._key,
-            "oauth_nonce": secrets.token_hex(16),
-            "oauth_signature_method": "HMAC-SHA256",
-            "oauth_timestamp": str(int(time.time())),
-        }
-        pairs = sorted((_enc(k), _enc(v)) for k, v in {**query, **oauth}.items())
-        normalized = "&".join(f"{k}={v}" for k, v in pairs)
-        base = "&".join((method.upper(), _enc(url), _enc(normalized)))
-        digest = hmac.new(f"{self._secret}&".encode(), base.encode(), hashlib.sha256).digest()
-        oauth["oauth_signature"] = base64.b64encode(digest).decode()
-        return oauth
+    def _oauth_signed_url(self, method: str, url: str, query: Mapping[str, str]) -> str:
+        """``url`` with ``query`` and an OAuth 1.0a one-legged signature (HMAC-SHA256, no token) in the query
+        string: what WooCommerce verifies over plain http. oauthlib signs it (nonce, timestamp, base string)."""
+        signer = oauth1.Client(
+            self._key,
+            client_secret=self._secret,
+            signature_method=oauth1.SIGNATURE_HMAC_SHA256,
+            signature_type=oauth1.SIGNATURE_TYPE_QUERY,
+        )
+        unsigned = f"{url}?{urlencode(query)}" if query else url
+        signed_url, _headers, _body = signer.sign(unsigned, http_method=cast(_Method, method.upper()))
+        return str(signed_url)
 
     def get(self, path: str, **params: Any) -> JsonValue:
         return self.request("GET", path, params=params)[0]
@@ -207,14 +201,13 @@ class WooClient:
         return self.get(f"products/{product_id}")
 
 
+_Method = Literal["GET", "POST", "PUT", "DELETE"]  # the verbs this client sends
+
+
 def _param(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _enc(value: str) -> str:
-    return quote(value, safe="~")
 
 
 def _int_header(headers: Mapping[str, str], name: str, default: int) -> int:

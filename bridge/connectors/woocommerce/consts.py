@@ -1,4 +1,4 @@
-"""WooCommerce facts the connector relies on (see shared WOOCOMMERCE.md: observed on a live store)."""
+"""WooCommerce facts the connector relies on (docs/connectors/woocommerce.md: observed on a live store)."""
 
 PLATFORM = "woocommerce"
 

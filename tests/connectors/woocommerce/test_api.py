@@ -83,3 +83,15 @@ def test_caller_params_are_never_mutated_and_keys_stay_out_of_repr(woo_shop: Fak
     api.request("GET", "coupons", params=params)
     assert params == {"code": "x"}
     assert woo_rest.CONSUMER_SECRET not in repr(api)
+
+
+def test_over_http_every_query_value_is_signed_as_the_shop_checks_it(woo_shop: FakeWooShop) -> None:
+    """Values that need percent-encoding (a timestamp's colons, spaces, '+', non-ASCII) sign and verify alike."""
+    assert woo_rest.SHOP_URL.startswith("http://")
+    api = client()
+    created = api.create_coupon({**COUPON, "code": "été+ 2026:a"})
+    assert api.find_coupon_by_code("été+ 2026:a")["id"] == created["id"]
+    assert api.get("coupons", modified_after="2026-11-30T12:00:00", per_page=5) != []
+    sent = woo_shop.rsps.calls[-1].request.url
+    assert "oauth_signature_method=HMAC-SHA256" in sent and "oauth_signature=" in sent
+    assert woo_rest.CONSUMER_SECRET not in sent  # one-legged: the secret only keys the HMAC

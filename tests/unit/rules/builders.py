@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from bridge.config import load_settings
+from bridge.config import settings_from
 from bridge.connectors.base import LineItem, ShopOrder
 from bridge.rules import MemberContext, OrderContext, RuleSet, build_rules
 
@@ -47,7 +47,7 @@ def order(*lines: LineItem, shipping: str = "0", fees: str = "0", tax: str | Non
 def rules(rules: list[dict[str, Any]] | None = None, **program: Any) -> RuleSet:
     earn = {"points_per_currency_unit": program.pop("ppcu", 1), "rules": rules or []}
     earn.update(program.pop("earn", {}))
-    settings = load_settings(None, environ={}, overrides={"program": {"earn": earn, **program}})
+    settings = settings_from({"program": {"earn": earn, **program}})
     return build_rules(settings.program)
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bridge.config import load_settings
+from bridge.config import load_settings, settings_from
 from bridge.errors import ConfigError
 from bridge.rules.describe import ways_to_earn
 from bridge.storage.clock import add_months
@@ -54,7 +54,7 @@ def test_ways_to_earn_describe_each_active_rule() -> None:
 )
 def test_bad_earning_settings_stop_the_config_with_their_key(program: dict[str, object], key: str) -> None:
     with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
-        load_settings(None, environ={}, overrides={"program": program})
+        settings_from({"program": program})
 
 
 def test_earning_settings_come_from_the_environment_too() -> None:
