@@ -32,6 +32,7 @@ from bridge.connectors.woocommerce.api import (
     coupon_reference,
 )
 from bridge.ledger import service as ledger
+from bridge.redemption import readiness
 from bridge.redemption.codes import new_code
 from bridge.redemption.model import Redemption, State
 from bridge.runtime import Runtime
@@ -102,6 +103,8 @@ def issue(
         shop = rt.settings.shop(red.shop_id)
         if shop is None:
             return _compensate(rt, red, f"shop {red.shop_id!r} is no longer configured")
+        if cannot := readiness.why_not_redeemable(shop):  # disconnected since: it cannot be asked (owner may cancel)
+            return _record_failure(rt, red, _Outcome(transient=cannot), settings)
         remaining = deadline - time.monotonic()
         client = shop_client(shop, min(settings.shop_timeout_seconds, max(remaining, 0.5)))
         # Past the give-up time (the shop was unreachable or failing all along) nothing more is created: the code

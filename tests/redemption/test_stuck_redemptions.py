@@ -227,3 +227,23 @@ def test_check_config_says_which_shops_cannot_redeem(tmp_path: Any) -> None:
     assert f"warning: shop {SHOP}: rewards cannot be redeemed: {NO_API_ACCESS}" in result.output
     assert "main woocommerce (url, keys and webhook secret from `bridge connect`)" in result.output
     assert "shop main: rewards" not in result.output
+
+
+def test_a_shop_that_lost_its_keys_is_not_called_and_the_redemption_waits_for_the_owner(
+    make_down_club: Any, make_bridge: Callable[..., Bridge]
+) -> None:
+    club = make_down_club()
+    club.shop.down = True
+    red = club.redeem("five-off").get_json()["redemption"]
+    club.shop.calls.clear()
+    club.shop.down = False
+    disconnected = make_bridge(**club_config(), shops=[DEMO_SHOP])  # same database; the shop has no keys any more
+    _as_if_reserved_ago(club, red["id"], 60)
+
+    run_recover(disconnected.rt, utcnow())
+
+    waiting = club.redemption(red["id"])
+    assert waiting.state == "reserved" and waiting.last_error == NO_API_ACCESS and club.shop.calls == []
+    path = f"/admin/v1/redemptions/{red['id']}/cancel"
+    assert disconnected.admin("POST", path).status_code == 503
+    assert disconnected.admin("POST", path, json={"force": True}).status_code == 200 and club.available() == 2000
