@@ -49,6 +49,7 @@ class Runtime:
     _redis: dict[str, Redis] = field(default_factory=dict)
     base_settings: Settings | None = None  # as loaded from the config, before connected shops are merged in
     _shops_check_due: float = float("-inf")
+    _shops_check_started: float = float("-inf")
     _shops_version: tuple[Any, ...] | None = None
     _shops_lock: threading.Lock = field(default_factory=threading.Lock)
     _caches: dict[str, ProductCategories] = field(default_factory=dict)
@@ -72,15 +73,23 @@ class Runtime:
         ``force``d (an unknown shop, a signature that does not verify with the secret we have): reads the stored
         connections (a handful of small rows) and merges them only when they changed since the last merge, so
         no process refuses a delivery that a reload would have accepted. Returns whether the shops changed.
+        Forced callers waiting while a check runs are answered by the next check that starts after they asked (a
+        flood of unknown-shop requests costs one query per wave, not one each); periodic callers never wait.
         """
-        if not force and time.monotonic() < self._shops_check_due:
+        asked = time.monotonic()
+        if not force and asked < self._shops_check_due:
             return False
         from bridge.sync import shops
 
-        with self._shops_lock:
+        if not self._shops_lock.acquire(blocking=force):
+            return False  # another thread is checking right now: a periodic check need not wait for it
+        try:
+            if force and self._shops_check_started > asked:
+                return False  # a check that began after this caller asked has just read the connections
             if not force and time.monotonic() < self._shops_check_due:
                 return False  # another thread checked while this one waited
-            self._shops_check_due = time.monotonic() + self.SHOPS_CHECK_SECONDS
+            self._shops_check_started = time.monotonic()
+            self._shops_check_due = self._shops_check_started + self.SHOPS_CHECK_SECONDS
             base = self.base_settings or self.settings
             rows = shops.connected_rows(self.engine, base.program.id)
             if rows is None or shops.fingerprint(rows) == self._shops_version:
@@ -92,6 +101,8 @@ class Runtime:
             self._shops_version = shops.fingerprint(rows)
             self._caches = {}  # per-shop caches hold clients made with the old URL and keys (a new dict: no race)
             return True
+        finally:
+            self._shops_lock.release()
 
     def redis(self) -> Redis:
         """A client for the web side: short timeouts, so an unreachable Redis never slows a webhook down."""
