@@ -14,6 +14,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from bridge.web import (
         admin_api,
         cors,
+        demo,
         errors,
         health,
         redemption_api,
@@ -42,4 +43,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     rules_api.register(app)  # issue 3
     widget_api.register(app)  # issue 6: panel and club
     widget_assets.register(app)  # issue 6: the widget's script and languages
+    demo.register(app)  # issue 13: GET / for a shop with demo: true
     return app

@@ -67,6 +67,12 @@ def check_config(ctx: click.Context) -> None:
                 "connected with `bridge connect`",
                 err=True,
             )
+        if shop.demo:
+            click.echo(
+                f"  warning: shop {shop.id} has demo: true: GET / hands a widget token for a demo shopper to anyone "
+                "(remove it for a real shop)",
+                err=True,
+            )
     click.echo(f"  admin API keys: {len(s.admin_api_keys)}")
     for key in demo_secrets(s):
         click.echo(f"  warning: {key} is the example's demo value (change-me): replace it before going live", err=True)

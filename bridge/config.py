@@ -108,6 +108,7 @@ class ShopSettings:
     minor_unit: int
     widget_secret: str = ""  # signs shoppers' widget tokens (HS256); empty: the widget API is off for this shop
     allowed_origins: tuple[str, ...] = ()  # CORS origins of the widget; defaults to the shop URL's origin
+    demo: bool = False  # serve the demo shop page at / with a signed token for a made-up shopper (never a real shop)
     # An entry without url (``{id, widget_secret}``) is completed by its stored ``bridge connect`` connection:
     # url, keys, webhook secret and, unless given here, currency and minor_unit (bridge.sync.shops).
     minor_unit_given: bool = False
@@ -481,6 +482,7 @@ def _shops(c: _Checker, raw: Any) -> tuple[ShopSettings, ...]:
                 ),
                 widget_secret=widget_secret,
                 allowed_origins=_origins(c, entry.get("allowed_origins"), f"{key}.allowed_origins", url),
+                demo=_boolean(c, entry.get("demo", False), f"{key}.demo"),
                 minor_unit_given=minor is not None,
             )
         )

@@ -177,6 +177,7 @@ def test_check_config_warns_about_the_examples_demo_secrets(tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr
     for key in ("admin.api_keys[0]", "shops[0].webhook_secret", "shops[0].widget_secret"):
         assert f"warning: {key}" in result.stderr
+    assert "warning: shop demo has demo: true" in result.stderr  # the demo page is on
     assert "change-me-0123" not in result.stdout + result.stderr  # names the keys, never shows the values
 
 

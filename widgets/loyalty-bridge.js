@@ -71,12 +71,55 @@
     var s = M[key] != null ? M[key] : FALLBACK[key] != null ? FALLBACK[key] : key;
     return vars ? String(s).replace(/\{(\w+)\}/g, function (_, n) { return vars[n] != null ? vars[n] : ''; }) : s;
   }
+  // A count's message: key_one, key_other... chosen by Intl.PluralRules for the language ({n} is the count).
+  function tp(key, count, vars) {
+    var cat = 'other';
+    try { cat = new Intl.PluralRules(loc).select(Number(count)); } catch (e) { /* other */ }
+    var k = M[key + '_' + cat] != null ? key + '_' + cat : M[key + '_other'] != null ? key + '_other' : key;
+    return t(k, Object.assign({ n: num(count) }, vars));
+  }
   function fmt(n, opts) {
     try { return new Intl.NumberFormat(loc, opts).format(n); } catch (e) { return String(n); }
   }
   function num(n) { return fmt(Number(n) || 0); }
-  function money(amount, currency) {
-    return currency ? fmt(Number(amount), { style: 'currency', currency: currency }) : num(amount);
+  // Money in the shop's currency (club.currency), with its minor unit.
+  function money(amount) {
+    var c = club(), mu = c.minor_unit;
+    if (!c.currency) return num(amount);
+    var o = { style: 'currency', currency: c.currency };
+    if (mu != null) { o.minimumFractionDigits = mu; o.maximumFractionDigits = mu; }
+    return fmt(Number(amount), o);
+  }
+  // A reward (or a redemption of one) by what it is worth, in the shopper's language; the owner's title otherwise.
+  function rewardName(r) {
+    var v = Number(r.value);
+    if (r.type === 'fixed_cart' || r.type === 'variable' && r.points_cost == null && r.min_points == null && v) {
+      return t('reward_fixed', { amount: money(v) });
+    }
+    if (r.type === 'percent') return t('reward_percent', { percent: fmt(v / 100, { style: 'percent', maximumFractionDigits: 2 }) });
+    if (r.type === 'free_shipping') return t('reward_free_shipping');
+    if (r.type === 'variable') return t('reward_variable');
+    return r.title || '';
+  }
+  // A way to earn the bridge described (i18n: message keys and numbers), in the shopper's language.
+  function wayText(key, v) {
+    if (key === 'way_campaign_text') {
+      var days = (v.weekdays || []).map(function (d) {
+        try { return new Intl.DateTimeFormat(loc, { weekday: 'long', timeZone: 'UTC' }).format(new Date(Date.UTC(2024, 0, 1 + d))); } catch (e) { return String(d); }
+      });
+      return [
+        v.multiplier ? t('way_times', { multiplier: num(v.multiplier) }) : '',
+        v.points ? tp('way_bonus', v.points) : '',
+        v.until ? t('way_until', { date: date(v.until) }) : '',
+        days.length ? t('way_on_days', { days: days.join(t('list_sep')) }) : ''
+      ].filter(Boolean).join(' ');
+    }
+    if (!key || M[key + '_other'] == null && M[key] == null) return '';
+    var vars = {
+      amount: money(v.amount), minimum: money(v.minimum), multiplier: num(v.multiplier), every: num(v.every),
+      nth: num(v.nth), days: num(v.days), what: v.what
+    };
+    return tp(key, v.points, vars);
   }
   function date(iso) {
     try { return new Intl.DateTimeFormat(loc, { dateStyle: 'medium' }).format(new Date(iso)); } catch (e) { return iso; }
@@ -122,16 +165,19 @@
     '.body{padding:12px 16px 18px}' +
     ':focus-visible{outline:3px solid var(--lb-focus,#111);outline-offset:2px;box-shadow:0 0 0 2px #fff}' +
     '.btn{display:inline-block;padding:7px 14px;border-radius:8px;border:2px solid var(--a);background:var(--a);color:var(--at);cursor:pointer;text-decoration:none;font:600 14px/1.3 inherit;font-family:inherit}' +
-    '.alt{background:var(--bg);color:var(--a)}.btn[disabled]{background:#6b6b6b;border-color:#6b6b6b;color:#fff;cursor:wait}' +
+    '.alt{background:var(--bg);color:var(--a)}.btn[disabled],.btn[aria-disabled=true]{background:#6b6b6b;border-color:#6b6b6b;color:#fff;cursor:wait}' +
     '.bal{display:flex;gap:24px;align-items:flex-end}.big{font-size:30px;font-weight:700;line-height:1.1}.mid{font-size:20px;font-weight:600}' +
     '.mu{color:var(--mu)}ul{list-style:none;margin:0;padding:0}' +
     'li{display:flex;justify-content:space-between;align-items:center;gap:10px;padding:9px 0;border-bottom:1px solid #d6d6d6}' +
-    'li>div{min-width:0}nav{display:flex;gap:6px;flex-wrap:wrap;margin:14px 0 4px}nav .btn{padding:5px 10px;font-size:13px}' +
+    'li>div{min-width:0}li>strong{white-space:nowrap}.pend li{display:list-item;border:0;padding:2px 0}' +
+    '.tabs{display:flex;margin:14px 0 4px;border-bottom:2px solid #d6d6d6;overflow-x:auto;scrollbar-width:none}' +
+    '[role=tab]{flex:1 0 auto;white-space:nowrap;padding:8px 6px 6px;border:0;border-bottom:3px solid transparent;margin-bottom:-2px;background:none;color:var(--mu);font:600 13px/1.2 inherit;font-family:inherit;cursor:pointer}' +
+    '[role=tab][aria-selected=true]{color:var(--a);border-bottom-color:var(--a)}' +
     'progress{width:100%;height:8px;accent-color:var(--a)}' +
     '.code{font:700 20px/1.2 ui-monospace,Menlo,Consolas,monospace;letter-spacing:1px;padding:10px;margin:8px 0;border:2px dashed var(--a);border-radius:8px;text-align:center;direction:ltr;user-select:all}' +
     '.msg{padding:10px;border-radius:8px;background:#f1f1f1;color:var(--fg)}' +
     'input{padding:8px;border:1px solid #6b6b6b;border-radius:6px;width:100%;box-sizing:border-box;font:inherit;color:var(--fg);background:var(--bg)}' +
-    '.row{display:flex;gap:8px;flex-wrap:wrap;margin-top:10px;align-items:center}' +
+    '.row{display:flex;gap:8px;flex-wrap:wrap;margin-top:10px;align-items:center}.row input{width:7em}' +
     '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}' +
     '.ltr{direction:ltr;unicode-bidi:embed}';
 
@@ -278,7 +324,7 @@
   }
   function focusables() {
     return Array.prototype.filter.call(
-      panel.querySelectorAll('button:not([disabled]),a[href],input:not([disabled]),[tabindex="0"]'),
+      panel.querySelectorAll('button:not([disabled]):not([tabindex="-1"]),a[href],input:not([disabled]),[tabindex="0"]'),
       function (el) { return el.getClientRects().length > 0; });
   }
   function onKey(e) {
@@ -290,6 +336,18 @@
     if (e.shiftKey && i <= 0) { e.preventDefault(); f[f.length - 1].focus(); }
     else if (!e.shiftKey && i === f.length - 1) { e.preventDefault(); f[0].focus(); }
   }
+  // A button waiting for an answer: aria-disabled, not disabled, which would drop the focus to <body> (and with it
+  // Escape and the focus trap). Returns true when it was busy already (a second click).
+  function busy(btn, on) {
+    var was = btn.hasAttribute('aria-disabled');
+    if (on) btn.setAttribute('aria-disabled', 'true'); else btn.removeAttribute('aria-disabled');
+    return was && on;
+  }
+  // After the content changed under the focus: focus what the new content offers first, never the page behind.
+  function focusIn(el) {
+    var f = el.querySelector('[data-focus]') || el.querySelector('button,h3') || title;
+    f.focus();
+  }
   function say(text) { live.textContent = ''; setTimeout(function () { live.textContent = text; }, 30); }
 
   // -- loading the view ----------------------------------------------------------------------------------------------
@@ -299,7 +357,7 @@
     title.focus();
     var seq = (st.seq = (st.seq || 0) + 1); // a later load (Retry, Back) wins over one still in flight
     var work;
-    if (hasIdentity()) work = api('GET', '/panel?locale=' + encodeURIComponent(lang)).then(function (res) { return ['member', res]; });
+    if (hasIdentity()) work = api('GET', '/panel?shop=' + encodeURIComponent(cfg.shop) + '&locale=' + encodeURIComponent(lang)).then(function (res) { return ['member', res]; });
     else if (ref) work = publicApi('GET', '/referral/offer?shop=' + encodeURIComponent(cfg.shop) + '&code=' + encodeURIComponent(ref)).then(function (res) { return ['friend', res]; });
     else work = publicApi('GET', '/club?shop=' + encodeURIComponent(cfg.shop)).then(function (res) { return ['guest', res]; });
     Promise.all([work, langReady]).then(safe(function (out) {
@@ -336,26 +394,44 @@
     title.textContent = club().name || t('launcher');
     var next = rewards.filter(function (r) { return r.points_needed > 0; })
       .sort(function (a, b) { return a.points_needed - b.points_needed; })[0];
-    var tabs = [['rewards', t('rewards')], ['earn', t('ways_to_earn')], ['mine', t('my_rewards')], ['history', t('history')]];
-    if (p.referral) tabs.push(['invite', t('invite')]);
-    var box = h('div', { id: 'lb-tab' });
-    var nav = h('nav', { 'aria-label': t('sections') }, tabs.map(function (tab) {
+    var tabs = ['rewards', 'earn', 'mine', 'history'];
+    if (p.referral) tabs.push('invite');
+    if (tabs.indexOf(st.tab) < 0) st.tab = 'rewards';
+    var box = h('div', { id: 'lb-tab', role: 'tabpanel' });
+    // WAI-ARIA tabs: one tab stop (the selected tab), arrow keys, Home and End move between them.
+    function select(b, focus) {
+      st.tab = b.getAttribute('data-tab');
+      Array.prototype.forEach.call(nav.children, function (x) {
+        x.setAttribute('aria-selected', String(x === b));
+        x.setAttribute('tabindex', x === b ? '0' : '-1');
+      });
+      box.setAttribute('aria-labelledby', b.id);
+      if (focus) b.focus();
+      showTab(box);
+    }
+    var nav = h('div', {
+      role: 'tablist', class: 'tabs', 'aria-label': t('sections'),
+      onkeydown: function (e) {
+        var all = Array.prototype.slice.call(nav.children), i = all.indexOf(root.activeElement), n = all.length;
+        var rtl = wrap.getAttribute('dir') === 'rtl', step = { ArrowRight: rtl ? -1 : 1, ArrowLeft: rtl ? 1 : -1 }[e.key];
+        var to = step ? all[(i + step + n) % n] : e.key === 'Home' ? all[0] : e.key === 'End' ? all[n - 1] : null;
+        if (to && i >= 0) { e.preventDefault(); select(to, true); }
+      }
+    }, tabs.map(function (id) {
+      var on = st.tab === id;
       return h('button', {
-        type: 'button', class: 'btn alt', 'aria-pressed': String(st.tab === tab[0]), 'aria-controls': 'lb-tab', 'data-tab': tab[0],
-        onclick: function () {
-          st.tab = tab[0];
-          Array.prototype.forEach.call(nav.children, function (b) { b.setAttribute('aria-pressed', String(b === this)); }, this);
-          showTab(box);
-        },
-        text: tab[1]
+        type: 'button', role: 'tab', id: 'lb-t-' + id, 'aria-selected': String(on), tabindex: on ? '0' : '-1', 'aria-controls': 'lb-tab', 'data-tab': id,
+        onclick: function (e) { select(e.currentTarget, false); },
+        text: t('tab_' + id)
       });
     }));
+    box.setAttribute('aria-labelledby', 'lb-t-' + st.tab);
     var nextLine = null;
     if (next) {
       var cost = next.points_cost || next.min_points || 1;
       nextLine = h('div', null, [
-        h('p', { text: t('next_reward', { points: num(next.points_needed), title: next.title }) }),
-        h('progress', { max: String(cost), value: String(Math.max(0, cost - next.points_needed)), 'aria-label': t('progress_to', { title: next.title }) })
+        h('p', { text: tp('next_reward', next.points_needed, { title: rewardName(next) }) }),
+        h('progress', { max: String(cost), value: String(Math.max(0, cost - next.points_needed)), 'aria-label': t('progress_to', { title: rewardName(next) }) })
       ]);
     } else if (rewards.length) nextLine = h('p', { text: t('all_unlocked') });
     fill(body, [
@@ -363,10 +439,17 @@
         h('div', null, [h('div', { class: 'big', 'data-lb': 'available', text: num(m.available) }), h('div', { class: 'mu', text: t('available') })]),
         m.pending ? h('div', null, [h('div', { class: 'mid', 'data-lb': 'pending', text: num(m.pending) }), h('div', { class: 'mu', text: t('pending') })]) : null
       ]),
-      m.pending ? h('p', { class: 'mu', text: t('pending_hint') }) : null,
+      m.pending ? pendingNote(m.pending_lots) : null,
       nextLine, nav, box
     ]);
     showTab(box);
+  }
+  // When pending points become available: the date of each lot (order completed + hold), else "once complete".
+  function pendingNote(lots) {
+    var lines = (lots || []).slice(0, 3).map(function (l) {
+      return h('li', { text: l.available_at ? tp('pending_on', l.points, { date: date(l.available_at) }) : tp('pending_until_complete', l.points) });
+    });
+    return lines.length ? h('ul', { class: 'mu pend' }, lines) : h('p', { class: 'mu', text: t('pending_hint') });
   }
   function showTab(box) {
     var p = st.data, rw = p.rewards || {};
@@ -381,33 +464,46 @@
   }
   function rewardList(items, box) {
     if (!items.length) return [h('p', { class: 'mu', text: t('no_catalogue') })];
-    var closed = st.data.rewards && st.data.rewards.redeemable === false;
+    var closed = st.data.rewards && st.data.rewards.redeemable === false; // the shop cannot make coupons yet
     return [closed ? h('p', { class: 'mu', role: 'note', text: t('rewards_unavailable') }) : null, h('ul', null, items.map(function (r) {
-      var cost = r.points_cost != null ? t('points', { n: num(r.points_cost) })
-        : t('points_range', { min: num(r.min_points), max: num(r.max_points) });
+      var cost = costText(r);
       var action;
-      if (st.data.rewards && st.data.rewards.redeemable === false) action = null; // the shop cannot make coupons yet
-      else if (!r.affordable) action = h('span', { class: 'mu', text: t('points_needed', { points: num(r.points_needed) }) });
+      if (closed) action = null;
+      else if (!r.affordable) action = h('span', { class: 'mu', text: tp('points_needed', r.points_needed) });
       else if (r.points_cost == null) {
         var most = Math.min(r.max_points, Math.floor(st.data.member.available / r.step) * r.step);
-        var input = h('input', { type: 'number', min: String(r.min_points), max: String(most), step: String(r.step), value: String(most), 'aria-label': t('points_to_use'), class: 'ltr' });
-        action = h('div', { class: 'row' }, [input, redeemButton(r, box, function () { return parseInt(input.value, 10); })]);
+        var worth = h('span', { class: 'mu', 'data-lb': 'worth', 'aria-live': 'polite' });
+        var input = h('input', {
+          type: 'number', min: String(r.min_points), max: String(most), step: String(r.step), value: String(most), 'aria-label': t('points_to_use'), class: 'ltr',
+          oninput: function () { worth.textContent = t('worth', { amount: money((parseInt(input.value, 10) || 0) * Number(r.value)) }); }
+        });
+        worth.textContent = t('worth', { amount: money(most * Number(r.value)) });
+        action = h('div', { class: 'row' }, [input, worth, redeemButton(r, box, function () { return parseInt(input.value, 10); })]);
       } else action = redeemButton(r, box);
       return h('li', null, [
-        h('div', null, [h('strong', { dir: 'auto', text: r.title }), r.description ? h('p', { class: 'mu', text: r.description }) : null, h('div', { class: 'mu', text: cost })]),
+        h('div', null, [
+          h('strong', { text: rewardName(r) }),
+          r.description ? h('p', { class: 'mu', dir: 'auto', text: r.description }) : null,
+          Number(r.minimum_amount) > 0 ? h('div', { class: 'mu', text: t('reward_minimum', { amount: money(r.minimum_amount) }) }) : null,
+          h('div', { class: 'mu', text: cost })
+        ]),
         action
       ]);
     }))];
   }
+  function costText(r) {
+    if (r.points_cost != null) return tp('points', r.points_cost);
+    return t('points_range', { min: num(r.min_points), max: num(r.max_points) }) + ' \u00b7 ' + tp('points_worth', r.step, { amount: money(r.step * Number(r.value)) });
+  }
   function redeemButton(r, box, points) {
     var btn = h('button', {
-      type: 'button', class: 'btn', 'aria-label': t('redeem_named', { title: r.title }), text: t('redeem'),
+      type: 'button', class: 'btn', 'aria-label': t('redeem_named', { title: rewardName(r) }), text: t('redeem'),
       onclick: function () { redeem(r, btn, box, points ? points() : null); }
     });
     return btn;
   }
   function redeem(r, btn, box, points) {
-    btn.disabled = true;
+    if (busy(btn, true)) return;
     say(t('redeeming'));
     // One key per reward until the click is answered: a retry after a network error is the same redemption.
     var k = st.keys[r.id] || (st.keys[r.id] = key());
@@ -415,11 +511,11 @@
     if (points) payload.points = points;
     api('POST', '/redemptions', payload, { 'Idempotency-Key': k }).then(safe(function (res) {
       if (!res.offline) delete st.keys[r.id];
-      btn.disabled = false;
+      busy(btn, false);
       var red = res.body.redemption;
       if (res.ok && red) return settle(red, box, 0);
-      say(errorText(res));
       fill(box, [h('p', { class: 'msg', role: 'alert', text: errorText(res) }), backButton()]);
+      focusIn(box);
     }));
   }
   function settle(red, box, tries) {
@@ -432,16 +528,21 @@
       st.data.stale = true;
     }
     if (red.state === 'reserved' && tries < 20) {
-      fill(box, [h('p', { class: 'msg', text: red.message || t('redeeming') })]);
+      var wait = box.querySelector('[data-lb=wait]'), text = red.message || t('redeeming');
+      if (wait) wait.textContent = text; // the same element: the focus stays on it while polling
+      else { fill(box, [h('p', { class: 'msg', tabindex: '-1', 'data-lb': 'wait', 'data-focus': true, text: text })]); focusIn(box); }
       return setTimeout(function () {
         api('GET', '/redemptions/' + red.id).then(safe(function (res) {
           settle(res.ok && res.body.redemption ? res.body.redemption : red, box, tries + 1);
         }));
       }, 1000);
     }
-    if (!red.code) return fill(box, [h('p', { class: 'msg', role: 'alert', text: red.message || t('error_generic') }), backButton()]);
-    fill(box, couponView(red.title, red.code, red.expires_at).concat([backButton()]));
-    box.querySelector('h3').focus();
+    if (!red.code) {
+      fill(box, [h('p', { class: 'msg', role: 'alert', text: red.message || t('error_generic') }), backButton()]);
+      return focusIn(box);
+    }
+    fill(box, couponView(rewardName(red), red.code, red.expires_at).concat([backButton()]));
+    focusIn(box);
     say(t('your_code') + ': ' + red.code);
   }
   function backButton() {
@@ -449,7 +550,7 @@
   }
   function couponView(name, code, expires) {
     var out = h('p', { class: 'mu', role: 'status' });
-    var copyBtn = h('button', { type: 'button', class: 'btn', text: t('copy'), onclick: function () { copy(code, copyBtn); } });
+    var copyBtn = h('button', { type: 'button', class: 'btn', 'data-focus': true, text: t('copy'), onclick: function () { copy(code, copyBtn); } });
     return [
       h('h3', { tabindex: '-1', text: name ? t('your_code_for', { title: name }) : t('your_code') }),
       h('div', { class: 'code', 'data-lb': 'code', text: code }),
@@ -500,10 +601,10 @@
     var nonce = storeNonce(), cartToken = ds.cartToken || (w.wcSettings && w.wcSettings.cartToken);
     if (nonce) hs.Nonce = nonce;
     if (cartToken) hs['Cart-Token'] = cartToken;
-    btn.disabled = true;
+    if (busy(btn, true)) return;
     request(storeUrl(), { method: 'POST', credentials: 'same-origin', headers: hs, body: JSON.stringify({ code: code }) })
       .then(safe(function (res) {
-        btn.disabled = false;
+        busy(btn, false);
         var fresh = res.headers && res.headers.get('Nonce');
         if (fresh) st.nonce = fresh;
         if (res.ok) {
@@ -520,16 +621,19 @@
     var lines = [];
     if (items) {
       items.forEach(function (it) {
-        var name = typeof it === 'string' ? it : it.title || it.name || it.label || '';
-        var note = typeof it === 'object' ? it.description || (it.points != null ? t('points', { n: num(it.points) }) : '') : '';
-        if (name) lines.push(h('li', null, [h('div', null, [h('strong', { text: name }), note ? h('p', { class: 'mu', text: note }) : null])]));
+        if (typeof it === 'string') it = { title: it };
+        var tr = it.i18n || {}, v = tr.vars || {};
+        var name = wayText(tr.title, v) || it.title || it.name || it.label || '';
+        var note = wayText(tr.description, v) || it.description || '';
+        var pts = typeof it.points === 'number' && it.points > 0 ? h('strong', { text: '+' + tp('points', it.points) }) : null;
+        if (name) lines.push(h('li', null, [h('div', null, [h('strong', { dir: 'auto', text: name }), note ? h('p', { class: 'mu', dir: 'auto', text: note }) : null]), pts]));
       });
     } else {
-      var c = club(), earn = c.earn || {};
+      var earn = club().earn || {};
       if (Number(earn.points_per_currency_unit) > 0) {
-        lines.push(h('li', { text: t('earn_per_unit', { points: num(earn.points_per_currency_unit), amount: money(1, c.currency) }) }));
+        lines.push(h('li', { text: tp('earn_per_unit', earn.points_per_currency_unit, { amount: money(1) }) }));
       }
-      if (earn.signup_points > 0) lines.push(h('li', { text: t('earn_signup', { points: num(earn.signup_points) }) }));
+      if (earn.signup_points > 0) lines.push(h('li', { text: tp('earn_signup', earn.signup_points) }));
     }
     return lines.length ? [h('ul', null, lines)] : [h('p', { class: 'mu', text: t('no_history') })];
   }
@@ -537,11 +641,11 @@
     if (!items.length) return [h('p', { class: 'mu', text: t('no_rewards') })];
     return [h('ul', null, items.map(function (r) {
       var copyBtn = r.code && r.state === 'issued'
-        ? h('button', { type: 'button', class: 'btn alt', 'aria-label': t('copy_named', { title: r.title }), text: t('copy'), onclick: function () { copy(r.code, copyBtn); } })
+        ? h('button', { type: 'button', class: 'btn alt', 'aria-label': t('copy_named', { title: rewardName(r) }), text: t('copy'), onclick: function () { copy(r.code, copyBtn); } })
         : null;
       return h('li', null, [
         h('div', null, [
-          h('strong', { dir: 'auto', text: r.title }),
+          h('strong', { text: rewardName(r) }),
           r.code ? h('div', { class: 'ltr', text: r.code }) : null,
           h('div', { class: 'mu', text: t('state_' + r.state) + (r.state === 'issued' ? ' \u00b7 ' + t('expires', { date: date(r.expires_at) }) : '') })
         ]),
@@ -602,10 +706,10 @@
       earnList(null)[0],
       rewards.length ? h('h3', { text: t('rewards') }) : null,
       rewards.length ? h('ul', null, rewards.map(function (r) {
-        return h('li', null, [h('span', { text: r.title }), h('span', { class: 'mu', text: r.points_cost != null ? t('points', { n: num(r.points_cost) }) : t('points_range', { min: num(r.min_points), max: num(r.max_points) }) })]);
+        return h('li', null, [h('span', { text: rewardName(r) }), h('span', { class: 'mu', text: costText(r) })]);
       })) : null,
       h('div', { class: 'row' }, [
-        cfg.signup ? h('a', { class: 'btn', href: cfg.signup, text: earn.signup_points ? t('join_points', { points: num(earn.signup_points) }) : t('join') }) : null,
+        cfg.signup ? h('a', { class: 'btn', href: cfg.signup, text: earn.signup_points ? tp('join_points', earn.signup_points) : t('join') }) : null,
         cfg.login ? h('a', { class: 'btn alt', href: cfg.login, text: t('sign_in') }) : null
       ])
     ]);
@@ -620,14 +724,14 @@
     var form = h('form', { novalidate: true, onsubmit: function (e) {
       e.preventDefault();
       if (!email.value || !email.checkValidity()) { fill(out, [h('p', { class: 'msg', role: 'alert', text: t('email_invalid') })]); return email.focus(); }
-      submit.disabled = true;
+      if (busy(submit, true)) return;
       publicApi('POST', '/referrals/claim', { shop: cfg.shop, code: ref, email: email.value.trim() }).then(safe(function (res) {
-        submit.disabled = false;
+        busy(submit, false);
         if (!res.ok || !res.body.coupon) return fill(out, [h('p', { class: 'msg', role: 'alert', text: errorText(res) })]);
         var cp = res.body.coupon;
         try { w.sessionStorage.removeItem('lb-ref'); } catch (e2) { /* ignore */ }
         fill(body, couponView(cp.title || o.title, cp.code, cp.expires_at));
-        body.querySelector('h3').focus();
+        focusIn(body);
         say(t('your_code') + ': ' + cp.code);
       }));
     } }, [
@@ -650,6 +754,8 @@
         try { readRef(); loadLanguage().then(resolve); } catch (e) { warn(e); resolve(); }
       }, 0);
     });
+    // Escape closes the open panel wherever the focus is (the panel's own handler stops it first when inside).
+    d.addEventListener('keydown', safe(function (e) { if (e.key === 'Escape' && st.open) close(); }));
     w.LoyaltyBridge = Object.assign(g, { open: safe(open), close: safe(close), refresh: safe(function () { st.data = null; if (st.open) load(); }) });
   });
   if (d.body) boot();

@@ -286,3 +286,35 @@ def record_events(conn: Connection, events: list[dict[str, Any]]) -> int:
 def events(conn: Connection, member_id: int) -> list[dict[str, Any]]:
     stmt = select(t.point_event).where(t.point_event.c.member_id == member_id).order_by(t.point_event.c.id)
     return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+# --- what a member has pending, order by order (the widget says when each lot becomes available) ----------------
+@dataclass(frozen=True)
+class PendingLot:
+    shop_id: str | None
+    cause_type: str
+    cause_id: str
+    points: int
+    completed_at: datetime | None  # the order's completion (orders only): the hold runs from there
+
+
+def pending_lots(conn: Connection, member_id: int) -> list[PendingLot]:
+    """The member's pending points per cause (earned minus reversed and released), with the order's completion."""
+    points = func.sum(e.points).label("points")
+    lots = (
+        select(e.shop_id, e.cause_type, e.cause_id, points)
+        .where(e.member_id == member_id, e.state == str(EntryState.PENDING))
+        .group_by(e.shop_id, e.cause_type, e.cause_id)
+        .having(func.sum(e.points) > 0)
+        .subquery()
+    )
+    stmt = (
+        select(lots.c.shop_id, lots.c.cause_type, lots.c.cause_id, lots.c.points, o.completed_at)
+        .select_from(lots)
+        .outerjoin(
+            t.order_state,
+            and_(lots.c.cause_type == "order", o.shop_id == lots.c.shop_id, o.order_id == lots.c.cause_id),
+        )
+        .order_by(o.completed_at.is_(None), o.completed_at, lots.c.cause_id)
+    )
+    return [PendingLot(s, ct, ci, int(pts), done) for s, ct, ci, pts, done in conn.execute(stmt)]

@@ -9,6 +9,7 @@ Other areas add theirs (``rewards`` from redemption, ``ways_to_earn``, ``referra
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
@@ -18,7 +19,7 @@ from bridge.ledger import service as ledger
 from bridge.redemption import catalogue
 from bridge.redemption import service as redemptions
 from bridge.runtime import Runtime, current_runtime
-from bridge.storage import db
+from bridge.storage import db, life
 from bridge.web import widget_panel
 from bridge.web.widget_auth import current_shopper, require_shopper
 
@@ -55,9 +56,32 @@ def _club(req: widget_panel.PanelRequest) -> dict[str, Any]:
 def _member(req: widget_panel.PanelRequest) -> dict[str, Any]:
     if req.member_id is None:
         # Signed in at the shop but no points yet: the widget shows a zero balance, not a sign-up call.
-        return {"joined": False, "available": 0, "pending": 0, "lifetime": 0}
+        return {"joined": False, "available": 0, "pending": 0, "lifetime": 0, "pending_lots": []}
     balance = ledger.balance(req.conn, req.member_id)
-    return {"joined": True, "available": balance.available, "pending": balance.pending, "lifetime": balance.lifetime}
+    return {
+        "joined": True,
+        "available": balance.available,
+        "pending": balance.pending,
+        "lifetime": balance.lifetime,
+        "pending_lots": _pending_lots(req),
+    }
+
+
+def _pending_lots(req: widget_panel.PanelRequest) -> list[dict[str, Any]]:
+    """Each pending lot and when it becomes available: the order's completion + the hold; null while the order
+    is not completed yet (or the lot is not an order's), so the widget says "once your order is complete"."""
+    assert req.member_id is not None
+    earning = req.rt.settings.program.earning
+    hold = timedelta(days=earning.hold_days if earning.release == "after_hold" else 0)
+    return [
+        {
+            "points": lot.points,
+            "cause_type": lot.cause_type,
+            "cause_id": lot.cause_id,
+            "available_at": (lot.completed_at + hold).isoformat() if lot.completed_at else None,
+        }
+        for lot in life.pending_lots(req.conn, req.member_id)
+    ]
 
 
 def _history(req: widget_panel.PanelRequest) -> list[dict[str, Any]]:

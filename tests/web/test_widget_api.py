@@ -33,7 +33,7 @@ def test_the_panel_shows_the_ledger_balance_history_and_rewards_of_the_member(ma
     assert response.status_code == 200, response.get_json()
     assert response.headers["Cache-Control"] == "private, no-store"
     body = response.get_json()
-    assert body["member"] == {"joined": True, "available": 750, "pending": 0, "lifetime": 750}
+    assert body["member"] == {"joined": True, "available": 750, "pending": 0, "lifetime": 750, "pending_lots": []}
     assert body["club"] == {
         "name": "Test Club",
         "currency": "USD",
@@ -54,8 +54,24 @@ def test_the_panel_shows_the_ledger_balance_history_and_rewards_of_the_member(ma
 def test_a_signed_in_customer_without_points_gets_an_empty_panel(make_bridge: Any) -> None:
     bridge = make_bridge(**CLUB)
     body = _panel(bridge, _token(bridge, "77", "new@example.test")).get_json()
-    assert body["member"] == {"joined": False, "available": 0, "pending": 0, "lifetime": 0}
+    assert body["member"] == {"joined": False, "available": 0, "pending": 0, "lifetime": 0, "pending_lots": []}
     assert body["history"] == [] and body["rewards"]["mine"] == []
+
+
+def test_each_pending_lot_says_when_it_becomes_available(make_bridge: Any) -> None:
+    """A completed order: its completion + the hold; an order not completed yet: no date (it depends on it)."""
+    bridge = make_bridge(program={**CLUB["program"], "earn": {"points_per_currency_unit": 20, "release": "after_hold"}})
+    bridge.deliver_ok("order.updated.completed")  # order 12, 35.00 x 20, completed 2026-11-23 22:32:58 UTC
+    bridge.send_ok(*woo.with_order_id("order.updated.processing-paid", 13))
+    bridge.drain()
+
+    member = _panel(bridge, _token(bridge)).get_json()["member"]
+
+    assert member["pending"] == 1400
+    assert member["pending_lots"] == [
+        {"points": 700, "cause_type": "order", "cause_id": "12", "available_at": "2026-12-07T22:32:58+00:00"},
+        {"points": 700, "cause_type": "order", "cause_id": "13", "available_at": None},
+    ]
 
 
 def test_the_panel_needs_a_token(bridge: Bridge) -> None:

@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
 
 from bridge.web.widget_auth import issue_token
+from tests.conftest import _deep_merge
 from tests.redemption.conftest import REWARDS
 from tests.support import woo
 from tests.support.client import SHOP, WIDGET_SECRET, Bridge
@@ -131,12 +132,29 @@ def club_config(shop_origin: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def env(make_bridge: Callable[..., Bridge], woo_shop: FakeWooShop, site: tuple[ShopSite, ServedApp]) -> Iterator[Env]:
+def make_env(
+    make_bridge: Callable[..., Bridge], woo_shop: FakeWooShop, site: tuple[ShopSite, ServedApp]
+) -> Iterator[Callable[..., Env]]:
+    """An Env whose config is the club's with the given keys deep-merged over it (``shop``: over its shop)."""
     shop_site, shop_served = site
-    bridge = make_bridge(**club_config(shop_served.url))
-    served = ServedApp(bridge.app)
-    yield Env(bridge, served, shop_site, shop_served.url, woo_shop)
-    served.stop()
+    served: list[ServedApp] = []
+
+    def build(shop: dict[str, Any] | None = None, **overrides: Any) -> Env:
+        config = club_config(shop_served.url)
+        config["shops"][0].update(shop or {})
+        _deep_merge(config, overrides)
+        bridge = make_bridge(**config)
+        served.append(ServedApp(bridge.app))
+        return Env(bridge, served[-1], shop_site, shop_served.url, woo_shop)
+
+    yield build
+    for app in served:
+        app.stop()
+
+
+@pytest.fixture
+def env(make_env: Callable[..., Env]) -> Env:
+    return make_env()
 
 
 @dataclass
@@ -166,7 +184,7 @@ class Shopper:
         expect(self.panel.locator(".body")).not_to_have_attribute("aria-busy", "true")
 
     def tab(self, name: str) -> None:
-        self.panel.locator("nav").get_by_role("button", name=name).click()
+        self.panel.get_by_role("tablist").get_by_role("tab", name=name, exact=True).click()
 
     def shot(self, name: str) -> None:
         self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
@@ -201,6 +219,7 @@ def shopper(browser: Browser) -> Iterator[Shopper]:
         viewport={"width": 1100, "height": 820},
         permissions=["clipboard-read", "clipboard-write"],
         reduced_motion="reduce",  # screenshots without the opening animation half-way
+        timezone_id="UTC",  # dates shown in the panel do not depend on the machine's zone
     )
     page = context.new_page()
     tab = Shopper(page)

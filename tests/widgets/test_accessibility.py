@@ -45,16 +45,16 @@ def test_keyboard_only_open_trap_redeem_and_close(env: Env, shopper: Shopper) ->
     # Tab goes round inside the panel and never reaches the page behind it.
     stops = [shopper.page.evaluate(FOCUS) for _ in range(30) if shopper.page.keyboard.press("Tab") is None]
     assert all(stop.startswith("panel:") for stop in stops), stops
-    assert "panel:Close" in stops and "panel:Redeem 5.00 off your order" in stops
+    assert "panel:Close" in stops and "panel:Redeem $5.00 off your order" in stops
     _tab_until(shopper, "panel:Close")
     shopper.page.keyboard.press("Shift+Tab")  # backwards from the first stop wraps to the last
     assert shopper.page.evaluate(FOCUS).startswith("panel:")
     assert shopper.page.evaluate(FOCUS) != "panel:Close"
 
-    _tab_until(shopper, "panel:Redeem 5.00 off your order")
+    _tab_until(shopper, "panel:Redeem $5.00 off your order")
     shopper.page.keyboard.press("Enter")
     expect(shopper.panel.locator("[data-lb=code]")).to_have_text(re.compile(r"^[a-z0-9]{12}$"))
-    assert shopper.page.evaluate(FOCUS).startswith("panel:Your code for")  # focus follows the new content
+    assert shopper.page.evaluate(FOCUS) == "panel:Copy"  # focus follows the new content: the code's Copy button
     shopper.shot("keyboard-redeemed")
 
     shopper.page.keyboard.press("Escape")
@@ -71,8 +71,9 @@ def test_roles_and_labels(env: Env, shopper: Shopper) -> None:
     dialog = shopper.page.get_by_role("dialog", name="Test Club")
     expect(dialog).to_have_attribute("aria-modal", "true")
     expect(dialog.get_by_role("button", name="Close")).to_be_visible()
-    expect(dialog.get_by_role("navigation", name="Sections")).to_be_visible()
-    expect(dialog.get_by_role("button", name="Rewards", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(dialog.get_by_role("tablist", name="Sections")).to_be_visible()
+    expect(dialog.get_by_role("tab", name="Rewards", exact=True)).to_have_attribute("aria-selected", "true")
+    expect(dialog.get_by_role("tabpanel", name="Rewards", exact=True)).to_be_visible()
     expect(dialog.get_by_role("status")).to_have_count(1)
     dialog.get_by_role("button", name="Close").click()
     expect(shopper.panel).to_be_hidden()
@@ -99,8 +100,9 @@ def test_text_contrast_is_at_least_4_5_to_1(env: Env, shopper: Shopper) -> None:
         "header": (shopper.panel.locator("header"), None),
         "muted text": (shopper.panel.locator(".mu").first, panel_bg),
         "body text": (shopper.panel.locator("[data-lb=available]"), panel_bg),
-        "button": (shopper.panel.get_by_role("button", name="Redeem 5.00 off your order"), None),
-        "section button": (shopper.panel.get_by_role("button", name="History"), None),
+        "button": (shopper.panel.get_by_role("button", name="Redeem $5.00 off your order"), None),
+        "tab": (shopper.panel.get_by_role("tab", name="History"), panel_bg),
+        "selected tab": (shopper.panel.get_by_role("tab", name="Rewards", exact=True), panel_bg),
     }
     for name, (element, background) in pairs.items():
         fg = element.evaluate("el => getComputedStyle(el).color")

@@ -76,3 +76,25 @@ def test_earning_settings_come_from_the_environment_too() -> None:
 )
 def test_add_months_clamps_to_the_end_of_the_month(start: datetime, months: int, end: datetime) -> None:
     assert add_months(start, months) == end
+
+
+def test_ways_the_bridge_describes_carry_message_keys_and_numbers_for_the_widget() -> None:
+    """The widget says them in the shopper's language; the owner's own words are shown as written."""
+    rs = rules(
+        [
+            {"id": "base", "type": "per_amount", "points": 1, "per": 10, "minimum_amount": 20},
+            {"id": "welcome", "type": "first_order", "points": 100, "name": "Welcome gift"},
+            {"id": "coffee", "type": "multiplier", "categories": ["coffee"], "multiplier": "1.5"},
+            {"id": "own", "type": "nth_order", "every": 3, "points": 30, "name": "Loyal", "description": "Mine"},
+        ]
+    )
+    ways = {w["id"]: w for w in ways_to_earn(rs, "EUR")}
+    assert ways["base"]["i18n"] == {
+        "title": "way_shop",
+        "description": "way_per_amount_min",
+        "vars": {"points": 1, "amount": "10", "minimum": "20"},
+    }
+    assert ways["welcome"]["i18n"]["title"] is None  # the owner named it
+    assert ways["welcome"]["i18n"]["description"] == "way_first_order_text"
+    assert ways["coffee"]["i18n"]["vars"] == {"multiplier": 1.5, "what": "coffee"}
+    assert "i18n" not in ways["own"]
