@@ -119,20 +119,20 @@ def db_upgrade(ctx: click.Context) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, skip_prepare: bool) -> None:
     """Web only (gunicorn): webhooks, widget and admin API."""
+    from bridge.supervisor import PortInUse, gunicorn_argv, listen
+
+    # Bind here, not in gunicorn: a busy port is one clear line instead of five retries and a stack of errors.
+    try:
+        bind_fd = listen(host, port).detach()
+    except PortInUse as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
     if not skip_prepare:
         from bridge.bootstrap import prepare_database
 
         prepare_database(_runtime(ctx), migrate_schema=False)
-    argv = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{host}:{port}",
-        "--workers", str(workers),
-        "--worker-class", "gthread",
-        "--threads", str(threads),
-        "--no-control-socket",
-        "--graceful-timeout", "10",
-        "bridge:create_app()",
-    ]  # fmt: skip
+    os.set_inheritable(bind_fd, True)
+    argv = gunicorn_argv(bind_fd, workers, threads)
     os.execv(sys.executable, argv)
 
 
@@ -157,27 +157,36 @@ def worker(ctx: click.Context, burst: bool) -> None:
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
 @click.pass_context
 def run(ctx: click.Context, host: str, port: int) -> None:
-    """Everything on one machine: embedded Redis, a worker and the web server, stopped together."""
+    """Everything on one machine: embedded Redis, a worker and the web server, kept running together."""
     from bridge import logs
     from bridge.bootstrap import prepare_database
     from bridge.embedded_redis import EmbeddedRedis
     from bridge.runtime import Runtime
-    from bridge.supervisor import Supervisor, child_env
+    from bridge.supervisor import BridgeAlreadyRunning, PortInUse, Supervisor, child_env, listen, lock_data_dir
 
     settings = _settings(ctx)
     logs.configure(settings.log_level)
+    try:
+        lock = lock_data_dir(settings.data_dir)  # held (open) until this process ends
+        listener = listen(host, port)
+    except (BridgeAlreadyRunning, PortInUse) as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
     prepare_database(Runtime.build(settings), migrate_schema=True)
     supervisor = Supervisor(child_env(ctx.obj.get("config")))
     try:
         if settings.uses_embedded_redis:
             supervisor.start_redis(EmbeddedRedis(settings.embedded_redis_socket, settings.data_dir / "redis.log"))
         supervisor.spawn("worker", "worker")
-        supervisor.spawn("web", "serve", "--host", host, "--port", str(port), "--skip-prepare")
+        supervisor.spawn_web(listener)
     except BaseException:
         supervisor.stop_all()
         raise
     click.echo(f"Loyalty Bridge listening on http://{host}:{port} (Ctrl-C to stop)", err=True)
-    sys.exit(supervisor.wait())
+    status = supervisor.wait()
+    listener.close()
+    lock.close()
+    sys.exit(status)
 
 
 @cli.group()
@@ -242,6 +251,9 @@ def _register_commands() -> None:
     from bridge import cli_rules  # issue 3
 
     cli.add_command(cli_rules.rules)
+    from bridge import cli_status  # issue 12: replaces cli_connect's status, whose shop report it prints after its own
+
+    cli.add_command(cli_status.status)
 
 
 _register_commands()

@@ -41,14 +41,21 @@ class DrainTrigger:
         self._skip_until = 0.0
         self._lock = threading.Lock()
 
-    def ensure_drain(self, shop_id: str) -> bool:
-        """Enqueue a drain job for ``shop_id`` unless one is pending; False when Redis is unreachable."""
+    def ensure_drain(self, shop_id: str, *, repair: bool = False) -> bool:
+        """Enqueue a drain job for ``shop_id`` unless one is pending; False when Redis is unreachable.
+
+        ``repair`` (the sweeper): a pending flag with an empty queue is stale (its job was taken by a worker that
+        was killed before the job cleared the flag), so enqueue anyway rather than wait out the flag's TTL. At
+        worst two drains run, which the inbox's claims make harmless.
+        """
         if time.monotonic() < self._skip_until:
             return False
         try:
             redis = self._redis()
             if not redis.set(drain_flag(shop_id), "1", nx=True, ex=DRAIN_FLAG_TTL_SECONDS):
-                return True
+                if not repair or make_queue(redis).count > 0:
+                    return True
+                redis.set(drain_flag(shop_id), "1", ex=DRAIN_FLAG_TTL_SECONDS)
             try:
                 make_queue(redis).enqueue_call(
                     DRAIN_JOB,

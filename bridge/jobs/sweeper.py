@@ -23,7 +23,7 @@ def sweep(rt: Runtime) -> list[str]:
     """Trigger a drain for every shop with due deliveries; returns the shops triggered."""
     with db.read(rt.engine) as conn:
         shops = store.shops_with_due(conn, utcnow())
-    return [shop for shop in shops if rt.settings.shop(shop) and rt.drains.ensure_drain(shop)]
+    return [shop for shop in shops if rt.settings.shop(shop) and rt.drains.ensure_drain(shop, repair=True)]
 
 
 class Sweeper(threading.Thread):

@@ -1,8 +1,12 @@
 """``bridge worker``: an RQ worker inside the app context, plus the inbox sweeper thread.
 
 A ``SimpleWorker`` (no fork per job): jobs are few and long (each drains a batch stream), and staying in one
-process keeps the database pool warm. If Redis goes away the worker waits for it; the sweeper keeps looking
-for due deliveries in SQL and triggers a drain as soon as Redis answers again.
+process keeps the database pool warm. If Redis goes away the worker waits for it (RQ retries the connection,
+here at most 2 s apart, so a restarted Redis is picked up at once); the sweeper keeps looking for due deliveries
+in SQL and triggers a drain as soon as Redis answers again. If RQ's loop ends on an error (it quits on any
+unexpected exception, e.g. Redis vanishing while a job's end is recorded), a fresh one starts: only a stop signal
+ends a long-running worker. A heartbeat thread tells ``/readyz`` and ``bridge status`` that the worker is alive
+(bridge.jobs.heartbeat).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from flask import Flask
 from redis.exceptions import RedisError
 from rq.worker import SimpleWorker
 
+from bridge.jobs.heartbeat import Heartbeat
 from bridge.jobs.queue import make_queue
 from bridge.jobs.schedule import Scheduler
 from bridge.jobs.sweeper import Sweeper
@@ -22,6 +27,8 @@ from bridge.runtime import current_runtime
 log = logging.getLogger(__name__)
 
 REDIS_RETRY_SECONDS = 1.0
+RQ_MAX_CONNECTION_WAIT_SECONDS = 2.0
+"""RQ's reconnect backoff grows to 60 s by default: after a Redis restart the worker would sit idle that long."""
 
 
 def run_worker(app: Flask, *, burst: bool = False, sweep: bool = True) -> None:
@@ -29,7 +36,7 @@ def run_worker(app: Flask, *, burst: bool = False, sweep: bool = True) -> None:
         rt = current_runtime()
         # The sweeper and the periodic jobs belong to long-running workers; a burst run (tests, one-off
         # drains) only empties the queue.
-        threads: list[Sweeper | Scheduler] = [Sweeper(rt), Scheduler(rt)] if sweep else []
+        threads: list[Sweeper | Scheduler | Heartbeat] = [Heartbeat(rt), Sweeper(rt), Scheduler(rt)] if sweep else []
         for thread in threads:
             thread.start()
         try:
@@ -47,8 +54,13 @@ def _work(burst: bool) -> None:
             worker = SimpleWorker(
                 [make_queue(connection)], connection=connection, serializer=make_queue(connection).serializer
             )
+            worker.max_connection_wait_time = RQ_MAX_CONNECTION_WAIT_SECONDS
             worker.work(burst=burst, logging_level=rt.settings.log_level, with_scheduler=False)
-            return
+            # RQ records a stop signal here; without one, its loop ended on an error and logged it: go on working
+            if burst or worker._shutdown_requested_date is not None:
+                return
+            log.warning("the RQ worker loop ended without a stop signal; starting it again in %ss", REDIS_RETRY_SECONDS)
+            time.sleep(REDIS_RETRY_SECONDS)
         except RedisError as exc:
             if burst:
                 raise

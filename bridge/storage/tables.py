@@ -403,3 +403,16 @@ member_contact = Table(
     UniqueConstraint("member_id", "kind", "digest"),
     Index("ix_member_contact_program_id_kind_digest", "program_id", "kind", "digest"),
 )
+
+# --- issue 12: worker heartbeats (`/readyz`, `bridge status`: is a worker alive, is Redis reachable, since when) ---
+worker_heartbeat = Table(
+    "worker_heartbeat",
+    metadata,
+    Column("id", String(128), primary_key=True),  # host:pid:start, one row per worker process
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("beat_at", UtcDateTime(), nullable=False),
+    Column("stopped_at", UtcDateTime(), nullable=True),  # a clean stop; a killed worker just stops beating
+    Column("redis_down_since", UtcDateTime(), nullable=True),  # as this worker saw it; None: Redis answered
+)
