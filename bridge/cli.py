@@ -52,8 +52,15 @@ def check_config(ctx: click.Context) -> None:
     click.echo(f"  database: {s.database_url.split('@')[-1] if '@' in s.database_url else s.database_url}")
     click.echo(f"  redis:    {'embedded' if s.uses_embedded_redis else s.redis_url.split('@')[-1]}")
     click.echo(f"  program:  {s.program.id} ({s.program.name})")
+    from bridge.redemption.readiness import why_not_redeemable
+
     for shop in s.shops:
+        if not shop.url:  # the README's entry for a connected shop: the rest is stored by `bridge connect`
+            click.echo(f"  shop:     {shop.id} {shop.platform} (url, keys and webhook secret from `bridge connect`)")
+            continue
         click.echo(f"  shop:     {shop.id} {shop.platform} {shop.url} {shop.currency}")
+        if any(r.enabled for r in s.program.rewards) and why_not_redeemable(shop):
+            click.echo(f"  warning: shop {shop.id}: rewards cannot be redeemed: {why_not_redeemable(shop)}", err=True)
         if not shop.webhook_secret:
             click.echo(
                 f"  warning: shop {shop.id} has no webhook_secret: its deliveries are refused (401) unless it is "
@@ -252,5 +259,28 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def config_option_first(args: list[str]) -> list[str]:
+    """``bridge run --config FILE`` as well as ``bridge --config FILE run``: the group's ``--config`` is moved
+    before the subcommand (no subcommand has an option of that name; nothing after ``--`` is touched)."""
+    moved: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        if arg == "--config" and i + 1 < len(args):
+            moved += args[i : i + 2]
+            i += 2
+            continue
+        if arg.startswith("--config="):
+            moved.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return moved + rest
+
+
 def main() -> None:
-    run_guarded(lambda: cli(obj={}))
+    run_guarded(lambda: cli(args=config_option_first(sys.argv[1:]), obj={}))

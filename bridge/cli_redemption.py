@@ -75,3 +75,33 @@ def expire(ctx: click.Context) -> None:
     rt = runtime_from(ctx)
     click.echo(json.dumps(run_expire(rt, utcnow())))
     rt.close()
+
+
+@redemptions.command("cancel")
+@click.argument("redemption_id", type=int)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="For one stuck in reserved while the shop cannot be asked: you checked the shop has no coupon with its code.",
+)
+@click.pass_context
+def cancel(ctx: click.Context, redemption_id: int, force: bool) -> None:
+    """Give a reward's points back: an unused coupon (deleted in the shop first) or one stuck in reserved."""
+    import sys
+
+    from bridge.errors import BridgeError
+    from bridge.redemption import service
+    from bridge.redemption.model import ShopBusy
+
+    rt = runtime_from(ctx)
+    try:
+        red = service.cancel(rt, redemption_id, member_id=None, actor="cli", force=force)
+    except ShopBusy as exc:
+        click.echo(f"error: {exc} (--force)", err=True)
+        sys.exit(1)
+    except BridgeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        rt.close()
+    click.echo(f"redemption {red.id}: {red.state}; {red.points} points returned to member {red.member_id}")

@@ -110,6 +110,9 @@ class ShopSettings:
     widget_secret: str = ""  # signs shoppers' widget tokens (HS256); empty: the widget API is off for this shop
     allowed_origins: tuple[str, ...] = ()  # CORS origins of the widget; defaults to the shop URL's origin
     demo: bool = False  # serve the demo shop page at / with a signed token for a made-up shopper (never a real shop)
+    # An entry without url (``{id, widget_secret}``) is completed by its stored ``bridge connect`` connection:
+    # url, keys, webhook secret and, unless given here, currency and minor_unit (bridge.sync.shops).
+    minor_unit_given: bool = False
 
     def __repr__(self) -> str:  # secrets must never reach logs, even through repr()
         return f"ShopSettings(id={self.id!r}, platform={self.platform!r}, url={self.url!r})"
@@ -444,17 +447,22 @@ def _shops(c: _Checker, raw: Any) -> tuple[ShopSettings, ...]:
     shops: list[ShopSettings] = []
     for i, item in enumerate(raw):
         key = f"shops[{i}]"
-        entry = c.mapping(item, key, allowed=ShopSettings.__dataclass_fields__)
+        entry = c.mapping(item, key, allowed=set(ShopSettings.__dataclass_fields__) - {"minor_unit_given"})
         shop_id = c.string(entry.get("id"), f"{key}.id")
         if not SHOP_ID_PATTERN.match(shop_id):
             raise c.fail(f"{key}.id", "must be lower-case letters, digits, '-' or '_' (it appears in URLs)")
         if any(s.id == shop_id for s in shops):
             raise c.fail(f"{key}.id", f"duplicate shop id {shop_id!r}")
-        url = c.string(entry.get("url"), f"{key}.url")
-        if not url.startswith(("http://", "https://")):
+        # Without url, the entry only adds to a shop connected with `bridge connect` (its url, keys and secret are
+        # stored encrypted): until connected, such a shop refuses deliveries and has no API access.
+        from_connection = entry.get("url") is None
+        url = "" if from_connection else c.string(entry.get("url"), f"{key}.url")
+        if url and not url.startswith(("http://", "https://")):
             raise c.fail(f"{key}.url", "must start with http:// or https://")
-        currency = c.string(entry.get("currency"), f"{key}.currency").upper()
-        if not re.fullmatch(r"[A-Z]{3}", currency):
+        given_currency = entry.get("currency")
+        currency = "" if from_connection and given_currency is None else c.string(given_currency, f"{key}.currency")
+        currency = currency.upper()
+        if currency and not re.fullmatch(r"[A-Z]{3}", currency):
             raise c.fail(f"{key}.currency", "must be an ISO 4217 code such as USD")
         # May be empty for a shop set up with `bridge connect`, which stores its own (encrypted) secret; a shop
         # with no secret at all refuses every delivery (fails closed) and `bridge check-config` warns.
@@ -478,6 +486,7 @@ def _shops(c: _Checker, raw: Any) -> tuple[ShopSettings, ...]:
                 widget_secret=widget_secret,
                 allowed_origins=_origins(c, entry.get("allowed_origins"), f"{key}.allowed_origins", url),
                 demo=_boolean(c, entry.get("demo", False), f"{key}.demo"),
+                minor_unit_given=minor is not None,
             )
         )
     return tuple(shops)
@@ -499,6 +508,8 @@ def currency_minor_unit(currency: str) -> int:
 def _origins(c: _Checker, raw: Any, key: str, shop_url: str) -> tuple[str, ...]:
     """CORS origins (scheme://host[:port]); by default the shop's own origin."""
     if raw is None:
+        if not shop_url:
+            return ()  # a shop completed by `bridge connect`: its connected url's origin (bridge.sync.shops)
         parts = urlsplit(shop_url)
         return (f"{parts.scheme}://{parts.netloc}",)
     if not isinstance(raw, list):

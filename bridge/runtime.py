@@ -20,7 +20,7 @@ from flask import current_app, has_app_context
 from redis import Redis
 from sqlalchemy import Engine
 
-from bridge.config import Settings
+from bridge.config import Settings, ShopSettings
 from bridge.connectors.woocommerce.api import WooClient
 from bridge.connectors.woocommerce.catalog import ProductCategories
 from bridge.errors import UnknownShop
@@ -48,7 +48,9 @@ class Runtime:
     drains: DrainTrigger
     _redis: dict[str, Redis] = field(default_factory=dict)
     base_settings: Settings | None = None  # as loaded from the config, before connected shops are merged in
-    _shops_loaded_at: float = float("-inf")
+    _shops_check_due: float = float("-inf")
+    _shops_check_started: float = float("-inf")
+    _shops_version: tuple[Any, ...] | None = None
     _shops_lock: threading.Lock = field(default_factory=threading.Lock)
     _caches: dict[str, ProductCategories] = field(default_factory=dict)
 
@@ -61,24 +63,46 @@ class Runtime:
         runtime.reload_shops(force=True)
         return runtime
 
-    RELOAD_SHOPS_SECONDS = 5.0
+    SHOPS_CHECK_SECONDS = 2.0
+    """Every process notices a `bridge connect` / `disconnect` (made by another process) within this time."""
 
     def reload_shops(self, *, force: bool = False) -> bool:
         """Merge the shops connected with ``bridge connect`` (perhaps by another process) into ``settings``.
 
-        Called when a shop id or a webhook signature is not recognised, and by periodic jobs; at most once per
-        ``RELOAD_SHOPS_SECONDS`` unless forced, so unknown-shop traffic cannot turn into database load.
-        Returns whether a reload happened.
+        Every ``SHOPS_CHECK_SECONDS`` (``current_runtime()`` and the scheduler call this), and at once when
+        ``force``d (an unknown shop, a signature that does not verify with the secret we have): reads the stored
+        connections (a handful of small rows) and merges them only when they changed since the last merge, so
+        no process refuses a delivery that a reload would have accepted. Returns whether the shops changed.
+        Forced callers waiting while a check runs are answered by the next check that starts after they asked (a
+        flood of unknown-shop requests costs one query per wave, not one each); periodic callers never wait.
         """
-        from bridge.sync.shops import with_connected_shops
+        asked = time.monotonic()
+        if not force and asked < self._shops_check_due:
+            return False
+        from bridge.sync import shops
 
-        with self._shops_lock:
-            now = time.monotonic()
-            if not force and now - self._shops_loaded_at < self.RELOAD_SHOPS_SECONDS:
+        if not self._shops_lock.acquire(blocking=force):
+            return False  # another thread is checking right now: a periodic check need not wait for it
+        try:
+            if force and self._shops_check_started > asked:
+                return False  # a check that began after this caller asked has just read the connections
+            if not force and time.monotonic() < self._shops_check_due:
+                return False  # another thread checked while this one waited
+            self._shops_check_started = time.monotonic()
+            self._shops_check_due = self._shops_check_started + self.SHOPS_CHECK_SECONDS
+            base = self.base_settings or self.settings
+            rows = shops.connected_rows(self.engine, base.program.id)
+            if rows is None or shops.fingerprint(rows) == self._shops_version:
                 return False
-            self._shops_loaded_at = now
-        self.settings = with_connected_shops(self.base_settings or self.settings, self.engine)
-        return True
+            settings = shops.merged(base, rows)
+            if settings is None:
+                return False  # not recorded as merged: the next check tries again
+            self.settings = settings
+            self._shops_version = shops.fingerprint(rows)
+            self._caches = {}  # per-shop caches hold clients made with the old URL and keys (a new dict: no race)
+            return True
+        finally:
+            self._shops_lock.release()
 
     def redis(self) -> Redis:
         """A client for the web side: short timeouts, so an unreachable Redis never slows a webhook down."""
@@ -95,11 +119,7 @@ class Runtime:
         return self._redis["worker"]
 
     def shop_context(self, shop_id: str) -> ShopContext:
-        shop = self.settings.shop(shop_id)
-        if shop is None and self.reload_shops():
-            shop = self.settings.shop(shop_id)
-        if shop is None:
-            raise UnknownShop(f"no shop {shop_id!r} in the configuration")
+        shop = self.shop(shop_id)
         return ShopContext(
             program_id=self.settings.program.id,
             shop_id=shop.id,
@@ -113,12 +133,20 @@ class Runtime:
     def product_categories(self, shop_id: str) -> ProductCategories:
         """The shop's product-category cache (issue 3), one per process: kept across deliveries."""
         key = f"categories:{shop_id}"
-        if key not in self._caches:
+        caches = self._caches  # one dict throughout: a reload replaces it meanwhile, never empties it
+        if key not in caches:
+            caches[key] = ProductCategories(WooClient.for_shop(self.shop(shop_id)))
+        return caches[key]
+
+    def shop(self, shop_id: str) -> ShopSettings:
+        """The shop's settings, reloaded first when the id is unknown (connected a moment ago?)."""
+        shop = self.settings.shop(shop_id)
+        if shop is None:
+            self.reload_shops(force=True)
             shop = self.settings.shop(shop_id)
-            if shop is None:
-                raise UnknownShop(f"no shop {shop_id!r} in the configuration")
-            self._caches[key] = ProductCategories(WooClient.for_shop(shop))
-        return self._caches[key]
+        if shop is None:
+            raise UnknownShop(f"no shop {shop_id!r} in the configuration")
+        return shop
 
     def close(self) -> None:
         for client in self._redis.values():
@@ -175,7 +203,10 @@ def active_runtime() -> Runtime | None:
 
 
 def current_runtime() -> Runtime:
+    """The current runtime, its connected shops at most ``SHOPS_CHECK_SECONDS`` old: every request handler and
+    job starts here, so each process (each gunicorn worker, the RQ worker) follows `bridge connect` by itself."""
     runtime = active_runtime()
     if runtime is None:
         raise RuntimeError("no bridge runtime: run inside the app context or `with use_runtime(rt)`")
+    runtime.reload_shops()
     return runtime

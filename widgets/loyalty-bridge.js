@@ -464,10 +464,12 @@
   }
   function rewardList(items, box) {
     if (!items.length) return [h('p', { class: 'mu', text: t('no_catalogue') })];
-    return [h('ul', null, items.map(function (r) {
+    var closed = st.data.rewards && st.data.rewards.redeemable === false; // the shop cannot make coupons yet
+    return [closed ? h('p', { class: 'mu', role: 'note', text: t('rewards_unavailable') }) : null, h('ul', null, items.map(function (r) {
       var cost = costText(r);
       var action;
-      if (!r.affordable) action = h('span', { class: 'mu', text: tp('points_needed', r.points_needed) });
+      if (closed) action = null;
+      else if (!r.affordable) action = h('span', { class: 'mu', text: tp('points_needed', r.points_needed) });
       else if (r.points_cost == null) {
         var most = Math.min(r.max_points, Math.floor(st.data.member.available / r.step) * r.step);
         var worth = h('span', { class: 'mu', 'data-lb': 'worth', 'aria-live': 'polite' });
@@ -517,6 +519,14 @@
     }));
   }
   function settle(red, box, tries) {
+    var m = st.data.member;
+    if (!tries && m && (red.state === 'reserved' || red.state === 'issued')) {
+      // The points are debited when the answer comes, even if the shop is slow to make the coupon.
+      m.available = Math.max(0, m.available - red.points);
+      var el = body.querySelector('[data-lb="available"]');
+      if (el) el.textContent = num(m.available);
+      st.data.stale = true;
+    }
     if (red.state === 'reserved' && tries < 20) {
       var wait = box.querySelector('[data-lb=wait]'), text = red.message || t('redeeming');
       if (wait) wait.textContent = text; // the same element: the focus stays on it while polling
@@ -531,13 +541,6 @@
       fill(box, [h('p', { class: 'msg', role: 'alert', text: red.message || t('error_generic') }), backButton()]);
       return focusIn(box);
     }
-    var m = st.data.member;
-    if (m) {
-      m.available = Math.max(0, m.available - red.points);
-      var el = body.querySelector('[data-lb="available"]');
-      if (el) el.textContent = num(m.available);
-    }
-    st.data.stale = true;
     fill(box, couponView(rewardName(red), red.code, red.expires_at).concat([backButton()]));
     focusIn(box);
     say(t('your_code') + ': ' + red.code);

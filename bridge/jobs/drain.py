@@ -23,5 +23,6 @@ def drain_inbox(shop_id: str) -> int:
     total = 0
     while attempted := process_due(rt, shop_id):
         total += attempted
+        rt.reload_shops()  # a long drain follows a `bridge connect` too (cheap: at most every few seconds)
     log.info("drained %s deliveries for shop %s", total, shop_id)
     return total

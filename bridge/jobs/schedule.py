@@ -55,6 +55,7 @@ def load_registrations() -> None:
 def run_due(rt: Runtime, last_run: dict[str, float], now_monotonic: float) -> list[str]:
     """Run every job whose interval has passed since its last run here; returns the names run."""
     _load_jobs()
+    rt.reload_shops()  # the scheduler thread follows `bridge connect` like every request and job
     ran = []
     for job in list(PERIODIC):
         interval = job.interval_seconds(rt)

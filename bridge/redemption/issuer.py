@@ -32,6 +32,7 @@ from bridge.connectors.woocommerce.api import (
     coupon_reference,
 )
 from bridge.ledger import service as ledger
+from bridge.redemption import readiness
 from bridge.redemption.codes import new_code
 from bridge.redemption.model import Redemption, State
 from bridge.runtime import Runtime
@@ -91,6 +92,7 @@ def issue(
     """
     settings = rt.settings.program.redemption
     deadline = time.monotonic() + wait_seconds
+    give_up = timedelta(seconds=settings.give_up_after_seconds)
     code_changes = 0
     tries = 0
     while True:
@@ -101,14 +103,23 @@ def issue(
         shop = rt.settings.shop(red.shop_id)
         if shop is None:
             return _compensate(rt, red, f"shop {red.shop_id!r} is no longer configured")
+        if cannot := readiness.why_not_redeemable(shop):  # disconnected since: it cannot be asked (owner may cancel)
+            return _record_failure(rt, red, _Outcome(transient=cannot), settings)
         remaining = deadline - time.monotonic()
         client = shop_client(shop, min(settings.shop_timeout_seconds, max(remaining, 0.5)))
+        # Past the give-up time (the shop was unreachable or failing all along) nothing more is created: the code
+        # is only looked up, and without a coupon of ours the points go back. The first attempt always creates.
+        giving_up = not fresh and utcnow() - red.created_at >= give_up
         # A previous attempt (ours, or one by a process that died) may have created it without us hearing.
-        outcome = _attempt(client, red, look_first=not fresh)
+        outcome = _attempt(client, red, look_first=not fresh, create=not giving_up)
         fresh = False
         tries += 1
         if outcome.coupon is not None:
-            return _mark_issued(rt, red, shop, outcome.coupon)
+            return mark_issued(rt, red, shop, outcome.coupon)
+        if giving_up and (outcome.absent or outcome.code_taken):
+            return _compensate(
+                rt, red, f"no coupon after {settings.give_up_after_seconds:g} s: {red.last_error or 'the shop failed'}"
+            )
         if outcome.code_taken and code_changes < MAX_CODE_CHANGES:
             code_changes += 1
             _change_code(rt, red, settings)
@@ -127,7 +138,7 @@ def issue(
         time.sleep(pause)
 
 
-def _attempt(client: WooClient, red: Redemption, *, look_first: bool) -> _Outcome:
+def _attempt(client: WooClient, red: Redemption, *, look_first: bool, create: bool = True) -> _Outcome:
     looked_absent = False
     try:
         if look_first:
@@ -135,6 +146,8 @@ def _attempt(client: WooClient, red: Redemption, *, look_first: bool) -> _Outcom
             if found is not None:
                 return _judge(found, red)
             looked_absent = True
+        if not create:
+            return _Outcome(absent=looked_absent)
         try:
             return _Outcome(coupon=client.create_coupon(coupon_payload(_spec(red))))
         except DuplicateCouponCode:
@@ -172,7 +185,9 @@ def _load(rt: Runtime, redemption_id: int) -> Redemption:
     return red
 
 
-def _mark_issued(rt: Runtime, red: Redemption, shop: ShopSettings, coupon: Any) -> Redemption:
+def mark_issued(rt: Runtime, red: Redemption, shop: ShopSettings, coupon: Any) -> Redemption:
+    """Record the shop's coupon as this redemption's (unless it was settled otherwise meanwhile: then the late
+    coupon is deleted in the shop)."""
     now = utcnow()
     coupon_id = str(coupon.get("id")) if isinstance(coupon, dict) else None
     with db.write(rt.engine) as conn:

@@ -90,6 +90,13 @@ class IdempotencyKeyRequired(BridgeError):
     status = 400
 
 
+class RewardsUnavailable(BridgeError):
+    """The shop cannot issue coupons (no REST API access): nothing is debited."""
+
+    code = "rewards_unavailable"
+    status = 409
+
+
 class ShopBusy(BridgeError):
     """The shop could not be reached for a change that must happen there first (deleting a coupon)."""
 

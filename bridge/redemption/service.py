@@ -20,17 +20,18 @@ from redis.exceptions import RedisError
 from sqlalchemy import Connection
 
 from bridge.config import ShopSettings
-from bridge.connectors.woocommerce.api import ShopApiError, ShopNotFound, coupon_usage_count
+from bridge.connectors.woocommerce.api import ShopApiError, ShopNotFound, coupon_reference, coupon_usage_count
 from bridge.errors import IdempotencyConflict, InsufficientPoints, UnknownMember, UnknownShop
 from bridge.jobs.queue import make_queue
 from bridge.ledger import service as ledger
-from bridge.redemption import catalogue, issuer
+from bridge.redemption import catalogue, issuer, readiness
 from bridge.redemption.codes import new_code
 from bridge.redemption.model import (
     Redemption,
     RedemptionNotCancellable,
     RedemptionNotFound,
     RewardLimitReached,
+    RewardsUnavailable,
     ShopBusy,
     State,
 )
@@ -71,6 +72,9 @@ def redeem(
     """
     settings = rt.settings.program.redemption
     shop = _shop(rt, shop_id)
+    if readiness.why_not_redeemable(shop) is not None:
+        # Nothing is debited for a coupon that cannot be made (the widget hides Redeem for such a shop).
+        raise RewardsUnavailable("rewards cannot be redeemed in this shop yet: it is not connected for coupons")
     now = utcnow()
     with db.write(rt.engine) as conn:
         if member_id is None:
@@ -212,15 +216,21 @@ def get(rt: Runtime, redemption_id: int, member_id: int | None = None) -> Redemp
     return red
 
 
-def cancel(rt: Runtime, redemption_id: int, *, member_id: int | None, actor: str) -> Redemption:
+def cancel(rt: Runtime, redemption_id: int, *, member_id: int | None, actor: str, force: bool = False) -> Redemption:
     """Give an unused reward back: the coupon is deleted in the shop first, then the points return.
 
-    Raises ``RedemptionNotCancellable`` when it is being created, already used or already closed, and
-    ``ShopBusy`` when the shop cannot delete the coupon now (nothing changes; try again later).
+    Raises ``RedemptionNotCancellable`` when it is already used or closed (or, for a shopper, still being
+    created), and ``ShopBusy`` when the shop cannot delete the coupon now (nothing changes; try again later).
+    The owner (``member_id`` None) may also cancel one stuck in ``reserved``: see ``_cancel_reserved``.
     """
     red = get(rt, redemption_id, member_id)
     if red.state == State.CANCELLED:
         return red
+    if red.state == State.RESERVED and member_id is None:
+        settled = _cancel_reserved(rt, red, actor=actor, force=force)
+        if settled.state != State.ISSUED:
+            return settled
+        red = settled  # the coupon existed after all: cancelled below like any issued one
     if red.state == State.RESERVED:
         raise RedemptionNotCancellable("the coupon is still being created; try again in a moment")
     if red.state != State.ISSUED:
@@ -245,6 +255,63 @@ def cancel(rt: Runtime, redemption_id: int, *, member_id: int | None, actor: str
         current = store.get(conn, red.id)
     assert current is not None
     if not moved and current.state != State.CANCELLED:
+        raise RedemptionNotCancellable(f"this reward is {current.state} and can no longer be cancelled")
+    return current
+
+
+def _cancel_reserved(rt: Runtime, red: Redemption, *, actor: str, force: bool) -> Redemption:
+    """The owner ends a redemption stuck in ``reserved`` (the shop unreachable or failing).
+
+    The code is looked up first: a coupon of ours is adopted (``issued``, then cancelled by the caller, which
+    deletes it in the shop); none, and the redemption is cancelled with its points returned. When the shop
+    cannot be asked, nothing changes (``ShopBusy``) unless ``force``: the owner has checked that the shop holds
+    no coupon with this code (audited). A coupon an attempt still in flight creates later is deleted on arrival
+    (``issuer.mark_issued``), as for any redemption settled meanwhile.
+    """
+    shop = rt.settings.shop(red.shop_id)
+    unreachable = ""
+    if shop is not None and readiness.why_not_redeemable(shop) is None:
+        client = issuer.shop_client(shop, rt.settings.program.redemption.shop_timeout_seconds)
+        try:
+            found = client.find_coupon_by_code(red.code)
+        except ShopApiError as exc:
+            unreachable = str(exc)
+        else:
+            if found is not None and coupon_reference(found) == red.reference:
+                return issuer.mark_issued(rt, red, shop, found)
+    else:
+        unreachable = readiness.why_not_redeemable(shop) or ""
+    if unreachable and not force:
+        raise ShopBusy(
+            f"the shop cannot be asked whether coupon {red.code} exists ({unreachable}); nothing changed. Try again "
+            "later, or cancel with force once you have checked that the shop has no coupon with this code"
+        )
+    now = utcnow()
+    with db.write(rt.engine) as conn:
+        moved = store.transition(
+            conn,
+            red.id,
+            (State.RESERVED,),
+            state=State.CANCELLED,
+            failure_reason=("cancelled by the owner without asking the shop" if unreachable else None),
+            closed_at=now,
+            updated_at=now,
+        )
+        if moved:
+            issuer.give_back(conn, red, issuer.return_key(red), "stuck reward cancelled; points returned")
+            audit.record(
+                conn,
+                program_id=red.program_id,
+                shop_id=red.shop_id,
+                actor=actor,
+                action="redemption.cancel",
+                target_type="redemption",
+                target_id=str(red.id),
+                details={"points": red.points, "state": str(State.RESERVED), "forced": bool(unreachable)},
+            )
+        current = store.get(conn, red.id)
+    assert current is not None
+    if not moved and current.state not in (State.CANCELLED, State.ISSUED):
         raise RedemptionNotCancellable(f"this reward is {current.state} and can no longer be cancelled")
     return current
 

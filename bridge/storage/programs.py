@@ -26,6 +26,8 @@ def sync_from_settings(conn: Connection, settings: Settings) -> None:
             "updated_at": now,
         }
         row = {"id": shop.id, "created_at": now, "connection_state": "configured", **values}
+        if not shop.url:  # an entry completed by `bridge connect`, not connected (or readable) yet: keep its row
+            values = {"program_id": program.id, "updated_at": now}
         if not insert_or_ignore(conn, t.shop, row, ["id"]):
             conn.execute(update(t.shop).where(t.shop.c.id == shop.id).values(**values))
 

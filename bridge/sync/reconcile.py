@@ -110,7 +110,7 @@ def _open_window(rt: Runtime, shop_id: str, since: datetime | None) -> tuple[Rec
             after = _gmt(options.get("after")) or state["window_start"]
             report = ReconcileReport(shop_id, state["window_start"], state["window_end"], resumed=True)
             return report, (after, int(options.get("page") or 1))
-        start = since or _default_start(rt, state, now)
+        start = since or _default_start(rt, store.connection(conn, shop_id), state, now)
         values = {
             "state": RUNNING,
             "window_start": start,
@@ -123,10 +123,16 @@ def _open_window(rt: Runtime, shop_id: str, since: datetime | None) -> tuple[Rec
     return ReconcileReport(shop_id, start, now), (start, 1)
 
 
-def _default_start(rt: Runtime, state: dict[str, Any], now: datetime) -> datetime:
+def _default_start(rt: Runtime, connection: dict[str, Any] | None, state: dict[str, Any], now: datetime) -> datetime:
+    """After the last window; a shop's first window starts when it was connected, because orders from before
+    are the backfill's to import (``--award`` or ``--history-only``: the owner's choice, not ours). A shop
+    configured by hand, with no connection, looks back ``reconcile_initial_lookback_hours``."""
     watermark: datetime | None = state.get("watermark")
     if watermark is not None:
         return watermark - timedelta(seconds=rt.settings.sync.reconcile_overlap_seconds)
+    if connection is not None and connection["state"] == store.CONNECTED:
+        connected_at: datetime = connection["connected_at"]
+        return min(connected_at, now)
     return now - timedelta(hours=rt.settings.sync.reconcile_initial_lookback_hours)
 
 

@@ -8,9 +8,12 @@ Monitoring alerts on ``status != "ready"`` (or runs ``bridge status``, which exi
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, jsonify
 
 from bridge.jobs.heartbeat import check
+from bridge.redemption.readiness import rewards_detail
 from bridge.runtime import current_runtime
 
 bp = Blueprint("health", __name__)
@@ -23,7 +26,8 @@ def healthz() -> tuple[Response, int]:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    health = check(current_runtime())
+    rt = current_runtime()
+    health = check(rt)
     checks = health.checks
     if not health.database.ok:
         status, code = "not_ready", 503
@@ -31,9 +35,7 @@ def readyz() -> tuple[Response, int]:
         status, code = "ready", 200
     else:
         status, code = "degraded", 200
-    body = {
-        "status": status,
-        "checks": {name: c.state for name, c in checks.items()},
-        "detail": {name: c.as_json(health.checked_at) for name, c in checks.items() if not c.ok or c.detail},
-    }
+    detail: dict[str, Any] = {name: c.as_json(health.checked_at) for name, c in checks.items() if not c.ok or c.detail}
+    detail["rewards"] = rewards_detail(rt.settings)  # informative: a shop without coupons is still ready
+    body = {"status": status, "checks": {name: c.state for name, c in checks.items()}, "detail": detail}
     return jsonify(body), code

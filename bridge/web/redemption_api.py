@@ -17,7 +17,7 @@ import bridge.redemption.jobs  # noqa: F401  (registers the periodic jobs and th
 from bridge import limits
 from bridge.errors import MalformedPayload
 from bridge.ledger import service as ledger
-from bridge.redemption import catalogue
+from bridge.redemption import catalogue, readiness
 from bridge.redemption import service as redemptions
 from bridge.redemption.model import IdempotencyKeyRequired, Redemption, ShopBusy, State
 from bridge.runtime import current_runtime
@@ -46,6 +46,14 @@ class RedeemIn(Schema):
 
 class AdminRedeemIn(RedeemIn):
     shop = schemas.text_id(load_default=None)
+
+
+class CancelIn(Schema):
+    class Meta:
+        unknown = RAISE
+
+    # A redemption stuck in `reserved` while the shop cannot be asked: the owner checked the shop has no coupon.
+    force = fields.Boolean(load_default=False)
 
 
 class ListQuery(Schema):
@@ -97,6 +105,11 @@ def admin_view(red: Redemption) -> dict[str, Any]:
 
 def _message(red: Redemption) -> str:
     match red.state:
+        case State.RESERVED if red.attempts > 0:
+            return (
+                f"The shop is not answering right now. Your {red.points} points are set aside: your coupon will be "
+                "ready as soon as the shop answers, or the points come back."
+            )
         case State.RESERVED:
             return "Your coupon is being created in the shop; this can take a moment."
         case State.ISSUED:
@@ -105,6 +118,8 @@ def _message(red: Redemption) -> str:
             return "This coupon was used in an order."
         case State.FAILED:
             return f"The shop could not create your coupon, so your {red.points} points are back in your balance."
+        case State.CANCELLED if red.issued_at is None:
+            return f"This reward was cancelled before its coupon was made; your {red.points} points are back."
         case State.CANCELLED:
             return f"You gave this reward back; your {red.points} points are back in your balance."
         case State.EXPIRED:
@@ -158,6 +173,9 @@ def rewards_section(rt: Any, conn: Any, shop_id: str, member_id: int | None) -> 
         "catalogue": catalogue.for_member(rt.settings.program.rewards, available, minor_unit),
         "mine": [shopper_view(r) for r in mine if r.state != State.FAILED],
         "available": available,
+        # A shop without REST API access cannot make coupons: the widget shows a note instead of Redeem.
+        "redeemable": readiness.why_not_redeemable(shop) is None,
+        "reason": None if readiness.why_not_redeemable(shop) is None else "shop_not_connected",
     }
 
 
@@ -286,7 +304,11 @@ def admin_redeem(member_id: int) -> tuple[Response, int]:
 @admin_bp.post("/redemptions/<int:redemption_id>/cancel")
 @require_admin
 def admin_cancel(redemption_id: int) -> Response:
-    cancelled = redemptions.cancel(current_runtime(), redemption_id, member_id=None, actor=g.actor)
+    """Cancel an unused reward, or one stuck in ``reserved`` (``{"force": true}`` when the shop cannot be asked)."""
+    payload = CancelIn().load(json_object() if request.get_data(cache=True) else {})
+    cancelled = redemptions.cancel(
+        current_runtime(), redemption_id, member_id=None, actor=g.actor, force=payload["force"]
+    )
     return jsonify({"redemption": admin_view(cancelled)})
 
 

@@ -31,7 +31,8 @@ bp.record_once(lambda state: state.app.extensions.setdefault(TRIGGER_KEY, inbox.
 def receive(platform: str, shop_id: str) -> tuple[Response, int]:
     rt = current_runtime()
     shop = rt.settings.shop(shop_id)
-    if shop is None and rt.reload_shops():  # connected a moment ago by `bridge connect`?
+    if shop is None:  # connected a moment ago by `bridge connect`?
+        rt.reload_shops(force=True)
         shop = rt.settings.shop(shop_id)
     if shop is None or shop.platform != platform:
         raise UnknownShop(f"no {platform} shop {shop_id!r} is configured")
@@ -64,15 +65,20 @@ def _accepted(delivery_id: int) -> Response:
 
 
 def _verify(rt: Runtime, connector: Connector, shop_id: str, body: bytes, headers: Mapping[str, str]) -> None:
-    """Check the signature; on a mismatch, once, with freshly loaded secrets (a reconnect may have changed them)."""
+    """Check the signature; on a mismatch or no secret, once more with the stored connections read again (a
+    `bridge connect` in another process may have just set or rotated the secret): a refusal counts toward the
+    shop disabling the webhook and is never retried, so none may come from a stale secret."""
     shop = rt.settings.shop(shop_id)
     assert shop is not None
-    if not shop.webhook_secret:
-        raise InvalidSignature("no webhook secret for this shop: run `bridge connect` or set shops[].webhook_secret")
     try:
+        if not shop.webhook_secret:
+            raise InvalidSignature(
+                "no webhook secret for this shop: run `bridge connect` or set shops[].webhook_secret"
+            )
         connector.verify_webhook(body, headers, shop.webhook_secret)
     except InvalidSignature:
-        fresh = rt.settings.shop(shop_id) if rt.reload_shops() else None
+        rt.reload_shops(force=True)  # (even unchanged here, another thread may have merged it meanwhile)
+        fresh = rt.settings.shop(shop_id)
         if fresh is None or not fresh.webhook_secret or fresh.webhook_secret == shop.webhook_secret:
             raise
         connector.verify_webhook(body, headers, fresh.webhook_secret)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import func, select
 
 from bridge.storage import db
 from bridge.storage import tables as t
+from bridge.storage.clock import utcnow
 from bridge.sync.connect import ConnectReport, ConnectRequest, connect
 from tests.support.client import Bridge
 from tests.support.woo_rest import CONSUMER_KEY, CONSUMER_SECRET, SHOP_URL, FakeWooShop
@@ -29,7 +31,8 @@ class Synced:
     def rt(self) -> Any:
         return self.bridge.rt
 
-    def connect(self, shop_id: str = CONNECTED, **kwargs: Any) -> ConnectReport:
+    def connect(self, shop_id: str = CONNECTED, *, hours_ago: float = 0, **kwargs: Any) -> ConnectReport:
+        """`bridge connect`; ``hours_ago``: as if it ran that long ago (the orders a test loses came since)."""
         request = ConnectRequest(
             shop_id=shop_id,
             url=kwargs.pop("url", SHOP_URL),
@@ -38,7 +41,13 @@ class Synced:
             public_url=kwargs.pop("public_url", PUBLIC_URL),
             **kwargs,
         )
-        return connect(self.rt, request)
+        report = connect(self.rt, request)
+        if hours_ago:
+            with db.write(self.rt.engine) as conn:
+                c = t.shop_connection.c
+                moment = utcnow() - timedelta(hours=hours_ago)
+                conn.execute(t.shop_connection.update().where(c.shop_id == shop_id).values(connected_at=moment))
+        return report
 
     def earned_entries(self, shop_id: str = CONNECTED) -> int:
         with db.read(self.rt.engine) as conn:

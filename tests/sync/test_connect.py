@@ -18,8 +18,8 @@ from bridge.storage import tables as t
 from bridge.sync.connect import ConnectError, disconnect
 from bridge.sync.webhook_plan import CORE_TOPICS
 from tests.support import woo
-from tests.support.client import ADMIN_KEY
-from tests.support.woo_rest import CONSUMER_KEY, CONSUMER_SECRET
+from tests.support.client import ADMIN_KEY, WIDGET_SECRET
+from tests.support.woo_rest import CONSUMER_KEY, CONSUMER_SECRET, SHOP_URL
 from tests.sync.conftest import CONNECTED, PUBLIC_URL, Synced
 
 DELIVERY_URL = f"{PUBLIC_URL}/webhooks/woocommerce/{CONNECTED}"
@@ -109,11 +109,58 @@ def test_a_web_process_started_before_connect_learns_the_shop(synced: Synced, ma
     other_process = make_bridge()  # built before the shop was connected
     assert other_process.post_webhook(b"webhook_id=1", {"Content-Type": "application/x-www-form-urlencoded"},
                                       shop=CONNECTED).status_code == 404  # fmt: skip
-    other_process.rt._shops_loaded_at = float("-inf")  # as if the 5 s reload throttle had passed
     synced.connect()
     ping = other_process.post_webhook(b"webhook_id=1", {"Content-Type": "application/x-www-form-urlencoded"},
                                       shop=CONNECTED)  # fmt: skip
     assert ping.status_code == 200
+
+
+README_ENTRY = {"id": CONNECTED, "widget_secret": WIDGET_SECRET}
+"""The README's `shops:` entry for a connected shop: only what `bridge connect` does not manage."""
+
+
+def _signed(secret: str, name: str = "order.updated.completed") -> tuple[bytes, dict[str, str]]:
+    body = woo.raw_body(name)
+    return body, {**woo.headers_of(name), "X-WC-Webhook-Signature": signature_for(body, secret)}
+
+
+def test_a_readme_entry_is_completed_by_connect_in_a_process_started_before(make_bridge: Any, woo_shop: Any) -> None:
+    # given a web process running with the README's entry (no url, keys or secret) and another that connects
+    running = make_bridge(shops=[README_ENTRY])
+    connecting = Synced(make_bridge(shops=[README_ENTRY]), woo_shop)
+    early = running.post_webhook(*_signed("not-the-shop-secret-0123456789abcdef"), shop=CONNECTED)
+    assert early.status_code == 401
+
+    # when the shop is connected, its first delivery to the running process is accepted (no restart)
+    connecting.connect()
+    secret = next(iter(woo_shop.webhook_secrets.values()))
+    response = running.post_webhook(*_signed(secret), shop=CONNECTED)
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    shop = running.rt.settings.shop(CONNECTED)
+    assert (shop.url, shop.consumer_key, shop.currency, shop.minor_unit) == (SHOP_URL, CONSUMER_KEY, "USD", 2)
+    assert shop.widget_secret == WIDGET_SECRET  # what the config entry adds stays
+    assert shop.allowed_origins == (SHOP_URL,)
+    running.drain()
+    assert running.available(woo.CAROL) == 35
+
+
+def test_a_rotated_secret_is_picked_up_by_a_running_process_at_the_first_delivery(
+    synced: Synced, make_bridge: Any
+) -> None:
+    synced.connect()
+    running = make_bridge()
+    assert running.rt.settings.shop(CONNECTED) is not None
+    synced.connect(rotate_secret=True)
+    secret = next(iter(synced.shop.webhook_secrets.values()))
+    assert running.post_webhook(*_signed(secret), shop=CONNECTED).status_code == 200
+
+
+def test_reconnecting_rebuilds_the_product_category_cache_with_the_new_keys(synced: Synced) -> None:
+    synced.connect()
+    before = synced.rt.product_categories(CONNECTED)
+    synced.connect(rotate_secret=True)
+    assert synced.rt.product_categories(CONNECTED) is not before
 
 
 def test_wrong_keys_are_refused_with_a_hint_and_nothing_is_stored(synced: Synced) -> None:

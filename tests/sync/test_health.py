@@ -24,7 +24,7 @@ def _audit(synced: Synced) -> list[tuple[str, dict[str, object]]]:
 
 
 def test_a_disabled_webhook_is_reactivated_and_the_gap_reconciled(synced: Synced) -> None:
-    synced.connect()
+    synced.connect(hours_ago=2)
     updated = next(w for w in synced.shop.webhooks.values() if w["topic"] == "order.updated")
     updated["status"] = "disabled"  # what WooCommerce does after the 6th failed delivery in a row
     for i in range(3):  # orders placed while the webhook was off

@@ -54,7 +54,7 @@ def _lost_orders(synced: Synced, count: int) -> dict[str, int]:
 
 
 def test_fifty_lost_orders_are_recovered_with_exact_balances(synced: Synced) -> None:
-    synced.connect()
+    synced.connect(hours_ago=2)
     expected = _lost_orders(synced, 50)
 
     report = reconcile(synced.rt, CONNECTED)
@@ -96,7 +96,7 @@ def test_a_lost_refund_is_repaired_from_the_shops_current_order(synced: Synced) 
 
 
 def test_an_interrupted_run_resumes_where_it_stopped(synced: Synced) -> None:
-    synced.connect()
+    synced.connect(hours_ago=6)
     expected = _lost_orders(synced, 250)  # three pages
 
     def crash_after_first_page(report: Any) -> None:
@@ -117,7 +117,7 @@ def test_an_interrupted_run_resumes_where_it_stopped(synced: Synced) -> None:
 
 
 def test_orders_sharing_one_modification_second_are_all_read(synced: Synced) -> None:
-    synced.connect()
+    synced.connect(hours_ago=2)
     same_second = _stamp(30)
     for i in range(230):
         synced.shop.put_order(5000 + i, email=f"tie{i}@example.test", created=same_second)
@@ -140,7 +140,7 @@ def test_the_next_window_starts_at_the_watermark_minus_the_overlap(synced: Synce
 
 
 def test_an_order_that_cannot_be_applied_is_queued_in_the_inbox_not_lost(synced: Synced) -> None:
-    synced.connect()
+    synced.connect(hours_ago=2)
     synced.shop.put_order(1, email="ok@example.test", created=_stamp(10))
     broken = synced.shop.put_order(2, email="broken@example.test", created=_stamp(9))
     broken["total"] = "not money"
@@ -177,9 +177,24 @@ def test_the_periodic_job_reconciles_every_shop_and_survives_a_failing_one(make_
 
 
 def test_cli_reconcile_prints_what_it_repaired(synced: Synced, tmp_path: Path) -> None:
-    synced.connect()
+    synced.connect(hours_ago=2)
     _lost_orders(synced, 3)
     result = CliRunner().invoke(cli, ["--config", str(tmp_path / "config.yaml"), "reconcile", "--shop", CONNECTED],
                                 obj={})  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "3 orders read, 3 repaired (3 missed, 0 updated)" in result.output
+
+
+def test_the_first_window_of_a_connected_shop_starts_when_it_was_connected(synced: Synced) -> None:
+    # given orders placed in the hours before connecting (the backfill's to import, with --award or not)
+    synced.shop.put_order(501, email="before@example.test", status="completed", created=_stamp(90))
+    synced.shop.put_order(502, email="before2@example.test", status="completed", created=_stamp(30))
+    synced.connect(hours_ago=0.25)
+    # and one placed after connecting, whose delivery was lost
+    synced.shop.put_order(503, email="after@example.test", status="completed", created=_stamp(5))
+
+    report = reconcile(synced.rt, CONNECTED)
+
+    assert report.counts["missed"] == 1
+    assert synced.balance_of("after@example.test") == ORDER_POINTS
+    assert synced.points_total() == ORDER_POINTS  # nothing for the orders from before the connection

@@ -190,3 +190,15 @@ def test_a_relative_data_dir_is_read_from_the_config_files_folder(
     settings = load_settings(path, environ={})
     assert settings.data_dir == clone / "data"
     assert settings.database_url == f"sqlite:///{clone / 'data' / 'bridge.db'}"
+
+
+def test_a_shop_entry_without_url_waits_for_its_connection(tmp_path: Path) -> None:
+    # the README's entry for a shop set up with `bridge connect`: url, keys, secret and currency come from it
+    entry = {"id": "main", "widget_secret": "w" * 32}
+    shop = load_settings(_write(tmp_path, {"shops": [entry]}), environ={}).shops[0]
+    assert (shop.url, shop.consumer_key, shop.webhook_secret, shop.currency) == ("", "", "", "")
+    assert shop.widget_secret == "w" * 32 and shop.allowed_origins == ()
+    with pytest.raises(ConfigError, match=r"shops\[0\]\.url: must start with http"):
+        load_settings(_write(tmp_path, {"shops": [{**entry, "url": "shop.example"}]}), environ={})
+    with pytest.raises(ConfigError, match=r"shops\[0\]\.minor_unit_given: unknown key"):  # internal, not a setting
+        load_settings(_write(tmp_path, {"shops": [{**entry, "minor_unit_given": True}]}), environ={})
