@@ -104,6 +104,8 @@ def issue(
         if shop is None:
             return _compensate(rt, red, f"shop {red.shop_id!r} is no longer configured")
         if cannot := readiness.why_not_redeemable(shop):  # disconnected since: it cannot be asked (owner may cancel)
+            if utcnow() - red.created_at >= give_up:
+                return _give_up_unanswered(rt, red, settings, cannot)
             return _record_failure(rt, red, _Outcome(transient=cannot), settings)
         remaining = deadline - time.monotonic()
         client = shop_client(shop, min(settings.shop_timeout_seconds, max(remaining, 0.5)))
@@ -120,6 +122,8 @@ def issue(
             return _compensate(
                 rt, red, f"no coupon after {settings.give_up_after_seconds:g} s: {red.last_error or 'the shop failed'}"
             )
+        if giving_up:  # the shop could not even be asked whether our coupon exists
+            return _give_up_unanswered(rt, red, settings, outcome.transient or outcome.permanent)
         if outcome.code_taken and code_changes < MAX_CODE_CHANGES:
             code_changes += 1
             _change_code(rt, red, settings)
@@ -250,8 +254,50 @@ def _compensate(rt: Runtime, red: Redemption, reason: str) -> Redemption:
     return compensate(rt, red.id, reason)
 
 
-def compensate(rt: Runtime, redemption_id: int, reason: str, now: datetime | None = None) -> Redemption:
-    """Settle a reserved redemption as failed and give its points back, in one transaction."""
+def _give_up_unanswered(rt: Runtime, red: Redemption, settings: RedemptionSettings, why: str) -> Redemption:
+    """Past ``give_up_after_seconds`` with a shop that cannot be asked: a redemption must end, so the points go back
+    now. A create whose answer was lost may still have made the coupon, so the code goes on the orphan list: when
+    the shop answers again, ``check_orphan`` deletes a coupon of ours found under it. (The shopper was never shown
+    the code of a reserved redemption, so nobody can use such a coupon meanwhile.)"""
+    reason = f"the shop could not be asked for {settings.give_up_after_seconds:g} s: {why or red.last_error or '-'}"
+    return compensate(rt, red.id, reason, orphan_check=True)
+
+
+def check_orphan(rt: Runtime, red: Redemption, now: datetime) -> str:
+    """Look a given-up redemption's code up in the shop and delete a coupon of ours found under it.
+
+    Returns ``deleted``, ``clear`` (no coupon of ours) or ``later`` (the shop cannot be asked yet: checked again
+    after ``retry_max_seconds``). The shop is called before any write transaction opens.
+    """
+    settings = rt.settings.program.redemption
+    shop = rt.settings.shop(red.shop_id)
+    result = "clear"  # a shop that is no longer configured has nothing left to delete
+    if shop is not None:
+        if readiness.why_not_redeemable(shop):
+            result = "later"
+        else:
+            try:
+                client = shop_client(shop, settings.shop_timeout_seconds)
+                found = client.find_coupon_by_code(red.code)
+                if found is not None and coupon_reference(found) == red.reference:
+                    client.delete_coupon(str(found.get("id")))
+                    result = "deleted"
+            except ShopApiError as exc:
+                log.warning("redemption %s: its code cannot be looked up yet (%s)", red.id, exc)
+                result = "later"
+    due = now + timedelta(seconds=settings.retry_max_seconds) if result == "later" else None
+    with db.write(rt.engine) as conn:
+        store.set_orphan_check(conn, red.id, due)
+    if result == "deleted":
+        log.warning("redemption %s: deleted the coupon created after it was given up", red.id)
+    return result
+
+
+def compensate(
+    rt: Runtime, redemption_id: int, reason: str, now: datetime | None = None, *, orphan_check: bool = False
+) -> Redemption:
+    """Settle a reserved redemption as failed and give its points back, in one transaction (``orphan_check``: its
+    code is looked up later, see ``_give_up_unanswered``)."""
     now = now or utcnow()
     with db.write(rt.engine) as conn:
         red = store.get(conn, redemption_id)
@@ -264,6 +310,7 @@ def compensate(rt: Runtime, redemption_id: int, reason: str, now: datetime | Non
             failure_reason=reason[:1000],
             closed_at=now,
             updated_at=now,
+            **({"orphan_check_at": now} if orphan_check else {}),
         )
         if moved:
             give_back(conn, red, return_key(red), "coupon could not be created; points returned")

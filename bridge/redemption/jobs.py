@@ -88,6 +88,24 @@ def run_expire(rt: Runtime, now: datetime) -> dict[str, int]:
     return outcome
 
 
+def run_orphan_checks(rt: Runtime, now: datetime) -> dict[str, int]:
+    """Redemptions given up while the shop could not be asked: look their codes up, delete coupons of ours."""
+    with db.read(rt.engine) as conn:
+        due = store.orphan_checks_due(conn, now, BATCH)
+    outcome: dict[str, int] = {}
+    for red in due:
+        result = issuer.check_orphan(rt, red, now)
+        outcome[result] = outcome.get(result, 0) + 1
+    if due:
+        log.info("orphan coupon checks: %s", outcome)
+    return outcome
+
+
+register(
+    PeriodicJob(
+        "redemption.orphans", lambda rt: rt.settings.program.redemption.recover_interval_seconds, run_orphan_checks
+    )
+)
 register(
     PeriodicJob("redemption.recover", lambda rt: rt.settings.program.redemption.recover_interval_seconds, run_recover)
 )

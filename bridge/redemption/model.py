@@ -51,6 +51,7 @@ class Redemption:
     updated_at: datetime
     issued_at: datetime | None
     closed_at: datetime | None
+    orphan_check_at: datetime | None = None
 
     @property
     def reference(self) -> str:

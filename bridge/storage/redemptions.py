@@ -107,6 +107,17 @@ def expired_issued(conn: Connection, now: datetime, limit: int) -> list[int]:
     return [int(i) for i in conn.scalars(stmt)]
 
 
+def orphan_checks_due(conn: Connection, now: datetime, limit: int) -> list[Redemption]:
+    rows = conn.execute(
+        select(t.redemption).where(r.orphan_check_at <= now).order_by(r.orphan_check_at, r.id).limit(limit)
+    ).mappings()
+    return [_model(row) for row in rows]
+
+
+def set_orphan_check(conn: Connection, redemption_id: int, due: datetime | None) -> None:
+    conn.execute(update(t.redemption).where(r.id == redemption_id).values(orphan_check_at=due))
+
+
 def claim(conn: Connection, redemption_id: int, now: datetime, lease: timedelta) -> bool:
     """Take a reserved redemption for ``lease`` (others skip it meanwhile); False when it is not ours to take."""
     stmt = (

@@ -239,6 +239,8 @@ redemption = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("issued_at", UtcDateTime(), nullable=True),
     Column("closed_at", UtcDateTime(), nullable=True),
+    # set when given up without the shop answering: a coupon of ours may exist under the code; look it up then
+    Column("orphan_check_at", UtcDateTime(), nullable=True, index=True),
     UniqueConstraint("member_id", "request_key"),
     UniqueConstraint("shop_id", "code"),
     Index("ix_redemption_state_next_attempt_at", "state", "next_attempt_at"),

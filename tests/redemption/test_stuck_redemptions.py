@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bridge.cli import cli
 from bridge.connectors.woocommerce.api import REDEMPTION_META_KEY
-from bridge.redemption.jobs import run_recover
+from bridge.redemption.jobs import run_orphan_checks, run_recover
 from bridge.redemption.readiness import NO_API_ACCESS
 from bridge.storage import db
 from bridge.storage import tables as t
@@ -92,21 +92,38 @@ def test_an_unreachable_shop_holds_the_points_visibly_then_gives_up_once_it_answ
     panel = club.widget("GET", "/widget/v1/panel").get_json()
     assert panel["member"]["available"] == 1500
 
-    # past the give-up time, while the shop is still down, nothing can be known: it stays reserved
+    # past the give-up time, with the shop still down, it ends all the same: the points come back at once
     _as_if_reserved_ago(club, red["id"], GIVE_UP_SECONDS + 60)
     run_recover(club.bridge.rt, utcnow())
-    assert club.redemption(red["id"]).state == "reserved"
+    ended = club.redemption(red["id"])
+    assert ended.state == "failed" and "could not be asked" in (ended.failure_reason or "")
+    assert club.available() == 2000 and ended.orphan_check_at is not None
+    assert run_orphan_checks(club.bridge.rt, utcnow()) == {"later": 1}  # still down: asked again later
 
-    # when the shop answers again, the code is looked up, no coupon is created, and the points come back
+    # when the shop answers again, the code is looked up once; no coupon of ours: nothing more to do
     club.shop.down = False
     club.shop.calls.clear()
-    _as_if_reserved_ago(club, red["id"], GIVE_UP_SECONDS + 120)
-    run_recover(club.bridge.rt, utcnow())
-
-    ended = club.redemption(red["id"])
-    assert ended.state == "failed" and f"no coupon after {GIVE_UP_SECONDS} s" in (ended.failure_reason or "")
+    assert run_orphan_checks(club.bridge.rt, utcnow() + timedelta(days=1)) == {"clear": 1}
     assert club.shop.calls == [("GET", "coupons")] and club.shop.coupons == {}
+    assert club.redemption(red["id"]).orphan_check_at is None
+    assert run_orphan_checks(club.bridge.rt, utcnow() + timedelta(days=2)) == {}
     assert club.available() == 2000
+
+
+def test_a_coupon_whose_answer_was_lost_is_deleted_once_the_given_up_shop_answers(make_down_club: Any) -> None:
+    club = make_down_club(give_up_after_seconds=GIVE_UP_SECONDS)
+    club.shop.fail_next("POST", "coupons", lose_response=True)  # created in the shop, the answer lost
+    red = club.redeem("five-off").get_json()["redemption"]
+    assert red["state"] == "reserved" and len(club.shop.coupons) == 1
+    club.shop.down = True
+    _as_if_reserved_ago(club, red["id"], GIVE_UP_SECONDS + 60)
+    run_recover(club.bridge.rt, utcnow())
+    assert club.redemption(red["id"]).state == "failed" and club.available() == 2000
+
+    club.shop.down = False
+    assert run_orphan_checks(club.bridge.rt, utcnow()) == {"deleted": 1}
+    assert club.shop.coupons == {}  # no coupon left that the returned points could be spent twice with
+    assert club.redemption(red["id"]).state == "failed" and club.available() == 2000
 
 
 def test_past_the_give_up_time_a_coupon_the_shop_did_create_is_adopted(make_down_club: Any) -> None:
