@@ -6,7 +6,7 @@ The bridge as ``bridge run`` runs it, in separate processes: gunicorn for the we
 4 threads, as ``bench/ingest.py``) and a ``bridge worker``, over SQLite (WAL) or PostgreSQL and a real
 redis-server. A category earning rule makes the worker ask the shop for product categories; the shop
 (``tests/support/hanging_shop.py``, a real loopback server) does not answer. Once the worker is waiting on the
-shop (and after 200 deliveries of warm-up), ``--requests`` signed order deliveries are posted with
+shop (and after ``--warmup`` deliveries), ``--requests`` signed order deliveries are posted with
 ``--concurrency`` keep-alive clients, and their latencies measured. Then the shop comes back and the script
 waits until every delivery is applied.
 
@@ -138,7 +138,7 @@ def run(label: str, database_url: str, data: Path, args: argparse.Namespace, han
         _, refused_warm = post_all(port, deliveries(1, 700_000), 1)  # the worker takes it and asks the shop
         if hanging and not shop.waiting.wait(30):
             raise SystemExit("the worker never asked the shop for categories")
-        _, refused_warm2 = post_all(port, deliveries(200, 750_000), args.concurrency)  # warm-up, not measured
+        _, refused_warm2 = post_all(port, deliveries(args.warmup, 750_000), args.concurrency)  # not measured
         refused_warm += refused_warm2
         bodies = deliveries(args.requests, 800_000)
         started = time.perf_counter()
@@ -147,8 +147,8 @@ def run(label: str, database_url: str, data: Path, args: argparse.Namespace, han
         still_waiting = shop.holding > 0
         shop.release()
         released = time.perf_counter()
-        total = args.requests + 201
-        while inbox_counts(database_url).get("done", 0) < total and time.perf_counter() - released < 600:
+        total = args.requests + args.warmup + 1
+        while inbox_counts(database_url).get("pending") and time.perf_counter() - released < 600:
             time.sleep(0.2)
         backlog = time.perf_counter() - released
         counts = inbox_counts(database_url)
@@ -177,6 +177,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=200, help="deliveries posted first, not measured")
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="sqlite")
     parser.add_argument(
         "--shop", choices=("hanging", "answering", "both"), default="both", help="both: a baseline round first"

@@ -9,6 +9,7 @@ would. Used by ``tests/inbox/test_hanging_shop.py`` and ``bench/hanging_shop.py`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -86,7 +87,8 @@ def _handler(shop: HangingShop) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+                self.wfile.write(data)
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet, as tests are
             return
