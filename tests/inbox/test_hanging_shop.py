@@ -19,7 +19,6 @@ from tests.conftest import base_config
 from tests.support import woo
 from tests.support.client import SHOP, Bridge
 from tests.support.hanging_shop import HangingShop
-from tests.support.woo_rest import FakeWooShop
 
 COFFEE = [{"id": 15, "name": "Coffee", "slug": "coffee"}]  # product 10, the captured order's 35.00 line
 DELIVERIES = 40
@@ -74,24 +73,3 @@ def test_deliveries_are_stored_while_the_drain_waits_for_a_hanging_shop(bridge_o
 def _drain(bridge: Bridge) -> None:
     with bridge.app.app_context():
         drain_inbox(SHOP)
-
-
-def test_a_failing_shop_is_asked_once_per_batch_and_its_orders_are_retried(
-    make_bridge: Callable[..., Bridge], woo_shop: FakeWooShop
-) -> None:
-    woo_shop.products[10] = {"id": 10, "categories": COFFEE}
-    woo_shop.products[11] = {"id": 11, "categories": COFFEE}
-    rule = {"id": "coffee2x", "type": "multiplier", "categories": ["coffee"], "multiplier": 2}
-    bridge = make_bridge(program={"earn": {"signup_points": 0, "rules": [rule]}})
-    line = woo.payload("order.updated.processing-paid")["line_items"][0]
-    bridge.send_ok(*woo.with_order_id("order.updated.processing-paid", 9000))
-    bridge.send_ok(*woo.with_order_id("order.updated.processing-paid", 9001, line_items=[{**line, "product_id": 11}]))
-    woo_shop.fail_next("GET", r"products/10", status=503)
-
-    bridge.drain()
-
-    # The batch's first lookup failed: product 11 was not asked for in that batch (a hanging shop would have cost
-    # a timeout per product); both orders waited for the retry, which fetched both.
-    assert woo_shop.calls == [("GET", "products/10"), ("GET", "products/10"), ("GET", "products/11")]
-    assert bridge.inbox_count("done") == 2
-    assert bridge.available() == 2 * POINTS_PER_ORDER
