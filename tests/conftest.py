@@ -21,7 +21,7 @@ import yaml
 from redis import Redis
 from sqlalchemy import text
 
-from bridge import create_app
+from bridge import create_app, write_guard
 from bridge.bootstrap import prepare_database
 from bridge.config import Settings, load_settings
 from bridge.embedded_redis import EmbeddedRedis
@@ -34,6 +34,8 @@ from tests.support import woo
 from tests.support.client import ADMIN_KEY, SHOP, WIDGET_SECRET, Bridge
 from tests.support.postgres import PostgresCluster, find_bindir
 from tests.support.woo_rest import FakeWooShop
+
+write_guard.strict = True  # a shop call inside a database write transaction fails the test (issue 12, section 3)
 
 
 @pytest.fixture(autouse=True)

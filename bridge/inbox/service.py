@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from bridge.connectors import connector_for
+from bridge.connectors.base import EventKind, ShopEvent
 from bridge.errors import InboxDeliveryNotFound, PermanentError
 from bridge.inbox.dispatch import apply_event
+from bridge.orders.context import CategoriesNotFetched, FetchedCategories, with_categories_fetched
+from bridge.orders.service import ShopContext
 from bridge.runtime import Runtime
 from bridge.storage import db
 from bridge.storage import inbox as store
@@ -95,34 +99,92 @@ def process_due(rt: Runtime, shop_id: str) -> int:
     savepoint is rolled back and the batch is applied again one delivery at a time, each in its own savepoint:
     a delivery that fails is rolled back alone and retried later with backoff (or parked as failed), and never
     blocks the others.
+
+    No shop call inside the write transaction (on SQLite it holds the whole database's write lock, which every
+    webhook needs): when a rule reads product categories, the batch is read, parsed and its categories fetched
+    first (``_prepare``); a delivery whose categories the shop could not give is deferred to a retry.
     """
     ctx = rt.shop_context(shop_id)
     connector = connector_for(rt.settings.shop(shop_id).platform)  # type: ignore[union-attr]
     inbox = rt.settings.inbox
+    prepared: _Prepared | None = None
+    if ctx.categories_of is not None:
+        prepared = _prepare(rt, ctx, connector, shop_id)
+        if not prepared.events:
+            return 0
+        ctx = prepared.ctx
     with db.write(rt.engine) as conn:
         batch = store.due_batch(conn, shop_id, utcnow(), inbox.batch_size)
         if not batch:
             return 0
+        seen = len(batch)
+        events: Mapping[int, ShopEvent | None] = {}
+        if prepared is not None:
+            # Rows that became due since ``_prepare`` read the inbox wait for the next round (and its fetch).
+            batch = [d for d in batch if d.id in prepared.events]
+            events = prepared.events
+            ready = []
+            for delivery in batch:
+                deferral = prepared.deferral(delivery.id)
+                if deferral is None:
+                    ready.append(delivery)
+                else:  # retried with backoff, like any delivery that failed for a transient reason
+                    _record_failure(rt, conn, delivery, deferral)
+            batch = ready
         try:
             with conn.begin_nested():
                 for delivery in batch:
-                    _apply(conn, ctx, connector, delivery)
-                store.mark_done_many(conn, [d.id for d in batch], utcnow())
-            return len(batch)
+                    _apply(conn, ctx, connector, delivery, events.get(delivery.id))
+                if batch:
+                    store.mark_done_many(conn, [d.id for d in batch], utcnow())
+            return seen
         except Exception:
             log.debug("a delivery of the batch failed: applying them one by one", exc_info=True)
         for delivery in batch:
             try:
                 with conn.begin_nested():
-                    _apply(conn, ctx, connector, delivery)
+                    _apply(conn, ctx, connector, delivery, events.get(delivery.id))
                     store.mark_done(conn, delivery.id, utcnow())
             except Exception as exc:
                 _record_failure(rt, conn, delivery, exc)
-    return len(batch)
+    return seen
 
 
-def _apply(conn: Any, ctx: Any, connector: Any, delivery: store.Delivery) -> None:
-    event = connector.parse_event(delivery.topic, delivery.body)
+@dataclass(frozen=True)
+class _Prepared:
+    """A batch read and parsed outside the write transaction, with the categories its orders need fetched."""
+
+    ctx: ShopContext  # its category lookup answers from what was fetched (``FetchedCategories``)
+    events: Mapping[int, ShopEvent | None]  # by delivery id; None: the payload did not parse (it fails again)
+
+    def deferral(self, delivery_id: int) -> CategoriesNotFetched | None:
+        """Why the delivery must wait (an order whose categories the shop did not give), or None."""
+        event = self.events.get(delivery_id)
+        fetched = self.ctx.categories_of
+        if event is None or event.order is None or not isinstance(fetched, FetchedCategories):
+            return None
+        return fetched.missing(event.order)
+
+
+def _prepare(rt: Runtime, ctx: ShopContext, connector: Any, shop_id: str) -> _Prepared:
+    """Read and parse the due batch, and fetch its orders' categories from the shop: no write transaction open."""
+    with db.read(rt.engine) as conn:
+        batch = store.due_batch(conn, shop_id, utcnow(), rt.settings.inbox.batch_size)
+    events: dict[int, ShopEvent | None] = {}
+    for delivery in batch:
+        try:
+            events[delivery.id] = connector.parse_event(delivery.topic, delivery.body)
+        except Exception:  # parsed again when applied, where the failure is recorded
+            events[delivery.id] = None
+    parsed = [e for e in events.values() if e is not None]
+    orders = [e.order for e in parsed if e.order is not None]
+    updated = [e.resource_id for e in parsed if e.kind == EventKind.PRODUCT_CHANGED]
+    return _Prepared(with_categories_fetched(ctx, orders, forget=updated), events)
+
+
+def _apply(conn: Any, ctx: Any, connector: Any, delivery: store.Delivery, event: ShopEvent | None = None) -> None:
+    if event is None:
+        event = connector.parse_event(delivery.topic, delivery.body)
     outcome = apply_event(conn, ctx, event)
     log.debug("delivery %s (%s %s): %s", delivery.id, delivery.topic, delivery.resource_id, outcome)
 

@@ -2,13 +2,18 @@
 
 Reads only (member history, profile, earned totals for caps) plus the injected product-category lookup, so the
 explanation shows exactly what the worker would award at this moment.
+
+The category lookup may call the shop, so whoever applies orders inside a write transaction fetches their
+categories first, before the transaction opens (``with_categories_fetched``): inside it the rules read what was
+fetched and never wait for the shop while holding the write lock (issue 12, section 3; ``bridge.write_guard``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
@@ -16,8 +21,89 @@ from bridge.connectors.base import ShopOrder
 from bridge.rules import MemberContext, OrderContext, RuleSet
 from bridge.storage import life
 from bridge.storage.clock import utcnow
+from bridge.write_guard import NetworkInWriteTransaction
+
+if TYPE_CHECKING:
+    from bridge.orders.service import ShopContext
 
 CategoryLookup = Callable[[str], tuple[str, ...]]
+
+
+class CategoriesNotFetched(RuntimeError):
+    """An order needs a product's categories that were not fetched before the write: retry it later."""
+
+
+def product_ids(orders: Iterable[ShopOrder]) -> list[str]:
+    """The products whose categories the rules may read for these orders, each once, in order of appearance."""
+    return list(dict.fromkeys(item.product_id for order in orders for item in order.line_items))
+
+
+@dataclass(frozen=True)
+class FetchedCategories:
+    """Product categories fetched from the shop before a write transaction opened: the lookup used inside it.
+
+    A product that was not fetched raises ``CategoriesNotFetched`` (with why, when the shop failed) instead of
+    calling the shop, so its order is retried rather than earning without its categories.
+    """
+
+    found: Mapping[str, tuple[str, ...]]
+    source: CategoryLookup  # the process's cache in front of the shop
+    error: str = ""  # why the rest could not be fetched ("" when nothing failed)
+
+    def __call__(self, product_id: str) -> tuple[str, ...]:
+        try:
+            return self.found[product_id]
+        except KeyError:
+            why = self.error or "it was not among the products fetched before the write"
+            raise CategoriesNotFetched(f"the categories of product {product_id} are not known: {why}") from None
+
+    def missing(self, order: ShopOrder) -> CategoriesNotFetched | None:
+        """Why ``order`` cannot be decided now (a product it needs was not fetched), or None when it can."""
+        for item in order.line_items:
+            try:
+                self(item.product_id)
+            except CategoriesNotFetched as exc:
+                return exc
+        return None
+
+    def forget(self, product_id: str) -> None:
+        """A ``product.updated`` delivery: the process's cache reads the product again next time."""
+        forget = getattr(self.source, "forget", None)
+        if forget is not None:
+            forget(product_id)
+
+
+def with_categories_fetched(
+    ctx: ShopContext, orders: Iterable[ShopOrder], *, forget: Iterable[str] = ()
+) -> ShopContext:
+    """``ctx`` whose category lookup answers from categories fetched now, for ``orders``.
+
+    Call it *before* opening the write transaction the orders are applied in: this is where the shop is called
+    (through the process's cache). ``forget``: products to drop from the cache first (``product.updated``
+    deliveries of the same batch), so the orders read them fresh. When the shop fails, the products not fetched
+    yet are not asked for any more (a hanging shop costs one timeout per batch, not one per product) and their
+    orders raise ``CategoriesNotFetched`` when applied. Unchanged when no rule reads categories.
+    """
+    lookup = ctx.categories_of
+    if lookup is None or not ctx.rules.needs_categories:
+        return ctx
+    if isinstance(lookup, FetchedCategories):
+        lookup = lookup.source
+    drop = getattr(lookup, "forget", None)
+    for product_id in forget:
+        if drop is not None:
+            drop(product_id)
+    found: dict[str, tuple[str, ...]] = {}
+    error = ""
+    for product_id in product_ids(orders):
+        try:
+            found[product_id] = lookup(product_id)
+        except NetworkInWriteTransaction:
+            raise
+        except Exception as exc:  # the shop failing: the orders that need the rest are retried later
+            error = f"{type(exc).__name__}: {exc}"
+            break
+    return replace(ctx, categories_of=FetchedCategories(found, lookup, error))
 
 
 def order_moment(order: ShopOrder) -> datetime:
@@ -114,8 +200,9 @@ def order_context(
     at = order_moment(order)
     categories: dict[str, tuple[str, ...]] = {}
     if rules.needs_categories and categories_of is not None:
-        # Only when a rule names categories: the lookup may call the shop (cached in the connector).
-        for product_id in {item.product_id for item in order.line_items}:
+        # Only when a rule names categories. Inside a write transaction the lookup is a ``FetchedCategories``
+        # (fetched before it opened); explain and preview, which write nothing, may call the shop through it.
+        for product_id in product_ids([order]):
             categories[product_id] = categories_of(product_id)
     return OrderContext(
         shop_id=shop_id,

@@ -22,6 +22,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
+from bridge.write_guard import writing
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 SQLITE_SYNCHRONOUS = "FULL"
 """Every commit is on disk before it returns. Under WAL, ``NORMAL`` skips the fsync at commit, so a power loss
@@ -114,16 +116,21 @@ def _sqlite_writer_lock(engine: Engine) -> threading.Lock:
 
 @contextmanager
 def write(engine: Engine) -> Iterator[Connection]:
-    """A write transaction: committed on success, rolled back on any exception."""
+    """A write transaction: committed on success, rolled back on any exception.
+
+    No network call inside (``bridge.write_guard``, which the shop's client checks): on SQLite this holds the
+    whole database's write lock, on PostgreSQL row locks that intake or a drainer may wait for.
+    """
     if engine.dialect.name == "sqlite":
         with (
+            writing(),
             _sqlite_writer_lock(engine),
             engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn,
             conn.begin(),
         ):
             yield conn
         return
-    with engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
+    with writing(), engine.connect().execution_options(sqlite_begin="IMMEDIATE") as conn, conn.begin():
         yield conn
 
 
@@ -135,7 +142,7 @@ def raw_write(engine: Engine) -> Iterator[Any]:
     events: for the webhook's single INSERT, where those were a third of the store's time.
     """
     sqlite = engine.dialect.name == "sqlite"
-    with _sqlite_writer_lock(engine) if sqlite else nullcontext():
+    with writing(), _sqlite_writer_lock(engine) if sqlite else nullcontext():
         dbapi_connection = engine.raw_connection()
         try:
             if sqlite:

@@ -28,6 +28,7 @@ from bridge.jobs.schedule import load_registrations
 from bridge.members.service import link_account
 from bridge.members.signup import apply_customer
 from bridge.orders.batch import Applied, apply_page, can_batch
+from bridge.orders.context import with_categories_fetched
 from bridge.orders.service import ShopContext, paid_or_reversed
 from bridge.storage import inbox as inbox_store
 from bridge.storage import orders as order_store
@@ -40,6 +41,21 @@ UPDATED = "updated"  # we knew an older version of it
 KNOWN = "known"  # nothing new
 HISTORY = "history"  # imported without points (backfill --history-only)
 QUEUED = "queued"  # could not be applied now: left in the inbox for the worker
+
+
+def with_categories_for(ctx: ShopContext, orders: Iterable[Mapping[str, Any]]) -> ShopContext:
+    """``ctx`` with the product categories of these orders fetched from the shop: call it *before* opening the
+    write transaction they are applied in, never inside (``bridge.orders.context.with_categories_fetched``).
+    An order whose categories the shop could not give fails to apply and is queued in the inbox."""
+    if ctx.categories_of is None:
+        return ctx
+    parsed: list[ShopOrder] = []
+    for data in orders:
+        try:
+            parsed.append(parse_order(data))
+        except Exception:  # parsed again when applied, where the failure is handled
+            continue
+    return with_categories_fetched(ctx, parsed)
 
 
 def apply_orders(

@@ -126,8 +126,9 @@ def backfill(
             throttle.wait()
             result = _fetch(client, current, number, str(options["since"]))
             report.requests += 1
+            page_ctx = apply.with_categories_for(ctx, result.items) if current == "orders" else ctx  # before the write
             with db.write(rt.engine) as conn:
-                report.counts[current].update(_apply(conn, ctx, current, result, options, mode))
+                report.counts[current].update(_apply(conn, page_ctx, current, result, options, mode))
                 _save(rt, conn, shop_id, {"phase": current, "page": number})
             done += len(result.items)
             if on_progress:

@@ -87,8 +87,9 @@ def reconcile(
         }
         page = client.page("orders", cursor[1], PER_PAGE, **params)
         next_cursor = _advance(cursor, page.items)
+        page_ctx = apply.with_categories_for(ctx, page.items)  # the shop is called here, not inside the write
         with db.write(rt.engine) as conn:
-            report.counts.update(apply.apply_orders(conn, ctx, page.items, source=KIND))
+            report.counts.update(apply.apply_orders(conn, page_ctx, page.items, source=KIND))
             _save(rt, conn, shop_id, {"options": {"after": _iso(next_cursor[0]), "page": next_cursor[1]}})
         report.pages += 1
         if on_page:

@@ -19,6 +19,7 @@ from oauthlib import oauth1
 
 from bridge.config import ShopSettings
 from bridge.errors import BridgeError
+from bridge.write_guard import network_in_write, write_open
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,12 @@ class WooClient:
         params: Mapping[str, Any] | None = None,
         json: JsonValue = None,
     ) -> tuple[JsonValue, Mapping[str, str]]:
-        """One call; returns the decoded JSON body and the headers, or raises one of our errors."""
+        """One call; returns the decoded JSON body and the headers, or raises one of our errors.
+
+        Never inside a database write transaction (``bridge.write_guard``): a shop that hangs would hold the lock.
+        """
+        if write_open():
+            network_in_write(f"shop API call {method} {path.split('?', 1)[0]}")
         url = self.base_url + API_PREFIX + path.lstrip("/")
         query = {k: _param(v) for k, v in (params or {}).items() if v is not None}  # a copy, never the caller's
         auth: tuple[str, str] | None = None
