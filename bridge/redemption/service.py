@@ -241,17 +241,7 @@ def cancel(rt: Runtime, redemption_id: int, *, member_id: int | None, actor: str
     with db.write(rt.engine) as conn:
         moved = store.transition(conn, red.id, (State.ISSUED,), state=State.CANCELLED, closed_at=now, updated_at=now)
         if moved:
-            issuer.give_back(conn, red, issuer.return_key(red), "reward cancelled; points returned")
-            audit.record(
-                conn,
-                program_id=red.program_id,
-                shop_id=red.shop_id,
-                actor=actor,
-                action="redemption.cancel",
-                target_type="redemption",
-                target_id=str(red.id),
-                details={"points": red.points},
-            )
+            _points_back_audited(conn, red, actor, "reward cancelled; points returned", {"points": red.points})
         current = store.get(conn, red.id)
     assert current is not None
     if not moved and current.state != State.CANCELLED:
@@ -296,19 +286,12 @@ def _cancel_reserved(rt: Runtime, red: Redemption, *, actor: str, force: bool) -
             failure_reason=("cancelled by the owner without asking the shop" if unreachable else None),
             closed_at=now,
             updated_at=now,
+            # forced: a coupon a lost answer created may exist; it is looked up and deleted once the shop answers
+            orphan_check_at=now if unreachable and shop is not None else None,
         )
         if moved:
-            issuer.give_back(conn, red, issuer.return_key(red), "stuck reward cancelled; points returned")
-            audit.record(
-                conn,
-                program_id=red.program_id,
-                shop_id=red.shop_id,
-                actor=actor,
-                action="redemption.cancel",
-                target_type="redemption",
-                target_id=str(red.id),
-                details={"points": red.points, "state": str(State.RESERVED), "forced": bool(unreachable)},
-            )
+            details = {"points": red.points, "state": str(State.RESERVED), "forced": bool(unreachable)}
+            _points_back_audited(conn, red, actor, "stuck reward cancelled; points returned", details)
         current = store.get(conn, red.id)
     assert current is not None
     if not moved and current.state not in (State.CANCELLED, State.ISSUED):
@@ -379,3 +362,18 @@ def _shop(rt: Runtime, shop_id: str) -> ShopSettings:
     if shop is None:
         raise UnknownShop(f"no shop {shop_id!r} in the configuration")
     return shop
+
+
+def _points_back_audited(conn: Any, red: Redemption, actor: str, note: str, details: dict[str, Any]) -> None:
+    """A cancelled redemption's points go back, and the cancel is audited, in the caller's transaction."""
+    issuer.give_back(conn, red, issuer.return_key(red), note)
+    audit.record(
+        conn,
+        program_id=red.program_id,
+        shop_id=red.shop_id,
+        actor=actor,
+        action="redemption.cancel",
+        target_type="redemption",
+        target_id=str(red.id),
+        details=details,
+    )

@@ -167,6 +167,13 @@ def test_the_owner_cancels_a_stuck_redemption_by_force_only_when_the_shop_cannot
     assert shown["state"] == "cancelled" and "500 points are back" in shown["message"]
     # a forced cancel twice changes nothing more
     assert club.bridge.admin("POST", path, json={"force": True}).status_code == 200 and club.available() == 2000
+    # the owner need not be right: once the shop answers, a coupon of ours under the code is deleted
+    club.shop.down = False
+    ours = club.redemption(red["id"])
+    club.shop.coupons[9] = {"id": 9, "code": ours.code, "usage_count": 0,
+                            "meta_data": [{"key": REDEMPTION_META_KEY, "value": ours.reference}]}  # fmt: skip
+    assert run_orphan_checks(club.bridge.rt, utcnow()) == {"deleted": 1} and club.shop.coupons == {}
+    assert club.redemption(red["id"]).state == "cancelled" and club.available() == 2000
 
 
 def test_the_owner_cancels_a_stuck_redemption_after_looking_its_code_up(make_down_club: Any) -> None:
