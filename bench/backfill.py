@@ -25,6 +25,7 @@ import responses  # noqa: E402
 from sqlalchemy import event, func, select  # noqa: E402
 
 from bench.common import bench_settings, databases  # noqa: E402
+from bridge import features  # noqa: E402
 from bridge.bootstrap import prepare_database  # noqa: E402
 from bridge.config import Settings  # noqa: E402
 from bridge.connectors.woocommerce.api import WooClient  # noqa: E402
@@ -63,6 +64,7 @@ def settings_for(database_url: str, data_dir: Path, referrals: bool = False, his
 def run(
     database_url: str, data_dir: Path, count: int, mode: str, referrals: bool = False, history_rules: bool = False
 ) -> float:
+    features.load()  # the order observers, as in the worker
     rt = Runtime.build(settings_for(database_url, data_dir, referrals, history_rules))
     prepare_database(rt, migrate_schema=True)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:

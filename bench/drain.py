@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.common import bench_settings, databases  # noqa: E402
+from bridge import features  # noqa: E402
 from bridge.bootstrap import prepare_database  # noqa: E402
 from bridge.config import Settings  # noqa: E402
 from bridge.inbox.service import process_due  # noqa: E402
@@ -42,6 +43,7 @@ def settings_for(database_url: str, data_dir: Path) -> Settings:
 
 
 def run(database_url: str, data_dir: Path, count: int) -> float:
+    features.load()  # the order observers, as in the worker
     rt = Runtime.build(settings_for(database_url, data_dir))
     prepare_database(rt, migrate_schema=True)
     base = woo.payload("order.updated.processing-paid")

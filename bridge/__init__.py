@@ -10,7 +10,7 @@ from bridge.config import Settings, load_settings
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The only app factory. Reads ``$BRIDGE_CONFIG`` (or ./config.yaml) when no settings are given."""
-    from bridge import logs
+    from bridge import features, logs
     from bridge.runtime import EXTENSION_KEY, Runtime
     from bridge.web import (
         admin_api,
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     body.init_app(app)  # bounded bodies, JSON and ids: before any blueprint
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    features.load_web()  # the composition root: every feature registers its jobs, observers and panel sections
     app.extensions[EXTENSION_KEY] = Runtime.build(settings)
     errors.init_app(app)
     cors.init_app(app)

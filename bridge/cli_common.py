@@ -33,8 +33,10 @@ def settings_from(ctx: click.Context) -> Settings:
 
 
 def runtime_from(ctx: click.Context) -> Runtime:
+    from bridge import features
     from bridge.runtime import Runtime
 
+    features.load()  # a command may apply orders or run jobs: the registries must be complete
     return Runtime.build(settings_from(ctx))
 
 

@@ -29,7 +29,8 @@ class PeriodicJob:
 
 
 PERIODIC: list[PeriodicJob] = []
-"""Registered jobs. Each area adds its own with ``register`` (one line where the area's job module is imported)."""
+"""Registered jobs. Each area adds its own with ``register`` in its job module; this registry imports no area:
+``bridge.features.load`` (called by every entry point) imports them."""
 
 
 def register(job: PeriodicJob) -> PeriodicJob:
@@ -38,23 +39,8 @@ def register(job: PeriodicJob) -> PeriodicJob:
     return job
 
 
-def _load_jobs() -> None:
-    """Import the modules that register jobs, so the registry is complete in every process."""
-    # (each area adds one import line here)
-    import bridge.ledger.jobs  # (issue 3)
-    import bridge.redemption.jobs  # (issue 4)
-    import bridge.referrals.jobs  # (issue 5)
-    import bridge.sync.jobs  # noqa: F401  (issue 7)
-
-
-def load_registrations() -> None:
-    """Make every area's periodic jobs and order observers known (for code paths that start outside the app)."""
-    _load_jobs()
-
-
 def run_due(rt: Runtime, last_run: dict[str, float], now_monotonic: float) -> list[str]:
     """Run every job whose interval has passed since its last run here; returns the names run."""
-    _load_jobs()
     rt.reload_shops()  # the scheduler thread follows `bridge connect` like every request and job
     ran = []
     for job in list(PERIODIC):

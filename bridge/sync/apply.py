@@ -24,7 +24,6 @@ from bridge.connectors.base import EventKind, ShopEvent, ShopOrder
 from bridge.connectors.woocommerce import consts
 from bridge.connectors.woocommerce.webhooks import parse_customer, parse_order
 from bridge.inbox.dispatch import apply_event
-from bridge.jobs.schedule import load_registrations
 from bridge.members.service import link_account
 from bridge.members.signup import apply_customer
 from bridge.orders.batch import Applied, apply_page, can_batch
@@ -62,7 +61,6 @@ def apply_orders(
     conn: Connection, ctx: ShopContext, orders: Iterable[Mapping[str, Any]], *, source: str, history_only: bool = False
 ) -> Counter[str]:
     """Apply each order snapshot; returns how many were missed, updated, already known (and queued)."""
-    load_registrations()  # order observers (coupons used, referrals) even when called from a CLI command
     batch = [o for o in orders if isinstance(o, Mapping)]
     try:  # the common case: the whole page under one savepoint, no round trips per order for savepoints
         with conn.begin_nested():

@@ -31,10 +31,12 @@ pytestmark = pytest.mark.slow
 
 REDEEM_SCRIPT = """
 import sys
+from bridge import features
 from bridge.config import load_settings
 from bridge.redemption import service
 from bridge.runtime import Runtime
 
+features.load()
 rt = Runtime.build(load_settings(sys.argv[1]))
 service.redeem(rt, shop_id="shop1", member_id=int(sys.argv[2]), reward_id="five-off", points=None,
                request_key="killed-tab", channel="widget")

@@ -30,10 +30,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event, select
 
+from bridge import features
 from bridge.bootstrap import prepare_database
 from bridge.config import load_settings
 from bridge.embedded_redis import EmbeddedRedis
-from bridge.jobs.schedule import load_registrations
 from bridge.runtime import Runtime, use_runtime
 from bridge.storage import db, migrate
 from bridge.storage import tables as t
@@ -161,7 +161,6 @@ def _label(param: tuple[str, bool, list[Any]]) -> str:
 def pair(request: pytest.FixtureRequest, backend: str, tmp_path: Path, redis_server: EmbeddedRedis) -> Iterator[Pair]:
     """(release mode, referrals enabled, rules): with referrals on, the referral observer sees every order too."""
     release, referrals, rules = request.param
-    load_registrations()  # the order observers (coupons used, referrals), as the worker and the CLI register them
     runtimes = []
     for name, url in zip(("batched", "reference"), _urls(backend, tmp_path, request), strict=True):
         config = base_config(tmp_path, url, redis_server.url)  # one data_dir: one key for the contacts' digests
@@ -170,6 +169,7 @@ def pair(request: pytest.FixtureRequest, backend: str, tmp_path: Path, redis_ser
         config["program"]["earn"]["rules"] = rules
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(config))
+        features.load()  # as every entry point does: the order observers (referrals) must be registered
         rt = Runtime.build(load_settings(path, environ={}))
         prepare_database(rt, migrate_schema=False)
         runtimes.append(rt)

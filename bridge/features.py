@@ -1,0 +1,27 @@
+"""The composition root's list of features.
+
+Registries (``bridge.jobs.schedule``'s periodic jobs, ``bridge.inbox.dispatch``'s order observers,
+``bridge.web.widget_panel``'s sections) know nothing of the features that fill them: importing a feature's module
+registers it. Every entry point calls ``load()`` once — ``create_app``, each ``bridge`` command that builds a
+runtime, and scripts that build one themselves — so the registries are complete in every process. A new feature
+adds its line here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+
+def load() -> None:
+    """Import every feature module that registers periodic jobs or order observers (idempotent)."""
+    import bridge.ledger.jobs  # release of pending points, expiry, birthdays
+    import bridge.redemption.jobs  # redemption recovery, coupon expiry, orphan coupons; coupon-used observer
+    import bridge.referrals.jobs  # referral qualification; referral attribution observer
+    import bridge.sync.jobs  # noqa: F401  reconciliation, webhook health
+
+
+def load_web() -> None:
+    """The features' widget panel sections (the web app only)."""
+    load()
+    import bridge.web.redemption_api  # "rewards"
+    import bridge.web.referrals_api  # "referral"
+    import bridge.web.rules_api  # "ways_to_earn"
+    import bridge.web.widget_api  # noqa: F401  "club", "member", "history"
