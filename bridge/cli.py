@@ -254,6 +254,20 @@ def _register_commands() -> None:
     from bridge import cli_status  # issue 12: replaces cli_connect's status, whose shop report it prints after its own
 
     cli.add_command(cli_status.status)
+    cli.add_command(config_group)  # issue 14
+
+
+@click.group("config")
+def config_group() -> None:
+    """The configuration's schema."""
+
+
+@config_group.command("reference")
+def config_reference() -> None:
+    """Print the configuration reference (every key, type, default, meaning) as a Markdown table."""
+    from bridge.config_schema import reference_markdown
+
+    click.echo(reference_markdown(), nl=False)
 
 
 _register_commands()

@@ -1,6 +1,10 @@
-"""``program.earn.rules`` and the life-of-a-point settings: parsed and checked at start, then frozen.
+"""``program.earn.rules`` and the life-of-a-point settings: their frozen dataclasses, and the ``RuleSet`` built
+from them.
 
-Pure like the rest of ``bridge/rules``: a mapping in, dataclasses out, ``ConfigError`` naming the key on error.
+The keys, types and ranges are checked by the configuration schema (``bridge.config_schema``, one schema per rule
+type); ``build_rule_set`` checks what a schema cannot see in one key: options that must go together (a campaign
+needs a multiplier or points), a cap's rule ids, dates read in the program's zone. Pure like the rest of
+``bridge/rules``: settings in, rules out, ``ConfigError`` naming the rule on error.
 The old shorthand keys ``program.earn.points_per_currency_unit`` and ``program.earn.signup_points`` stay a public
 contract: they become a ``per_amount`` rule with id ``per_amount`` and a ``signup`` rule with id ``signup`` when
 ``rules`` has no rule of that type (same ids as before, so ledger keys do not change).
@@ -13,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bridge.errors import ConfigError
 from bridge.rules import custom
@@ -23,7 +27,7 @@ from bridge.rules.campaign import WEEKDAYS, Campaign
 from bridge.rules.caps import PERIODS, Cap
 from bridge.rules.engine import RuleSet
 from bridge.rules.lines import ONE, ZERO, LineRule
-from bridge.rules.membership import POLICIES, Membership
+from bridge.rules.membership import Membership
 from bridge.rules.per_amount import PerAmountRule
 from bridge.rules.rounding import _MODES as ROUNDING
 from bridge.rules.signup import BirthdayRule, SignupBonusRule
@@ -48,16 +52,6 @@ RULE_OPTIONS: dict[str, frozenset[str]] = {
         "cap": "period max_points rules",
         "custom": "entry_point options",
     }.items()
-}
-
-DEFAULTS: dict[str, Any] = {
-    "release": "after_hold",
-    "hold_days": 14,
-    "release_interval_seconds": 3600,
-    "birthday_interval_seconds": 3600,
-    "expiry": {"mode": "none", "months": 12, "warn_days": 30, "interval_seconds": 86400},
-    "tier_multipliers": {},
-    "rules": [],
 }
 
 
@@ -96,56 +90,6 @@ class EarningSettings:
     @property
     def zone(self) -> tzinfo:
         return ZoneInfo(self.timezone)
-
-
-def parse_earning(source: str, program: Mapping[str, Any]) -> EarningSettings:
-    """The issue-3 settings of ``program`` (raw mapping); raises ``ConfigError``."""
-    c = _Check(source)
-    earn = program.get("earn") or {}
-    tz = c.string(program.get("timezone", "UTC"), "program.timezone")
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise c.fail("program.timezone", f"unknown time zone {tz!r}") from exc
-    m = c.mapping(program.get("membership") or {}, "program.membership", allowed=("policy", "qualifying_total"))
-    membership = Membership(
-        policy=c.choice(m.get("policy", "open"), "program.membership.policy", POLICIES),
-        qualifying_total=c.decimal(m.get("qualifying_total", 0), "program.membership.qualifying_total"),
-    )
-    x = c.mapping(earn.get("expiry") or {}, "program.earn.expiry", allowed=DEFAULTS["expiry"])
-    expiry = ExpirySettings(
-        mode=c.choice(x.get("mode", "none"), "program.earn.expiry.mode", EXPIRY_MODES),
-        months=c.integer(x.get("months", 12), "program.earn.expiry.months", 1),
-        warn_days=c.integer(x.get("warn_days", 30), "program.earn.expiry.warn_days", 0),
-        interval_seconds=float(c.decimal(x.get("interval_seconds", 86400), "program.earn.expiry.interval_seconds")),
-    )
-    tiers = c.mapping(earn.get("tier_multipliers") or {}, "program.earn.tier_multipliers")
-    settings = EarningSettings(
-        timezone=tz,
-        membership=membership,
-        release=c.choice(earn.get("release", "after_hold"), "program.earn.release", RELEASE_MODES),
-        hold_days=c.integer(earn.get("hold_days", 14), "program.earn.hold_days", 0),
-        release_interval_seconds=float(
-            c.decimal(earn.get("release_interval_seconds", 3600), "program.earn.release_interval_seconds")
-        ),
-        birthday_interval_seconds=float(
-            c.decimal(earn.get("birthday_interval_seconds", 3600), "program.earn.birthday_interval_seconds")
-        ),
-        expiry=expiry,
-        tier_multipliers={
-            str(k): c.decimal(v, f"program.earn.tier_multipliers.{k}", minimum=ZERO) for k, v in tiers.items()
-        },
-        rules=_specs(c, earn.get("rules")),
-    )
-    # Build once now: a bad option stops the service at start, with its key, not at the first order.
-    build_rule_set(
-        settings,
-        points_per_currency_unit=c.decimal(earn.get("points_per_currency_unit", 0), "x"),
-        signup_points=int(earn.get("signup_points") or 0),
-        rounding=str(earn.get("rounding", "down")),
-        source=source,
-    )
-    return settings
 
 
 def build_rule_set(

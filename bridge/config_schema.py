@@ -1,0 +1,1134 @@
+"""The whole configuration as one declarative marshmallow schema: every section, key, type, range and default.
+
+The schema is the one source for validating ``config.yaml`` (+ ``BRIDGE_*`` overrides, see ``bridge.config``), for
+dumping settings back to the same shape, and for the README's configuration reference
+(``python -m bridge.config_schema`` prints it; a test keeps the README equal to it). Every level refuses keys it
+does not know (marshmallow's ``unknown=RAISE``); ``config_error`` turns marshmallow's nested messages into one
+``ConfigError`` naming the dotted key (``program.earn.signup_point``) and the closest known key.
+
+It lives beside ``bridge/config.py`` rather than in a ``bridge/program/`` package because it describes the whole
+configuration (storage, Redis, shops, sync ...), not only the program; the program part is ``ProgramSchema``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import fields as dataclass_fields
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import (
+    INCLUDE,
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    missing,
+    post_load,
+    pre_dump,
+    pre_load,
+    validates_schema,
+)
+
+from bridge.config import (
+    FRIEND_REWARD_TYPES,
+    ORDER_STATUSES,
+    PLATFORMS,
+    REWARD_ID_PATTERN,
+    REWARD_TYPES,
+    ROUNDING_MODES,
+    SHOP_ID_PATTERN,
+    EarnSettings,
+    FriendReward,
+    InboxSettings,
+    ProgramSettings,
+    RedemptionSettings,
+    ReferralLinkSettings,
+    ReferralSettings,
+    RewardLimit,
+    RewardSettings,
+    Settings,
+    ShopSettings,
+    SyncSettings,
+    currency_minor_unit,
+)
+from bridge.errors import ConfigError
+from bridge.rules.caps import PERIODS
+from bridge.rules.config import (
+    EXPIRY_MODES,
+    RELEASE_MODES,
+    RULE_OPTIONS,
+    EarningSettings,
+    ExpirySettings,
+    RuleSpec,
+    build_rule_set,
+)
+from bridge.rules.membership import POLICIES, Membership
+
+TEN_YEARS_SECONDS = 10 * 366 * 86400
+
+
+# --- fields: the coercions the bridge has always accepted, with messages that say what is expected ---------------
+class Text(fields.Field[str]):
+    """A string (a YAML number is read as its text); stripped; empty only with ``allow_empty``."""
+
+    default_error_messages = {"null": "must be a string", "invalid": "must be a string", "empty": "must not be empty"}
+
+    def __init__(self, *, allow_empty: bool = False, case: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.allow_empty = allow_empty
+        self.case = case  # "lower" | "upper" | ""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+            raise self.make_error("invalid")
+        text = str(value).strip()
+        text = text.lower() if self.case == "lower" else text.upper() if self.case == "upper" else text
+        if not text and not self.allow_empty:
+            raise self.make_error("empty")
+        return text
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class Integer(fields.Field[int]):
+    """A whole number (``strict``: an int; else also its text, as environment overrides may give), >= ``minimum``."""
+
+    default_error_messages = {"null": "must be an integer", "invalid": "must be an integer"}
+
+    def __init__(self, *, minimum: int | None = None, strict: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.minimum = minimum
+        self.strict = strict
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str) or (self.strict and not isinstance(value, int)):
+            raise self.make_error("invalid")
+        try:
+            number = int(value)
+        except ValueError as exc:
+            raise self.make_error("invalid") from exc
+        if self.minimum is not None and number < self.minimum:
+            raise ValidationError(f"must be at least {self.minimum}")
+        return number
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class Number(fields.Field[Decimal]):
+    """A finite decimal number (int, float or text), >= ``minimum`` when given; ``seconds`` gives a float."""
+
+    default_error_messages = {"null": "must be a number", "invalid": "must be a number"}
+
+    def __init__(
+        self, *, minimum: Decimal | int | None = 0, above: bool = False, seconds: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.minimum = None if minimum is None else Decimal(minimum)
+        self.above = above  # strictly more than minimum
+        self.seconds = seconds
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+            raise self.make_error("invalid")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation as exc:
+            raise self.make_error("invalid") from exc
+        if not number.is_finite():
+            raise ValidationError("must be a finite number" + (", zero or more" if self.minimum == 0 else ""))
+        if self.minimum is not None and (number <= self.minimum if self.above else number < self.minimum):
+            if self.above:
+                raise ValidationError(f"must be more than {self.minimum}")
+            raise ValidationError(
+                "must be a finite number, zero or more" if self.minimum == 0 else f"must be at least {self.minimum}"
+            )
+        return float(number) if self.seconds else number
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class Flag(fields.Field[bool]):
+    """``true`` or ``false``; not what merely looks like one ("yes" is a typo more often than a choice)."""
+
+    default_error_messages = {"null": "must be true or false", "invalid": "must be true or false"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
+class Choice(Text):
+    """One of ``choices`` (a list field of choices names the list, not the item, as it always has)."""
+
+    def __init__(self, choices: tuple[str, ...], *, many: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.choices = choices
+        self.many = many
+
+    def _one(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text not in self.choices:
+            raise ValidationError(f"must be one of {', '.join(self.choices)}")
+        return text
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if not self.many:
+            return self._one(value, attr, data, **kwargs)
+        if not isinstance(value, list) or not value:
+            raise ValidationError("must be a non-empty list of " + ", ".join(self.choices))
+        return tuple(self._one(item, attr, data, **kwargs) for item in value)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return list(value) if self.many else value
+
+
+class Items(fields.List[Any]):
+    """A list (``null`` reads as empty) made a tuple; with ``unique``, that attribute must differ between items."""
+
+    default_error_messages = {"invalid": "must be a list", "null": "must be a list"}
+
+    def __init__(self, inner: fields.Field[Any] | type[Schema], *, unique: str = "", noun: str = "", **kwargs: Any):
+        super().__init__(fields.Nested(inner) if isinstance(inner, type) else inner, **kwargs)
+        self.unique = unique
+        self.noun = noun
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if value is None:
+            return ()
+        items = tuple(super()._deserialize(value, attr, data, **kwargs))
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            key = getattr(item, self.unique, None) if self.unique else None
+            if key is not None and key in seen:
+                raise ValidationError({i: {self.unique: [f"duplicate {self.noun} id {key!r}"]}})
+            seen.add(key) if key is not None else None
+        return items
+
+
+def _url(value: str, what: str = "must be an absolute http:// or https:// URL") -> None:
+    if value and not value.startswith(("http://", "https://")):
+        raise ValidationError(what)
+
+
+def _min_length(n: int, why: str = "") -> Callable[[str], None]:
+    def check(value: str) -> None:
+        if value and len(value) < n:
+            raise ValidationError(f"must be at least {n} characters long{why}")
+
+    return check
+
+
+def _pattern(regex: re.Pattern[str], message: str) -> Callable[[str], None]:
+    def check(value: str) -> None:
+        if not regex.match(value):
+            raise ValidationError(message)
+
+    return check
+
+
+def _described(description: str, **kwargs: Any) -> dict[str, Any]:
+    return {"metadata": {"description": description}, **kwargs}
+
+
+def _d(description: str, default: Any = missing, **kwargs: Any) -> dict[str, Any]:
+    """Field options: the README's description and the load default (``missing``: required)."""
+    if default is missing:
+        return _described(description, required=True, **kwargs)
+    return _described(description, load_default=default, **kwargs)
+
+
+# --- sections ----------------------------------------------------------------------------------------------------
+class Section(Schema):
+    """Refuses unknown keys; an absent (or ``null``) sub-section is read as an empty one, i.e. all its defaults."""
+
+    class Meta:
+        unknown = RAISE
+
+    @pre_load
+    def _defaults(self, data: Any, **kwargs: Any) -> Any:
+        """Absent keys take their declared default, which is then read like a given value (so a default is typed
+        exactly as a value from the file would be); ``null`` does too where a key accepts it."""
+        if not isinstance(data, Mapping):
+            return data
+        data = dict(data)
+        for name, field in self.load_fields.items():
+            key = field.data_key or name
+            if isinstance(field, fields.Nested) and not field.allow_none:
+                default: Any = {}
+            elif field.load_default is missing:
+                continue
+            else:
+                default = field.load_default
+            if data.get(key) is None and (key not in data or isinstance(default, dict) or field.allow_none):
+                data[key] = copy.deepcopy(default)
+        return data
+
+
+class AdminSchema(Section):
+    api_keys = Items(
+        Text(validate=_min_length(16)),
+        **_d("Bearer keys for `/admin/v1` (each at least 16 characters)", [], allow_none=True),
+    )
+
+
+class WebhooksSchema(Section):
+    max_body_bytes = Integer(minimum=1024, **_d("largest webhook body accepted", 1024 * 1024))
+
+
+class InboxSchema(Section):
+    batch_size = Integer(minimum=1, **_d("deliveries applied per transaction by a drain job", 100))
+    max_attempts = Integer(minimum=1, **_d("then the delivery is parked as failed", 8))
+    retry_base_seconds = Integer(minimum=0, **_d("backoff: 5s, 10s, 20s, ... capped at `retry_max_seconds`", 5))
+    retry_max_seconds = Integer(minimum=0, **_d("longest wait between two attempts", 3600))
+    sweep_interval_seconds = Number(seconds=True, **_d("how often workers look for deliveries no job picks up", 5))
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> InboxSettings:
+        return InboxSettings(**data)
+
+
+_CLOCK_RANGE = "must be a number of seconds within ten years of 0"
+
+
+def _within_ten_years(value: float) -> None:
+    # ten years either way is plenty for tests and rehearsals, and keeps datetime arithmetic in range
+    if not abs(value) <= TEN_YEARS_SECONDS:
+        raise ValidationError(_CLOCK_RANGE)
+
+
+class ClockSchema(Section):
+    offset_seconds = fields.Float(
+        validate=_within_ten_years,
+        error_messages={"invalid": _CLOCK_RANGE, "null": _CLOCK_RANGE, "special": _CLOCK_RANGE},
+        **_d("the bridge's clock is the system clock shifted by this much (rehearsals, tests)", 0),
+    )
+
+    @pre_load
+    def _numbers_only(self, data: Any, **kwargs: Any) -> Any:
+        value = data.get("offset_seconds") if isinstance(data, Mapping) else None
+        if isinstance(value, bool | str):
+            raise ValidationError({"offset_seconds": [_CLOCK_RANGE]})
+        return data
+
+
+class SyncSchema(Section):
+    reconcile_interval_seconds = Integer(minimum=0, **_d("reconcile orders the deliveries missed; 0: off", 600))
+    reconcile_overlap_seconds = Integer(minimum=0, **_d("each window starts this long before the last one", 300))
+    reconcile_initial_lookback_hours = Integer(
+        minimum=0, **_d("the first window of a shop configured by hand (a connected one: since connecting)", 24)
+    )
+    webhook_health_interval_seconds = Integer(
+        minimum=0, **_d("re-activate or re-create the bridge's webhooks in the shop; 0: off", 300)
+    )
+    backfill_requests_per_second = Number(seconds=True, **_d("`bridge backfill`'s pace (0: unbounded)", 5))
+    shop_timeout_seconds = Number(seconds=True, **_d("per REST call of connect, status, reconcile, backfill", 20))
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> SyncSettings:
+        return SyncSettings(**data)
+
+
+# --- program: earning ----------------------------------------------------------------------------------------------
+class MembershipSchema(Section):
+    policy = Choice(
+        POLICIES, **_d("`open`, `closed` (a first order of `qualifying_total` lets in) or `invite_only`", "open")
+    )
+    qualifying_total = Number(minimum=None, **_d("the order total that lets a shopper in (closed)", "0"))
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> Membership:
+        return Membership(**data)
+
+
+class ExpirySchema(Section):
+    mode = Choice(
+        EXPIRY_MODES, **_d("`none`, `lot` (each lot `months` after it became available) or `inactivity`", "none")
+    )
+    months = Integer(minimum=1, strict=True, **_d("how long points live", 12))
+    warn_days = Integer(minimum=0, strict=True, **_d("an `expiring_soon` event is recorded this many days before", 30))
+    interval_seconds = Number(seconds=True, **_d("how often workers expire what is due", 86400))
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> ExpirySettings:
+        return ExpirySettings(**data)
+
+
+_COMMON_RULE_KEYS = ("id", "type", "name", "description", "enabled")
+
+
+class RuleSchema(Section):
+    """One entry of ``program.earn.rules``: the keys every rule has; each type adds its own (``_RULE_TYPES``)."""
+
+    id = Text(error_messages={"invalid": "must be a non-empty string"}, **_d("unique; ledger entries name it"))
+    type = Text(**_d(", ".join(f"`{t}`" for t in RULE_OPTIONS) + " or a plug-in's entry point name"))
+    name = fields.Raw(**_d("what members see", ""))
+    description = fields.Raw(**_d("a longer explanation for members", ""))
+    enabled = Flag(**_d("a disabled rule never awards", True))
+
+    @post_load(pass_original=True)
+    def _spec(self, data: dict[str, Any], original: Mapping[str, Any], **kwargs: Any) -> RuleSpec:
+        return RuleSpec(
+            id=data["id"],
+            type=data["type"],
+            name=str(data["name"] or ""),
+            description=str(data["description"] or ""),
+            enabled=data["enabled"],
+            options={k: v for k, v in original.items() if k not in _COMMON_RULE_KEYS},
+        )
+
+
+_INTEGER = {"points", "every", "nth", "within_days", "max_points"}
+_STRICT_MINIMUM = {"every": 1, "nth": 1, "within_days": 1}
+
+
+def _rule_option(kind: str, name: str) -> fields.Field[Any]:
+    """The option's field: checked for type here; the rule itself checks how options go together."""
+    if name in _INTEGER and not (kind == "per_amount" and name == "points"):
+        return Integer(minimum=_STRICT_MINIMUM.get(name, 0), strict=True, allow_none=True)
+    if name in ("per", "multiplier", "minimum_amount", "points"):
+        return Number(allow_none=True)
+    if name.startswith("include_") or name == "before_discounts":
+        return Flag()
+    if name == "rounding":
+        return Choice(ROUNDING_MODES)
+    if name == "period":
+        return Choice(PERIODS)
+    if name in ("products", "skus", "categories", "rules", "weekdays"):
+        return fields.List(fields.Raw(), allow_none=True, error_messages={"invalid": "must be a list"})
+    if name == "entry_point":
+        return Text()
+    return fields.Raw(allow_none=True)  # starts / ends (dates, read in the program's zone), custom options
+
+
+# One schema per built-in rule type: the common keys plus exactly the options that type reads.
+_RULE_TYPES: dict[str, type[Schema]] = {
+    kind: RuleSchema.from_dict({n: _rule_option(kind, n) for n in sorted(options)}, name=f"{kind}RuleSchema")
+    for kind, options in RULE_OPTIONS.items()
+}
+
+
+class _PluginRuleSchema(RuleSchema):
+    """A plug-in's rule type reads options of its own choosing."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class Rule(fields.Field[RuleSpec]):
+    """A rule, checked by the schema of its ``type``."""
+
+    default_error_messages = {"invalid": "must be a mapping", "null": "must be a mapping"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> RuleSpec:
+        if not isinstance(value, Mapping):
+            raise self.make_error("invalid")
+        schema = _RULE_TYPES.get(str(value.get("type")), _PluginRuleSchema)()
+        try:
+            spec: RuleSpec = schema.load(value)
+        except ValidationError as err:
+            raise ValidationError(_name_unknown_keys(schema, err.messages)) from err
+        return spec
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        spec: RuleSpec = value
+        return {
+            "id": spec.id,
+            "type": spec.type,
+            "name": spec.name,
+            "description": spec.description,
+            "enabled": spec.enabled,
+            **spec.options,
+        }
+
+
+class Rules(Items):
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        specs: tuple[RuleSpec, ...] = super()._deserialize(value, attr, data, **kwargs)
+        seen: set[str] = set()
+        for i, spec in enumerate(specs):
+            if spec.id in seen or (spec.id in ("per_amount", "signup") and spec.type != spec.id):
+                raise ValidationError({i: {"id": [f"duplicate or reserved rule id {spec.id!r}"]}})
+            seen.add(spec.id)
+        return specs
+
+
+class EarnSchema(Section):
+    points_per_currency_unit = Number(**_d("on line-item totals after discounts, without tax and shipping", "1"))
+    signup_points = Integer(minimum=0, **_d("once per member, on `customer.created`", 0))
+    paid_statuses = Choice(
+        ORDER_STATUSES, many=True, **_d("statuses in which an order earns", ["processing", "completed"])
+    )
+    rounding = Choice(ROUNDING_MODES, **_d("`down`, `nearest` or `up`, applied once per award", "down"))
+    release = Choice(
+        RELEASE_MODES, **_d("`after_hold`: pending until completed + `hold_days`; `on_payment`: at once", "after_hold")
+    )
+    hold_days = Integer(minimum=0, strict=True, **_d("days order points stay pending after completion", 14))
+    release_interval_seconds = Number(seconds=True, **_d("how often workers release what is due", 3600))
+    birthday_interval_seconds = Number(seconds=True, **_d("how often workers look for today's birthdays", 3600))
+    expiry = fields.Nested(ExpirySchema, **_described("points expiry"))
+    tier_multipliers = fields.Dict(
+        keys=Text(), values=Number(), **_d("`{tier: multiplier}` on amount rules", {}, allow_none=True)
+    )
+    rules = Rules(Rule(), **_d("earning rules: see [Earning rules](#earning-rules)", [], allow_none=True))
+
+    @pre_dump
+    def _flat(self, program: ProgramSettings, **kwargs: Any) -> dict[str, Any]:
+        earn, earning = program.earn, program.earning
+        return {
+            **{f.name: getattr(earn, f.name) for f in dataclass_fields(earn)},
+            **{f.name: getattr(earning, f.name) for f in dataclass_fields(earning)},
+        }
+
+
+# --- program: rewards, redemption, referrals ----------------------------------------------------------------------
+class LimitSchema(Section):
+    count = Integer(minimum=1, **_d("redemptions of this reward per member ..."))
+    period_days = Integer(minimum=1, **_d("... within this many days"))
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> RewardLimit:
+        return RewardLimit(**data)
+
+
+_ID_LIST = {"load_default": (), "allow_none": True}
+
+
+class RewardSchema(Section):
+    id = Text(validate=_pattern(REWARD_ID_PATTERN, "must be lower-case letters, digits, '-' or '_'"), **_d("unique"))
+    title = Text(**_d("what members see"))
+    type = Choice(REWARD_TYPES, **_d("`fixed_cart`, `percent`, `free_shipping` or `variable` (any multiple of `step`)"))
+    description = Text(allow_empty=True, **_d("a longer explanation", ""))
+    points = Integer(minimum=1, **_d("its price (not `variable`)", None, allow_none=True))
+    value = Number(above=True, **_d("amount or percentage off (`fixed_cart`, `percent`)", None, allow_none=True))
+    step = Integer(minimum=1, **_d("`variable`: points are spent in multiples of this", None, allow_none=True))
+    min_points = Integer(minimum=1, **_d("`variable`: fewest points spent (default: `step`)", None, allow_none=True))
+    max_points = Integer(minimum=1, **_d("`variable`: most points spent", None, allow_none=True))
+    currency_per_point = Number(above=True, **_d("`variable`: what a point is worth", None, allow_none=True))
+    minimum_amount = Number(**_d("smallest cart the coupon applies to", 0))
+    validity_days = Integer(minimum=1, **_d("the coupon expires this many days after it is issued", 30))
+    individual_use = Flag(**_d("the coupon cannot be combined with others", True))
+    product_ids = Items(Integer(minimum=1), **_described("products the coupon is limited to", **_ID_LIST))
+    excluded_product_ids = Items(Integer(minimum=1), **_described("products it never applies to", **_ID_LIST))
+    product_categories = Items(Integer(minimum=1), **_described("categories it is limited to", **_ID_LIST))
+    excluded_product_categories = Items(Integer(minimum=1), **_described("categories it excludes", **_ID_LIST))
+    limit = fields.Nested(LimitSchema, **_d("`{count, period_days}` per member", None, allow_none=True))
+    enabled = Flag(**_d("a disabled reward is not offered", True))
+
+    @validates_schema
+    def _by_type(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["type"] == "variable":
+            step = _needed(data, "step")
+            low = data["min_points"] if data["min_points"] is not None else step
+            high = _needed(data, "max_points")
+            if high < low:
+                raise ValidationError(f"must be at least {low}", "max_points")
+            if low % step or high % step:
+                raise ValidationError("min_points and max_points must be multiples of step", "min_points")
+            _needed(data, "currency_per_point")
+            return
+        _needed(data, "points")
+        if data["type"] != "free_shipping":
+            value = _needed(data, "value")
+            if data["type"] == "percent" and value > 100:
+                raise ValidationError("must be more than zero (and at most 100 for percent)", "value")
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> RewardSettings:
+        kind = data["type"]
+        variable = {"step", "min_points", "max_points", "currency_per_point"}
+        values = {k: v for k, v in data.items() if v is not None and k not in variable | {"points", "value"}}
+        if kind == "variable":
+            data["min_points"] = data["min_points"] or data["step"]
+            values.update({k: data[k] for k in variable})
+        else:
+            values["points"] = data["points"]
+            if kind != "free_shipping":
+                values["value"] = data["value"]
+        return RewardSettings(**values)
+
+    @pre_dump
+    def _own_keys(self, reward: RewardSettings, **kwargs: Any) -> dict[str, Any]:
+        data = {f.name: getattr(reward, f.name) for f in dataclass_fields(reward)}
+        unused = (
+            {"points", "value"} if reward.is_variable else {"step", "min_points", "max_points", "currency_per_point"}
+        )
+        if reward.type == "free_shipping":
+            unused.add("value")
+        return {k: v for k, v in data.items() if k not in unused and v is not None}
+
+
+def _needed(data: dict[str, Any], name: str) -> Any:
+    if data.get(name) is None:
+        raise ValidationError("is required for this type", name)
+    return data[name]
+
+
+def _seconds(description: str, default: int) -> Number:
+    return Number(seconds=True, **_d(description, default))
+
+
+class RedemptionSchema(Section):
+    code_prefix = Text(
+        allow_empty=True,
+        case="lower",
+        validate=_pattern(re.compile(r"[a-z0-9-]{0,16}$"), "at most 16 lower-case letters, digits or '-'"),
+        **_d("prepended to coupon codes", ""),
+    )
+    code_length = Integer(minimum=10, **_d("random characters after the prefix", 12))
+    inline_wait_seconds = _seconds("how long a redeem request waits for the shop before answering 202", 3)
+    shop_timeout_seconds = _seconds("timeout of one call to the shop's REST API", 5)
+    retry_base_seconds = _seconds("background retries: 5s, 10s, 20s, ... capped at `retry_max_seconds`", 5)
+    retry_max_seconds = _seconds("longest wait between two retries", 600)
+    give_up_after_seconds = _seconds("no coupon this long after the redeem: the points go back", 86400)
+    recover_after_seconds = _seconds("a reserved redemption this old, with nobody working on it, is finished", 30)
+    recover_interval_seconds = _seconds("how often workers look for such redemptions (0: never)", 15)
+    expire_interval_seconds = _seconds("how often unused, expired coupons are deleted in the shop (0: never)", 86400)
+    return_points_on_expiry = Flag(**_d("give the points back when a coupon expires unused", True))
+    refund_returns_points = Flag(**_d("give spent points back, pro rata, when the order is refunded", False))
+    rate_limit_per_minute = Integer(minimum=1, **_d("redeem requests per shopper per minute (5x per IP address)", 10))
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> RedemptionSettings:
+        data["shop_timeout_seconds"] = max(data["shop_timeout_seconds"], 0.1)
+        return RedemptionSettings(**data)
+
+
+_FRIEND = FriendReward()
+
+
+class FriendRewardSchema(Section):
+    type = Choice(FRIEND_REWARD_TYPES, **_d("`fixed_cart`, `percent` or `free_shipping`", _FRIEND.type))
+    value = Number(**_d("amount or percentage off; `null`: 10 (nothing for `free_shipping`)", None, allow_none=True))
+    minimum_amount = Number(**_d("smallest cart the coupon applies to", "0"))
+    validity_days = Integer(minimum=1, **_d("the coupon expires this many days after it is issued", 30))
+    individual_use = Flag(**_d("the coupon cannot be combined with others", True))
+    title = Text(**_d("what the friend sees", _FRIEND.title))
+    description = Text(allow_empty=True, **_d("a longer explanation", _FRIEND.description))
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> FriendReward:
+        if data["value"] is None:
+            data["value"] = Decimal(0) if data["type"] == "free_shipping" else _FRIEND.value
+        if data["type"] == "percent" and not 0 < data["value"] <= 100:
+            raise ValidationError({"value": ["a percentage must be more than 0 and at most 100"]})
+        if data["type"] == "fixed_cart" and data["value"] <= 0:
+            raise ValidationError({"value": ["must be more than 0"]})
+        return FriendReward(**data)
+
+
+def _landing_path(value: str) -> None:
+    if value and not value.startswith("/"):
+        raise ValidationError("must be a path on the shop, starting with /")
+
+
+class ReferralLinkSchema(Section):
+    link_base = Text(allow_empty=True, validate=_url, **_d("this shop's `link_base`", "", allow_none=True))
+    landing_path = Text(
+        allow_empty=True, validate=_landing_path, **_d("this shop's `landing_path`", "", allow_none=True)
+    )
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> ReferralLinkSettings:
+        return ReferralLinkSettings((data["link_base"] or "").rstrip("/"), data["landing_path"] or "")
+
+
+_REFERRALS = ReferralSettings()
+
+
+class ReferralsSchema(Section):
+    enabled = Flag(**_d("the referral program is on", False))
+    referrer_points = Integer(minimum=0, **_d("points for the member whose friend's first order qualifies", 500))
+    friend_points = Integer(minimum=0, **_d("points for the friend too, when the order qualifies", 0))
+    friend_reward = fields.Nested(
+        FriendRewardSchema, **_described("the friend's single-use coupon, locked to their e-mail")
+    )
+    min_order_amount = Number(**_d("the qualifying order's total, net of refunds", "0"))
+    referrer_monthly_cap = Integer(minimum=0, **_d("friends' first orders counted per calendar month; 0: no cap", 10))
+    hold_days = Integer(minimum=0, **_d("`null`: the same hold as earned points", None, allow_none=True))
+    pending_during_hold = Flag(**_d("show the reward as pending from the friend's completed order on", False))
+    link_base = Text(
+        allow_empty=True, validate=_url, **_d("where `/r/<code>` links point; empty: `public_url`", "", allow_none=True)
+    )
+    landing_path = Text(validate=_landing_path, **_d("the shop page a link lands on (`?ref=<code>` appended)", "/"))
+    code_length = Integer(minimum=6, **_d("characters of a referral code", 8))
+    claims_per_ip_per_hour = Integer(minimum=1, **_d("referral claims per IP address per hour", 10))
+    claims_per_code_per_hour = Integer(minimum=1, **_d("referral claims per code per hour", 30))
+    qualify_interval_seconds = Integer(minimum=0, **_d("how often workers look for qualifying orders", 300))
+    shops = fields.Dict(
+        keys=Text(),
+        values=fields.Nested(ReferralLinkSchema),
+        **_d("per shop: `{<shop id>: {link_base, landing_path}}`", {}, allow_none=True),
+    )
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> ReferralSettings:
+        data["link_base"] = (data["link_base"] or "").rstrip("/")
+        data["shops"] = dict(data["shops"] or {})
+        return ReferralSettings(**data)
+
+
+class ProgramSchema(Section):
+    id = Text(
+        validate=_pattern(SHOP_ID_PATTERN, "must be lower-case letters, digits, '-' or '_'"),
+        **_d("the program's id", "default"),
+    )
+    name = Text(**_d("the club's name", "Loyalty club"))
+    timezone = Text(**_d("campaign windows, cap periods and birthdays are read in this zone", "UTC"))
+    membership = fields.Nested(MembershipSchema, **_described("who is a member"))
+    earn = fields.Nested(EarnSchema, **_described("how points are earned"))
+    rewards = Items(
+        RewardSchema,
+        unique="id",
+        noun="reward",
+        **_d("the rewards catalogue: see [Rewards & redemption](#rewards--redemption)", [], allow_none=True),
+    )
+    redemption = fields.Nested(
+        RedemptionSchema, **_described("coupon codes, waits, retries, recovery, expiry and refunds")
+    )
+    referrals = fields.Nested(ReferralsSchema, **_described("the referral program"))
+
+    @validates_schema
+    def _zone(self, data: dict[str, Any], **kwargs: Any) -> None:
+        try:
+            ZoneInfo(data["timezone"])
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValidationError(f"unknown time zone {data['timezone']!r}", "timezone") from exc
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> ProgramSettings:
+        earn = data["earn"]
+        earning = EarningSettings(
+            timezone=data["timezone"],
+            membership=data["membership"],
+            release=earn["release"],
+            hold_days=earn["hold_days"],
+            release_interval_seconds=earn["release_interval_seconds"],
+            birthday_interval_seconds=earn["birthday_interval_seconds"],
+            expiry=earn["expiry"],
+            tier_multipliers=dict(earn["tier_multipliers"] or {}),
+            rules=earn["rules"],
+        )
+        # Build once now: a rule whose options do not go together stops the service at start, with its key.
+        build_rule_set(
+            earning,
+            points_per_currency_unit=earn["points_per_currency_unit"],
+            signup_points=earn["signup_points"],
+            rounding=earn["rounding"],
+        )
+        return ProgramSettings(
+            id=data["id"],
+            name=data["name"],
+            earn=EarnSettings(
+                points_per_currency_unit=earn["points_per_currency_unit"],
+                signup_points=earn["signup_points"],
+                paid_statuses=earn["paid_statuses"],
+                rounding=earn["rounding"],
+            ),
+            rewards=data["rewards"],
+            redemption=data["redemption"],
+            referrals=data["referrals"],
+            earning=earning,
+        )
+
+    @pre_dump
+    def _nested(self, program: ProgramSettings, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "id": program.id,
+            "name": program.name,
+            "timezone": program.earning.timezone,
+            "membership": program.earning.membership,
+            "earn": program,
+            "rewards": program.rewards,
+            "redemption": program.redemption,
+            "referrals": program.referrals,
+        }
+
+
+# --- shops and the whole file --------------------------------------------------------------------------------------
+def _origin(value: str) -> None:
+    parts = urlsplit(value.rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+        raise ValidationError("must be an origin: scheme://host[:port], no path")
+
+
+class ShopSchema(Section):
+    id = Text(
+        validate=_pattern(SHOP_ID_PATTERN, "must be lower-case letters, digits, '-' or '_' (it appears in URLs)"),
+        **_d("the shop's id in the bridge (in URLs)"),
+    )
+    platform = Choice(PLATFORMS, **_d("the shop software", "woocommerce"))
+    url = Text(
+        validate=lambda v: _url(v, "must start with http:// or https://"),
+        **_d("the shop's address; absent: completed by `bridge connect`'s stored connection", None, allow_none=True),
+    )
+    consumer_key = Text(allow_empty=True, **_d("WooCommerce REST API key", ""))
+    consumer_secret = Text(allow_empty=True, **_d("WooCommerce REST API secret", ""))
+    webhook_secret = Text(allow_empty=True, **_d("signs the shop's webhooks; empty: every delivery is refused", ""))
+    currency = Text(
+        case="upper",
+        validate=_pattern(re.compile(r"[A-Z]{3}$"), "must be an ISO 4217 code such as USD"),
+        **_d("the shop's currency (required with `url`)", None, allow_none=True),
+    )
+    minor_unit = Integer(minimum=0, **_d("decimals of the currency (default: ISO 4217's)", None, allow_none=True))
+    widget_secret = Text(
+        allow_empty=True,
+        validate=_min_length(32, " (it signs shopper tokens)"),
+        **_d("HS256 key the shop signs shoppers' widget tokens with; empty: widget API off", ""),
+    )
+    allowed_origins = Items(
+        Text(validate=_origin),
+        **_d(
+            "browser origins allowed to call `/widget/v1` (CORS); `null`: the origin of `url`. A refused origin is "
+            "logged (a warning naming the origin and the shop, at most once per origin and shop every 10 minutes)",
+            None,
+            allow_none=True,
+        ),
+    )
+    demo = Flag(
+        **_d(
+            "serve the demo page at `/`: the widget signed in as a made-up shopper (`shopper@demo.invalid`) with a few "
+            "orders. Never on a real shop: the page hands a token to anyone",
+            False,
+        )
+    )
+
+    @validates_schema
+    def _currency(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["url"] is not None and data["currency"] is None:
+            raise ValidationError("must be a string", "currency")
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> ShopSettings:
+        url = (data["url"] or "").rstrip("/")
+        currency = data["currency"] or ""
+        origins = data["allowed_origins"]
+        if origins is None:
+            parts = urlsplit(url)
+            origins = (f"{parts.scheme}://{parts.netloc}",) if url else ()
+        minor = data["minor_unit"]
+        return ShopSettings(
+            id=data["id"],
+            platform=data["platform"],
+            url=url,
+            consumer_key=data["consumer_key"],
+            consumer_secret=data["consumer_secret"],
+            webhook_secret=data["webhook_secret"],
+            currency=currency,
+            minor_unit=currency_minor_unit(currency) if minor is None else minor,
+            widget_secret=data["widget_secret"],
+            allowed_origins=tuple(o.rstrip("/") for o in origins),
+            demo=data["demo"],
+            minor_unit_given=minor is not None,
+        )
+
+    @pre_dump
+    def _own_keys(self, shop: ShopSettings, **kwargs: Any) -> dict[str, Any]:
+        data = {f.name: getattr(shop, f.name) for f in dataclass_fields(shop) if f.name != "minor_unit_given"}
+        if not shop.minor_unit_given:
+            del data["minor_unit"]
+        if not shop.url:  # completed by its connection: url, currency and origins come from there
+            data.update(url=None, currency=data["currency"] or None, allowed_origins=None)
+        return data
+
+
+def _redis_url(value: str) -> None:
+    if value != "embedded" and not value.startswith(("redis://", "rediss://", "unix://")):
+        raise ValidationError("must be 'embedded' or a redis://, rediss:// or unix:// URL")
+
+
+def _database_url(value: str) -> None:
+    if not value.startswith(("sqlite://", "postgresql")):
+        raise ValidationError("must be a sqlite:// or postgresql:// URL")
+
+
+def _public_url(value: str) -> None:
+    parts = urlsplit(value.rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValidationError("must be an absolute http:// or https:// URL, such as https://loyalty.example")
+
+
+class SettingsSchema(Section):
+    """The whole ``config.yaml``. ``source`` and ``base_dir`` (where a relative ``data_dir`` is read from) are the
+    loader's, not the file's."""
+
+    data_dir = Text(
+        **_d(
+            "SQLite database, embedded Redis socket and log, `secret.key`; relative to the config file's folder",
+            "./data",
+        )
+    )
+    database_url = Text(
+        validate=_database_url,
+        **_d(
+            "`null`: SQLite at `<data_dir>/bridge.db` (WAL, `synchronous=FULL`: a commit is on disk before the "
+            "answer); "
+            "or `postgresql://user:pw@host/db` (psycopg 3)",
+            None,
+            allow_none=True,
+        ),
+    )
+    redis_url = Text(
+        validate=_redis_url, **_d("`embedded` (a redis-server started by `bridge run`) or `redis://...`", "embedded")
+    )
+    log_level = Choice(
+        ("DEBUG", "INFO", "WARNING", "ERROR"), case="upper", **_d("`DEBUG`, `INFO`, `WARNING` or `ERROR`", "INFO")
+    )
+    trusted_proxies = Integer(
+        minimum=0,
+        **_d(
+            "reverse proxies in front of the bridge whose `X-Forwarded-For` is believed: see [Production](#production)",
+            0,
+        ),
+    )
+    admin = fields.Nested(AdminSchema, **_described("the admin API"))
+    webhooks = fields.Nested(WebhooksSchema, **_described("webhook intake"))
+    inbox = fields.Nested(InboxSchema, **_described("applying deliveries: batches, retries, sweeps"))
+    program = fields.Nested(ProgramSchema, **_described("the loyalty program"))
+    shops = Items(
+        ShopSchema,
+        unique="id",
+        noun="shop",
+        **_d("the shops (a shop set up with `bridge connect` needs only `{id, widget_secret}`)", [], allow_none=True),
+    )
+    secret_key = Text(
+        validate=_min_length(32, " (it encrypts stored shop credentials)"),
+        **_d(
+            "encrypts stored shop credentials (≥ 32 characters); `null`: `data_dir/secret.key`, generated on "
+            "first use; "
+            "keep it with your backups",
+            None,
+            allow_none=True,
+        ),
+    )
+    public_url = Text(
+        validate=_public_url,
+        **_d("the bridge's public base URL, where `bridge connect` points webhooks", None, allow_none=True),
+    )
+    sync = fields.Nested(SyncSchema, **_described("reconciliation, webhook health, backfill"))
+    clock = fields.Nested(ClockSchema, **_described("the bridge's clock"))
+
+    def __init__(self, *, source: str = "<mapping>", base_dir: Path | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source = source
+        self.base_dir = base_dir or Path()
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> Settings:
+        # Relative to the config file, not to wherever the command happens to run (else: a new, empty database there).
+        data_dir = (self.base_dir / data["data_dir"]).resolve()
+        database_url = data["database_url"] or f"sqlite:///{(data_dir / 'bridge.db').resolve()}"
+        return Settings(
+            source=self.source,
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=data["redis_url"],
+            log_level=data["log_level"],
+            admin_api_keys=data["admin"]["api_keys"],
+            max_body_bytes=data["webhooks"]["max_body_bytes"],
+            inbox=data["inbox"],
+            program=data["program"],
+            shops=data["shops"],
+            sync=data["sync"],
+            secret_key=data["secret_key"] or "",
+            public_url=(data["public_url"] or "").rstrip("/"),
+            clock_offset_seconds=float(data["clock"]["offset_seconds"]),
+            trusted_proxies=data["trusted_proxies"],
+        )
+
+    @pre_dump
+    def _nested(self, settings: Settings, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "data_dir": str(settings.data_dir),
+            "database_url": settings.database_url,
+            "redis_url": settings.redis_url,
+            "log_level": settings.log_level,
+            "trusted_proxies": settings.trusted_proxies,
+            "admin": {"api_keys": settings.admin_api_keys},
+            "webhooks": {"max_body_bytes": settings.max_body_bytes},
+            "inbox": settings.inbox,
+            "program": settings.program,
+            "shops": settings.shops,
+            "secret_key": settings.secret_key or None,
+            "public_url": settings.public_url or None,
+            "sync": settings.sync,
+            "clock": {"offset_seconds": settings.clock_offset_seconds},
+        }
+
+
+# --- marshmallow's messages -> one ConfigError --------------------------------------------------------------------
+_MARSHMALLOW_WORDS = {
+    "Invalid input type.": "must be a mapping",
+    "Not a valid list.": "must be a list",
+    "Not a valid mapping type.": "must be a mapping",
+    "Missing data for required field.": "is required",
+    "Field may not be null.": "must not be null",
+}
+
+
+def _known_keys(schema: Schema) -> list[str]:
+    return sorted(field.data_key or name for name, field in schema.load_fields.items())
+
+
+def _unknown_reason(name: str, known: list[str]) -> str:
+    return ConfigError.unknown_key("", name, known).reason
+
+
+def _name_unknown_keys(schema: Schema, messages: Any) -> Any:
+    """A rule's schema is picked by its type, out of the tree's sight: say which keys it knows right away."""
+    if not isinstance(messages, dict):
+        return messages
+    return {
+        key: [_unknown_reason(str(key), _known_keys(schema))] if value == [schema.error_messages["unknown"]] else value
+        for key, value in messages.items()
+    }
+
+
+def _first_error(node: Any, messages: Any, path: str) -> tuple[str, str]:
+    """The first (path, reason) in marshmallow's nested ``messages``, walking the schema beside them."""
+    if isinstance(messages, list | tuple):
+        first = messages[0]
+        if isinstance(first, dict | list):
+            return _first_error(node, first, path)
+        return path, _MARSHMALLOW_WORDS.get(str(first), str(first))
+    if not isinstance(messages, dict):
+        return path, str(messages)
+    if isinstance(node, fields.Nested):
+        node = node.schema
+    key, value = next(iter(messages.items()))
+    if isinstance(node, Schema):  # an unknown key first: a typo is why a required key seems missing
+        known = _known_keys(node)
+        key, value = next(((k, v) for k, v in messages.items() if k != "_schema" and k not in known), (key, value))
+    if isinstance(node, Schema):
+        if key == "_schema":
+            return _first_error(None, value, path)
+        field = next((f for n, f in node.load_fields.items() if (f.data_key or n) == key), None)
+        child = f"{path}.{key}" if path else str(key)
+        if field is None:
+            return child, _unknown_reason(str(key), _known_keys(node))
+        return _first_error(field, value, child)
+    if isinstance(node, fields.List):
+        return _first_error(node.inner, value, f"{path}[{key}]")
+    if isinstance(node, fields.Dict):  # {map key: {"key" | "value": messages}}
+        part, inner = next(iter(value.items())) if isinstance(value, dict) else ("value", value)
+        return _first_error(node.value_field if part == "value" else node.key_field, inner, f"{path}.{key}")
+    return _first_error(None, value, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}")
+
+
+def config_error(source: str, err: ValidationError, schema: Schema) -> ConfigError:
+    key, reason = _first_error(schema, err.messages, "")
+    return ConfigError(source, key or "-", reason)
+
+
+def load(raw: Mapping[str, Any], source: str, base_dir: Path) -> Settings:
+    """Validate the merged mapping; raises ``ConfigError`` naming ``source``, the dotted key and the reason."""
+    schema = SettingsSchema(source=source, base_dir=base_dir)
+    try:
+        settings: Settings = schema.load(raw)
+    except ValidationError as err:
+        raise config_error(source, err, schema) from err
+    except ConfigError as err:  # a rule's options that do not go together (bridge.rules.config)
+        raise ConfigError(source, err.key, err.reason) from err
+    return settings
+
+
+def dump(settings: Settings) -> dict[str, Any]:
+    """``settings`` back in ``config.yaml``'s shape: loading it gives equal settings."""
+    data: dict[str, Any] = SettingsSchema().dump(settings)
+    return data
+
+
+# --- the README's reference table ---------------------------------------------------------------------------------
+def _type_name(field: fields.Field[Any]) -> str:
+    if isinstance(field, Choice):
+        names = " \\| ".join(f"`{c}`" for c in field.choices)
+        return f"list of {names}" if field.many else names
+    if isinstance(field, Rules):
+        return "list of rules"
+    if isinstance(field, fields.List):
+        inner = "mappings" if isinstance(field.inner, fields.Nested) else _type_name(field.inner)
+        return "list of " + ("strings" if inner == "string" else inner)
+    if isinstance(field, fields.Dict):
+        return "mapping"
+    if isinstance(field, Integer):
+        return "integer" + (f" ≥ {field.minimum}" if field.minimum is not None else "")
+    if isinstance(field, Number):
+        kind = "number"
+        if field.minimum is None:
+            return kind
+        return f"{kind} {'>' if field.above else '≥'} {field.minimum}"
+    if isinstance(field, Flag):
+        return "boolean"
+    if isinstance(field, fields.Float):
+        return "number"
+    return "string"
+
+
+def _default_text(field: fields.Field[Any]) -> str:
+    if field.required:
+        return "required"
+    default = field.load_default
+    if default is None:
+        return "`null`"
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    if isinstance(default, list | tuple):
+        return f"`[{', '.join(map(str, default))}]`"
+    if isinstance(default, dict):
+        return "`{}`"
+    return f"`{default}`" if str(default) else '`""`'
+
+
+def _rows(schema: Schema, prefix: str) -> list[tuple[str, str, str, str]]:
+    rows = []
+    for name, field in schema.load_fields.items():
+        key = f"{prefix}{field.data_key or name}"
+        description = str(field.metadata.get("description", ""))
+        if isinstance(field, fields.Nested) and not isinstance(field, fields.Pluck):
+            if field.allow_none:  # an optional sub-mapping: one row, then its keys
+                rows.append((key, "mapping", "—", description))
+            rows.extend(_rows(field.schema, key + "."))
+        elif isinstance(field, Items) and isinstance(field.inner, fields.Nested):
+            rows.append((key + "[]", "list of mappings", _default_text(field), description))
+            rows.extend(_rows(field.inner.schema, key + "[]."))
+        elif isinstance(field, fields.Dict) and isinstance(field.value_field, fields.Nested):
+            rows.append((key, "mapping", _default_text(field), description))
+            rows.extend(_rows(field.value_field.schema, key + ".<shop id>."))
+        elif isinstance(field, Rules):
+            rows.append((key + "[]", "list of rules", _default_text(field), description))
+            rows.extend(_rule_rows(key + "[]."))
+        else:
+            rows.append((key, _type_name(field), _default_text(field), description))
+    return rows
+
+
+def _rule_rows(prefix: str) -> list[tuple[str, str, str, str]]:
+    rows = [(prefix + k, t, d, m) for k, t, d, m in _rows(RuleSchema(), "")]
+    for kind, options in RULE_OPTIONS.items():
+        rows.append((f"{prefix}<{kind} option>", "options", "—", ", ".join(f"`{o}`" for o in sorted(options))))
+    return rows
+
+
+def reference_markdown() -> str:
+    """The configuration reference: one row per key, generated from the schema (the README holds a copy)."""
+    lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    for key, kind, default, description in _rows(SettingsSchema(), ""):
+        lines.append(f"| `{key}` | {kind} | {default} | {description} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(reference_markdown())
