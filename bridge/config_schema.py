@@ -17,6 +17,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import fields as dataclass_fields
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -59,11 +60,12 @@ from bridge.config import (
     currency_minor_unit,
 )
 from bridge.errors import ConfigError
+from bridge.rules.campaign import WEEKDAYS
 from bridge.rules.caps import PERIODS
 from bridge.rules.config import (
+    BUILT_IN_TYPES,
     EXPIRY_MODES,
     RELEASE_MODES,
-    RULE_OPTIONS,
     EarningSettings,
     ExpirySettings,
     RuleSpec,
@@ -374,50 +376,142 @@ class RuleSchema(Section):
     """One entry of ``program.earn.rules``: the keys every rule has; each type adds its own (``_RULE_TYPES``)."""
 
     id = Text(error_messages={"invalid": "must be a non-empty string"}, **_d("unique; ledger entries name it"))
-    type = Text(**_d(", ".join(f"`{t}`" for t in RULE_OPTIONS) + " or a plug-in's entry point name"))
+    type = Text(**_d(", ".join(f"`{t}`" for t in BUILT_IN_TYPES) + " or a plug-in's entry point name"))
     name = fields.Raw(**_d("what members see", ""))
     description = fields.Raw(**_d("a longer explanation for members", ""))
     enabled = Flag(**_d("a disabled rule never awards", True))
 
-    @post_load(pass_original=True)
-    def _spec(self, data: dict[str, Any], original: Mapping[str, Any], **kwargs: Any) -> RuleSpec:
+    @post_load
+    def _spec(self, data: dict[str, Any], **kwargs: Any) -> RuleSpec:
         return RuleSpec(
             id=data["id"],
             type=data["type"],
             name=str(data["name"] or ""),
             description=str(data["description"] or ""),
             enabled=data["enabled"],
-            options={k: v for k, v in original.items() if k not in _COMMON_RULE_KEYS},
+            options={k: v for k, v in data.items() if k not in _COMMON_RULE_KEYS},
         )
 
 
-_INTEGER = {"points", "every", "nth", "within_days", "max_points"}
-_STRICT_MINIMUM = {"every": 1, "nth": 1, "within_days": 1}
+class Moment(fields.Field[datetime]):
+    """An ISO date-time or date (or a YAML timestamp); one without an offset is read in the program's zone later."""
+
+    default_error_messages = {"invalid": "must be an ISO date-time such as 2026-12-24T18:00"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, date):
+            # naive on purpose: midnight in the program's zone, applied by bridge.rules.config
+            return datetime(value.year, value.month, value.day)  # noqa: DTZ001
+        try:
+            return datetime.fromisoformat(str(value))
+        except ValueError as exc:
+            raise self.make_error("invalid") from exc
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
 
 
-def _rule_option(kind: str, name: str) -> fields.Field[Any]:
-    """The option's field: checked for type here; the rule itself checks how options go together."""
-    if name in _INTEGER and not (kind == "per_amount" and name == "points"):
-        return Integer(minimum=_STRICT_MINIMUM.get(name, 0), strict=True, allow_none=True)
-    if name in ("per", "multiplier", "minimum_amount", "points"):
-        return Number(allow_none=True)
-    if name.startswith("include_") or name == "before_discounts":
-        return Flag()
-    if name == "rounding":
-        return Choice(ROUNDING_MODES)
-    if name == "period":
-        return Choice(PERIODS)
-    if name in ("products", "skus", "categories", "rules", "weekdays"):
-        return fields.List(fields.Raw(), allow_none=True, error_messages={"invalid": "must be a list"})
-    if name == "entry_point":
-        return Text()
-    return fields.Raw(allow_none=True)  # starts / ends (dates, read in the program's zone), custom options
+class Weekdays(fields.Field[tuple[str, ...]]):
+    """Days of the week by name (``saturday`` and ``Sat`` both read as ``sat``)."""
+
+    default_error_messages = {"invalid": f"must be a list of {', '.join(WEEKDAYS)}"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
+        if not isinstance(value, list | tuple) or any(str(day).lower()[:3] not in WEEKDAYS for day in value):
+            raise self.make_error("invalid")
+        return tuple(str(day).lower()[:3] for day in value)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return list(value)
+
+
+def _strings(description: str) -> Items:
+    return Items(Text(), **_d(description, []))
+
+
+def _bonus_points(description: str = "points awarded") -> Integer:
+    return Integer(minimum=0, strict=True, **_d(description))
+
+
+class PerAmountRuleSchema(RuleSchema):
+    points = Number(**_d("points per `per` of the amount", 1))
+    per = Number(above=True, **_d("the amount `points` are given for", 1))
+    rounding = Choice(ROUNDING_MODES, **_d("`null`: `program.earn.rounding`", None, allow_none=True))
+    minimum_amount = Number(**_d("smaller orders earn nothing by this rule", 0))
+    include_tax = Flag(**_d("count tax in the amount", False))
+    include_shipping = Flag(**_d("count shipping in the amount", False))
+    include_fees = Flag(**_d("count fees in the amount", False))
+    before_discounts = Flag(**_d("count line totals before discounts", False))
+
+
+class MultiplierRuleSchema(RuleSchema):
+    multiplier = Number(**_d("points of the matching lines are multiplied by this"))
+    products = _strings("product or variation ids")
+    skus = _strings("SKUs")
+    categories = _strings("category slugs or ids")
+
+
+class ExclusionRuleSchema(RuleSchema):
+    products = _strings("product or variation ids that never earn")
+    skus = _strings("SKUs that never earn")
+    categories = _strings("category slugs or ids that never earn")
+
+
+class FirstOrderRuleSchema(RuleSchema):
+    points = _bonus_points("a bonus on a member's first order")
+    minimum_amount = Number(**_d("smaller first orders get no bonus", 0))
+
+
+class NthOrderRuleSchema(RuleSchema):
+    every = Integer(minimum=1, strict=True, **_d("a bonus on every n-th order", None, allow_none=True))
+    nth = Integer(minimum=1, strict=True, **_d("a bonus on exactly the n-th order", None, allow_none=True))
+    within_days = Integer(
+        minimum=1, strict=True, **_d("... within this many days of the previous", None, allow_none=True)
+    )
+    points = _bonus_points()
+
+
+class SignupRuleSchema(RuleSchema):
+    points = _bonus_points("once per member, on sign-up")
+
+
+class BirthdayRuleSchema(RuleSchema):
+    points = _bonus_points("once a year, on the member's birthday")
+
+
+class CampaignRuleSchema(RuleSchema):
+    multiplier = Number(**_d("points of orders in the window are multiplied by this", 1))
+    points = Integer(minimum=0, strict=True, **_d("a bonus per order in the window", 0))
+    starts = Moment(**_d("window start (in `program.timezone` without an offset)", None, allow_none=True))
+    ends = Moment(**_d("window end", None, allow_none=True))
+    weekdays = Weekdays(**_d("only on these days (`sat`, `sun` ...)", []))
+
+
+class CapRuleSchema(RuleSchema):
+    period = Choice(PERIODS, **_d("`day`, `week`, `month` or `year`"))
+    max_points = Integer(minimum=0, strict=True, **_d("most points per member and period"))
+    rules = _strings("ids of the rules capped (empty: every order award)")
+
+
+class CustomRuleSchema(RuleSchema):
+    entry_point = Text(**_d("the plug-in's name in the `bridge.rules` entry point group"))
+    options = fields.Raw(**_described("handed to the plug-in as they are"))
 
 
 # One schema per built-in rule type: the common keys plus exactly the options that type reads.
-_RULE_TYPES: dict[str, type[Schema]] = {
-    kind: RuleSchema.from_dict({n: _rule_option(kind, n) for n in sorted(options)}, name=f"{kind}RuleSchema")
-    for kind, options in RULE_OPTIONS.items()
+RULE_TYPES: dict[str, type[RuleSchema]] = {
+    "per_amount": PerAmountRuleSchema,
+    "multiplier": MultiplierRuleSchema,
+    "exclusion": ExclusionRuleSchema,
+    "first_order": FirstOrderRuleSchema,
+    "nth_order": NthOrderRuleSchema,
+    "signup": SignupRuleSchema,
+    "birthday": BirthdayRuleSchema,
+    "campaign": CampaignRuleSchema,
+    "cap": CapRuleSchema,
+    "custom": CustomRuleSchema,
 }
 
 
@@ -436,7 +530,7 @@ class Rule(fields.Field[RuleSpec]):
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> RuleSpec:
         if not isinstance(value, Mapping):
             raise self.make_error("invalid")
-        schema = _RULE_TYPES.get(str(value.get("type")), _PluginRuleSchema)()
+        schema = RULE_TYPES.get(str(value.get("type")), _PluginRuleSchema)()
         try:
             spec: RuleSpec = schema.load(value)
         except ValidationError as err:
@@ -456,14 +550,35 @@ class Rule(fields.Field[RuleSpec]):
 
 
 class Rules(Items):
+    """``program.earn.rules``: ids unique; a bad option value names its rule by id (``rules[weekend].points``),
+    as the rule's own checks do, while a bad key or id names it by position."""
+
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
-        specs: tuple[RuleSpec, ...] = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            specs: tuple[RuleSpec, ...] = super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as err:
+            raise ValidationError(_by_rule_id(value, err.messages)) from err
         seen: set[str] = set()
         for i, spec in enumerate(specs):
             if spec.id in seen or (spec.id in ("per_amount", "signup") and spec.type != spec.id):
                 raise ValidationError({i: {"id": [f"duplicate or reserved rule id {spec.id!r}"]}})
             seen.add(spec.id)
         return specs
+
+
+def _by_rule_id(rules: Any, messages: Any) -> Any:
+    if not isinstance(messages, dict):
+        return messages
+    renamed = {}
+    for index, errors in messages.items():
+        rule = rules[index] if isinstance(index, int) and isinstance(rules, list) else None
+        rule_id = rule.get("id") if isinstance(rule, Mapping) else None
+        options_only = isinstance(errors, dict) and not any(
+            key in _COMMON_RULE_KEYS or any(str(reason).startswith("unknown key") for reason in reasons)
+            for key, reasons in errors.items()
+        )
+        renamed[rule_id if isinstance(rule_id, str) and rule_id and options_only else index] = errors
+    return renamed
 
 
 class EarnSchema(Section):
@@ -1008,10 +1123,16 @@ def _first_error(node: Any, messages: Any, path: str) -> tuple[str, str]:
         return path, str(messages)
     if isinstance(node, fields.Nested):
         node = node.schema
-    key, value = next(iter(messages.items()))
-    if isinstance(node, Schema):  # an unknown key first: a typo is why a required key seems missing
-        known = _known_keys(node)
-        key, value = next(((k, v) for k, v in messages.items() if k != "_schema" and k not in known), (key, value))
+    # An unknown key first: a typo is why a required key seems missing.
+    known = _known_keys(node) if isinstance(node, Schema) else []
+
+    def unknown(item: tuple[Any, Any]) -> bool:
+        key, value = item
+        if isinstance(node, Schema):
+            return key != "_schema" and key not in known
+        return isinstance(value, list) and any(str(reason).startswith("unknown key") for reason in value)
+
+    key, value = next(filter(unknown, messages.items()), next(iter(messages.items())))
     if isinstance(node, Schema):
         if key == "_schema":
             return _first_error(None, value, path)
@@ -1072,6 +1193,12 @@ def _type_name(field: fields.Field[Any]) -> str:
         return f"{kind} {'>' if field.above else '≥'} {field.minimum}"
     if isinstance(field, Flag):
         return "boolean"
+    if isinstance(field, Moment):
+        return "date-time"
+    if isinstance(field, Weekdays):
+        return "list of weekdays"
+    if type(field) is fields.Raw:
+        return "any"
     if isinstance(field, fields.Float):
         return "number"
     return "string"
@@ -1080,6 +1207,8 @@ def _type_name(field: fields.Field[Any]) -> str:
 def _default_text(field: fields.Field[Any]) -> str:
     if field.required:
         return "required"
+    if field.load_default is missing:
+        return "—"
     default = field.load_default
     if default is None:
         return "`null`"
@@ -1117,8 +1246,9 @@ def _rows(schema: Schema, prefix: str) -> list[tuple[str, str, str, str]]:
 
 def _rule_rows(prefix: str) -> list[tuple[str, str, str, str]]:
     rows = [(prefix + k, t, d, m) for k, t, d, m in _rows(RuleSchema(), "")]
-    for kind, options in RULE_OPTIONS.items():
-        rows.append((f"{prefix}<{kind} option>", "options", "—", ", ".join(f"`{o}`" for o in sorted(options))))
+    for kind, schema in RULE_TYPES.items():
+        own = [row for row in _rows(schema(), "") if row[0] not in _COMMON_RULE_KEYS]
+        rows.extend((f"{prefix}{k} ({kind})", t, d, m) for k, t, d, m in own)
     return rows
 
 
@@ -1126,7 +1256,8 @@ def reference_markdown() -> str:
     """The configuration reference: one row per key, generated from the schema (the README holds a copy)."""
     lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
     for key, kind, default, description in _rows(SettingsSchema(), ""):
-        lines.append(f"| `{key}` | {kind} | {default} | {description} |")
+        key, _, rule_type = key.partition(" ")  # "program.earn.rules[].points (per_amount)"
+        lines.append(f"| `{key}`{' ' + rule_type if rule_type else ''} | {kind} | {default} | {description} |")
     return "\n".join(lines) + "\n"
 
 

@@ -5,6 +5,7 @@ The keys, types and ranges are checked by the configuration schema (``bridge.con
 type); ``build_rule_set`` checks what a schema cannot see in one key: options that must go together (a campaign
 needs a multiplier or points), a cap's rule ids, dates read in the program's zone. Pure like the rest of
 ``bridge/rules``: settings in, rules out, ``ConfigError`` naming the rule on error.
+
 The old shorthand keys ``program.earn.points_per_currency_unit`` and ``program.earn.signup_points`` stay a public
 contract: they become a ``per_amount`` rule with id ``per_amount`` and a ``signup`` rule with id ``signup`` when
 ``rules`` has no rule of that type (same ids as before, so ledger keys do not change).
@@ -12,10 +13,10 @@ contract: they become a ``per_amount`` rule with id ``per_amount`` and a ``signu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, tzinfo
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,12 +25,11 @@ from bridge.rules import custom
 from bridge.rules.base import OrderRule, SignupRule
 from bridge.rules.bonuses import FirstOrderRule, NthOrderRule
 from bridge.rules.campaign import WEEKDAYS, Campaign
-from bridge.rules.caps import PERIODS, Cap
+from bridge.rules.caps import Cap
 from bridge.rules.engine import RuleSet
 from bridge.rules.lines import ONE, ZERO, LineRule
 from bridge.rules.membership import Membership
 from bridge.rules.per_amount import PerAmountRule
-from bridge.rules.rounding import _MODES as ROUNDING
 from bridge.rules.signup import BirthdayRule, SignupBonusRule
 
 RELEASE_MODES = ("after_hold", "on_payment")
@@ -37,27 +37,11 @@ EXPIRY_MODES = ("none", "lot", "inactivity")
 BUILT_IN_TYPES: tuple[str, ...] = ("per_amount", "multiplier", "exclusion", "first_order", "nth_order", "signup")
 BUILT_IN_TYPES += ("birthday", "campaign", "cap", "custom")
 
-# The options each built-in rule type reads, besides id, type, name, description and enabled.
-RULE_OPTIONS: dict[str, frozenset[str]] = {
-    kind: frozenset(names.split())
-    for kind, names in {
-        "per_amount": "points per rounding minimum_amount include_tax include_shipping include_fees before_discounts",
-        "multiplier": "multiplier products skus categories",
-        "exclusion": "products skus categories",
-        "first_order": "points minimum_amount",
-        "nth_order": "every nth within_days points",
-        "signup": "points",
-        "birthday": "points",
-        "campaign": "multiplier points starts ends weekdays",
-        "cap": "period max_points rules",
-        "custom": "entry_point options",
-    }.items()
-}
-
 
 @dataclass(frozen=True)
 class RuleSpec:
-    """One entry of ``program.earn.rules`` after validation; ``options`` are the type's own keys."""
+    """One entry of ``program.earn.rules`` after validation; ``options`` are the type's own keys, typed and with
+    their defaults for a built-in type (``bridge.config_schema``), as written for a plug-in's."""
 
     id: str
     type: str
@@ -100,11 +84,13 @@ def build_rule_set(
     rounding: str,
     source: str = "config",
 ) -> RuleSet:
-    """The program's ``RuleSet``: shorthand keys plus the enabled ``rules``, in configuration order."""
-    c = _Check(source)
+    """The program's ``RuleSet``: shorthand keys plus the enabled ``rules``, in configuration order.
+
+    Each option's type and range were checked by the schema; what is checked here spans options or rules, and
+    names the rule by its id (``program.earn.rules[weekend]``)."""
     zone = earning.zone
     specs = [s for s in earning.rules if s.enabled]
-    line_rules = tuple(_line_rule(c, s) for s in specs if s.type in ("multiplier", "exclusion"))
+    line_rules = tuple(_line_rule(source, s) for s in specs if s.type in ("multiplier", "exclusion"))
     order_rules: list[OrderRule] = []
     signup_rules: list[SignupRule] = []
     if not any(s.type == "per_amount" for s in earning.rules):
@@ -121,33 +107,25 @@ def build_rule_set(
         key = f"program.earn.rules[{s.id}]"
         o = s.options
         if s.type == "per_amount":
-            order_rules.append(_per_amount(c, s, key, rounding, line_rules))
+            order_rules.append(_per_amount(s, rounding, line_rules))
         elif s.type == "first_order":
-            order_rules.append(
-                FirstOrderRule(
-                    s.id,
-                    c.integer(o.get("points"), f"{key}.points", 0),
-                    c.decimal(o.get("minimum_amount", 0), f"{key}.minimum_amount"),
-                    s.name,
-                    s.description,
-                )
-            )
+            order_rules.append(FirstOrderRule(s.id, o["points"], o["minimum_amount"], s.name, s.description))
         elif s.type == "nth_order":
-            order_rules.append(_nth(c, s, key))
+            order_rules.append(_nth(source, s, key))
         elif s.type == "signup":
-            signup_rules.append(SignupBonusRule(s.id, c.integer(o.get("points"), f"{key}.points", 0), s.name))
+            signup_rules.append(SignupBonusRule(s.id, o["points"], s.name))
         elif s.type == "birthday":
-            birthdays.append(BirthdayRule(s.id, c.integer(o.get("points"), f"{key}.points", 0), s.name))
+            birthdays.append(BirthdayRule(s.id, o["points"], s.name))
         elif s.type == "campaign":
-            campaigns.append(_campaign(c, s, key, zone))
+            campaigns.append(_campaign(source, s, key, zone))
         elif s.type == "cap":
-            caps.append(_cap(c, s, key, ids))
+            caps.append(_cap(source, s, key, ids))
         elif s.type not in ("multiplier", "exclusion"):
             name = str(o.get("entry_point", "")) if s.type == "custom" else s.type
             try:
                 order_rules.append(custom.make(name, s.id, o.get("options", o)))
             except (LookupError, TypeError, ValueError) as exc:
-                raise c.fail(f"{key}.type", str(exc)) from exc
+                raise ConfigError(source, f"{key}.type", str(exc)) from exc
     return RuleSet(
         order_rules=tuple(order_rules),
         signup_rules=tuple(signup_rules),
@@ -161,181 +139,76 @@ def build_rule_set(
     )
 
 
-def _specs(c: _Check, raw: Any) -> tuple[RuleSpec, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise c.fail("program.earn.rules", "must be a list of rules")
-    seen: set[str] = set()
-    specs = []
-    for i, item in enumerate(raw):
-        key = f"program.earn.rules[{i}]"
-        item = c.mapping(item, key)
-        rule_id = c.string(item.get("id"), f"{key}.id")
-        if rule_id in seen or (rule_id in ("per_amount", "signup") and item.get("type") != rule_id):
-            raise c.fail(f"{key}.id", f"duplicate or reserved rule id {rule_id!r}")
-        seen.add(rule_id)
-        kind = c.string(item.get("type"), f"{key}.type")
-        common = {"id", "type", "name", "description", "enabled"}
-        if kind in RULE_OPTIONS:  # a custom rule type (an entry point) reads options of its own choosing
-            c.mapping(item, key, allowed=common | RULE_OPTIONS[kind])
-        specs.append(
-            RuleSpec(
-                id=rule_id,
-                type=kind,
-                name=str(item.get("name") or ""),
-                description=str(item.get("description") or ""),
-                enabled=c.boolean(item.get("enabled", True), f"{key}.enabled"),
-                options={k: v for k, v in item.items() if k not in common},
-            )
-        )
-    return tuple(specs)
-
-
-def _per_amount(c: _Check, s: RuleSpec, key: str, rounding: str, lines: tuple[LineRule, ...]) -> PerAmountRule:
+def _per_amount(s: RuleSpec, rounding: str, lines: tuple[LineRule, ...]) -> PerAmountRule:
     o = s.options
-    per = c.decimal(o.get("per", 1), f"{key}.per", minimum=ZERO)
-    if per == ZERO:
-        raise c.fail(f"{key}.per", "must be greater than 0")
     return PerAmountRule(
         id=s.id,
-        points_per_unit=c.decimal(o.get("points", 1), f"{key}.points", minimum=ZERO),
-        rounding=c.choice(o.get("rounding", rounding), f"{key}.rounding", tuple(ROUNDING)),
-        per=per,
-        include_tax=c.boolean(o.get("include_tax", False), f"{key}.include_tax"),
-        include_shipping=c.boolean(o.get("include_shipping", False), f"{key}.include_shipping"),
-        include_fees=c.boolean(o.get("include_fees", False), f"{key}.include_fees"),
-        before_discounts=c.boolean(o.get("before_discounts", False), f"{key}.before_discounts"),
-        minimum_amount=c.decimal(o.get("minimum_amount", 0), f"{key}.minimum_amount", minimum=ZERO),
+        points_per_unit=o["points"],
+        rounding=o["rounding"] or rounding,
+        per=o["per"],
+        include_tax=o["include_tax"],
+        include_shipping=o["include_shipping"],
+        include_fees=o["include_fees"],
+        before_discounts=o["before_discounts"],
+        minimum_amount=o["minimum_amount"],
         name=s.name,
         description=s.description,
         line_rules=lines,
     )
 
 
-def _line_rule(c: _Check, s: RuleSpec) -> LineRule:
-    key = f"program.earn.rules[{s.id}]"
+def _line_rule(source: str, s: RuleSpec) -> LineRule:
     o = s.options
-    multiplier = ZERO if s.type == "exclusion" else c.decimal(o.get("multiplier"), f"{key}.multiplier", ZERO)
-
-    def strings(name: str) -> frozenset[str]:
-        value = o.get(name) or []
-        if not isinstance(value, list):
-            raise c.fail(f"{key}.{name}", "must be a list")
-        return frozenset(str(v).strip().lower() if name == "categories" else str(v).strip() for v in value)
-
-    rule = LineRule(s.id, multiplier, strings("products"), strings("skus"), strings("categories"), s.name)
+    multiplier = ZERO if s.type == "exclusion" else o["multiplier"]
+    categories = frozenset(c.lower() for c in o["categories"])
+    rule = LineRule(s.id, multiplier, frozenset(o["products"]), frozenset(o["skus"]), categories, s.name)
     if not (rule.products or rule.skus or rule.categories):
-        raise c.fail(key, "needs at least one of products, skus, categories")
+        raise ConfigError(source, f"program.earn.rules[{s.id}]", "needs at least one of products, skus, categories")
     return rule
 
 
-def _nth(c: _Check, s: RuleSpec, key: str) -> NthOrderRule:
+def _nth(source: str, s: RuleSpec, key: str) -> NthOrderRule:
     o = s.options
-    every = c.integer(o["every"], f"{key}.every", 1) if o.get("every") is not None else None
-    nth = c.integer(o["nth"], f"{key}.nth", 1) if o.get("nth") is not None else None
-    if every is None and nth is None:
-        raise c.fail(key, "needs 'every' (every n-th order) or 'nth' (exactly the n-th order)")
-    within = c.integer(o["within_days"], f"{key}.within_days", 1) if o.get("within_days") is not None else None
-    points = c.integer(o.get("points"), f"{key}.points", 0)
-    return NthOrderRule(s.id, points, every, nth, within, s.name, s.description)
+    if o["every"] is None and o["nth"] is None:
+        raise ConfigError(source, key, "needs 'every' (every n-th order) or 'nth' (exactly the n-th order)")
+    return NthOrderRule(s.id, o["points"], o["every"], o["nth"], o["within_days"], s.name, s.description)
 
 
-def _campaign(c: _Check, s: RuleSpec, key: str, zone: tzinfo) -> Campaign:
+def _campaign(source: str, s: RuleSpec, key: str, zone: tzinfo) -> Campaign:
     o = s.options
-    weekdays = o.get("weekdays") or []
-    if not isinstance(weekdays, list) or any(str(d).lower()[:3] not in WEEKDAYS for d in weekdays):
-        raise c.fail(f"{key}.weekdays", f"must be a list of {', '.join(WEEKDAYS)}")
     campaign = Campaign(
         id=s.id,
-        multiplier=c.decimal(o.get("multiplier", 1), f"{key}.multiplier", minimum=ZERO),
-        points=c.integer(o.get("points", 0), f"{key}.points", 0),
-        starts=c.moment(o.get("starts"), f"{key}.starts", zone),
-        ends=c.moment(o.get("ends"), f"{key}.ends", zone),
-        weekdays=frozenset(WEEKDAYS.index(str(d).lower()[:3]) for d in weekdays),
+        multiplier=o["multiplier"],
+        points=o["points"],
+        starts=_in_zone(o["starts"], zone),
+        ends=_in_zone(o["ends"], zone),
+        weekdays=frozenset(WEEKDAYS.index(day) for day in o["weekdays"]),
         name=s.name,
         description=s.description,
     )
     if campaign.multiplier == ONE and campaign.points == 0:
-        raise c.fail(key, "a campaign needs a multiplier other than 1 or some points")
+        raise ConfigError(source, key, "a campaign needs a multiplier other than 1 or some points")
     return campaign
 
 
-def _cap(c: _Check, s: RuleSpec, key: str, ids: set[str]) -> Cap:
+def _in_zone(moment: datetime | None, zone: tzinfo) -> datetime | None:
+    """A date-time written without an offset is read in the program's zone."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def _cap(source: str, s: RuleSpec, key: str, ids: set[str]) -> Cap:
     o = s.options
-    rules = o.get("rules") or []
-    if not isinstance(rules, list) or any(str(r) not in ids | {"per_amount"} for r in rules):
-        raise c.fail(f"{key}.rules", "must list ids of rules in program.earn.rules (empty: every order award)")
+    if any(r not in ids | {"per_amount"} for r in o["rules"]):
+        raise ConfigError(
+            source, f"{key}.rules", "must list ids of rules in program.earn.rules (empty: every order award)"
+        )
     return Cap(
         id=s.id,
-        period=c.choice(o.get("period"), f"{key}.period", PERIODS),
-        max_points=c.integer(o.get("max_points"), f"{key}.max_points", 0),
-        rule_ids=frozenset(str(r) for r in rules),
+        period=o["period"],
+        max_points=o["max_points"],
+        rule_ids=frozenset(o["rules"]),
         name=s.name,
         description=s.description,
     )
-
-
-class _Check:
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, key: str, reason: str) -> ConfigError:
-        return ConfigError(self.source, key, reason)
-
-    def mapping(self, value: Any, key: str, *, allowed: Iterable[str] | None = None) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, "must be a mapping")
-        known = set(allowed) if allowed is not None else set(value)
-        for name in value:
-            if name not in known:
-                raise ConfigError.unknown_key(self.source, f"{key}.{name}", known)
-        return value
-
-    def string(self, value: Any, key: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, "must be a non-empty string")
-        return value.strip()
-
-    def boolean(self, value: Any, key: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(key, "must be true or false")
-        return value
-
-    def integer(self, value: Any, key: str, minimum: int | None = None) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(key, "must be a whole number")
-        if minimum is not None and value < minimum:
-            raise self.fail(key, f"must be at least {minimum}")
-        return value
-
-    def decimal(self, value: Any, key: str, minimum: Decimal | None = None) -> Decimal:
-        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-            raise self.fail(key, "must be a number")
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation as exc:
-            raise self.fail(key, f"not a number: {value!r}") from exc
-        if not number.is_finite() or (minimum is not None and number < minimum):
-            raise self.fail(key, f"must be a number of at least {minimum}" if minimum is not None else "not finite")
-        return number
-
-    def choice(self, value: Any, key: str, choices: tuple[str, ...]) -> str:
-        if value not in choices:
-            raise self.fail(key, f"must be one of {', '.join(choices)}")
-        return str(value)
-
-    def moment(self, value: Any, key: str, zone: tzinfo) -> datetime | None:
-        """An ISO date-time (or YAML timestamp); without an offset it is read in the program's zone."""
-        if value is None:
-            return None
-        if isinstance(value, datetime):
-            moment = value
-        elif isinstance(value, date):
-            moment = datetime(value.year, value.month, value.day, tzinfo=zone)
-        else:
-            try:
-                moment = datetime.fromisoformat(str(value))
-            except ValueError as exc:
-                raise self.fail(key, f"not an ISO date-time: {value!r}") from exc
-        return moment if moment.tzinfo else moment.replace(tzinfo=zone)

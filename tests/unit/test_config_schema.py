@@ -188,12 +188,12 @@ WRONG_TYPES = [
     ({"program": {"earn": {"rules": ["x"]}}}, "program.earn.rules[0]", "must be a mapping"),
     (
         {"program": {"earn": {"rules": [{"id": "f", "type": "first_order", "points": "5"}]}}},
-        "program.earn.rules[0].points",
+        "program.earn.rules[f].points",
         "integer",
     ),
     (
         {"program": {"earn": {"rules": [{"id": "b", "type": "per_amount", "include_tax": "yes"}]}}},
-        "program.earn.rules[0].include_tax",
+        "program.earn.rules[b].include_tax",
         "true or false",
     ),
     (
