@@ -77,6 +77,8 @@ TEN_YEARS_SECONDS = 10 * 366 * 86400
 
 
 # --- fields: the coercions the bridge has always accepted, with messages that say what is expected ---------------
+# (marshmallow's own Integer would truncate 2.5 to 2 and its String refuses a YAML number such as a title "2026";
+# these keep what config.yaml files written for earlier versions mean, and say "must be ..." like before.)
 class Text(fields.Field[str]):
     """A string (a YAML number is read as its text); stripped; empty only with ``allow_empty``."""
 
@@ -126,17 +128,17 @@ class Integer(fields.Field[int]):
 
 
 class Number(fields.Field[Decimal]):
-    """A finite decimal number (int, float or text), >= ``minimum`` when given; ``seconds`` gives a float."""
+    """A finite decimal number (int, float or text), >= ``minimum`` when given; ``as_float`` gives a float."""
 
     default_error_messages = {"null": "must be a number", "invalid": "must be a number"}
 
     def __init__(
-        self, *, minimum: Decimal | int | None = 0, above: bool = False, seconds: bool = False, **kwargs: Any
+        self, *, minimum: Decimal | int | None = 0, above: bool = False, as_float: bool = False, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
         self.minimum = None if minimum is None else Decimal(minimum)
         self.above = above  # strictly more than minimum
-        self.seconds = seconds
+        self.as_float = as_float
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
@@ -153,7 +155,7 @@ class Number(fields.Field[Decimal]):
             raise ValidationError(
                 "must be a finite number, zero or more" if self.minimum == 0 else f"must be at least {self.minimum}"
             )
-        return float(number) if self.seconds else number
+        return float(number) if self.as_float else number
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return value
@@ -199,7 +201,7 @@ class Choice(Text):
 
 
 class Items(fields.List[Any]):
-    """A list (``null`` reads as empty) made a tuple; with ``unique``, that attribute must differ between items."""
+    """A list, made a tuple; with ``unique``, that attribute of the items must differ (``shops[1].id: duplicate``)."""
 
     default_error_messages = {"invalid": "must be a list", "null": "must be a list"}
 
@@ -209,15 +211,14 @@ class Items(fields.List[Any]):
         self.noun = noun
 
     def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> Any:
-        if value is None:
-            return ()
         items = tuple(super()._deserialize(value, attr, data, **kwargs))
-        seen: set[str] = set()
-        for i, item in enumerate(items):
-            key = getattr(item, self.unique, None) if self.unique else None
-            if key is not None and key in seen:
-                raise ValidationError({i: {self.unique: [f"duplicate {self.noun} id {key!r}"]}})
-            seen.add(key) if key is not None else None
+        if self.unique:
+            seen: set[str] = set()
+            for i, item in enumerate(items):
+                key = getattr(item, self.unique)
+                if key in seen:
+                    raise ValidationError({i: {self.unique: [f"duplicate {self.noun} id {key!r}"]}})
+                seen.add(key)
         return items
 
 
@@ -296,7 +297,7 @@ class InboxSchema(Section):
     max_attempts = Integer(minimum=1, **_d("then the delivery is parked as failed", 8))
     retry_base_seconds = Integer(minimum=0, **_d("backoff: 5s, 10s, 20s, ... capped at `retry_max_seconds`", 5))
     retry_max_seconds = Integer(minimum=0, **_d("longest wait between two attempts", 3600))
-    sweep_interval_seconds = Number(seconds=True, **_d("how often workers look for deliveries no job picks up", 5))
+    sweep_interval_seconds = Number(as_float=True, **_d("how often workers look for deliveries no job picks up", 5))
 
     @post_load
     def _settings(self, data: dict[str, Any], **kwargs: Any) -> InboxSettings:
@@ -336,8 +337,8 @@ class SyncSchema(Section):
     webhook_health_interval_seconds = Integer(
         minimum=0, **_d("re-activate or re-create the bridge's webhooks in the shop; 0: off", 300)
     )
-    backfill_requests_per_second = Number(seconds=True, **_d("`bridge backfill`'s pace (0: unbounded)", 5))
-    shop_timeout_seconds = Number(seconds=True, **_d("per REST call of connect, status, reconcile, backfill", 20))
+    backfill_requests_per_second = Number(as_float=True, **_d("`bridge backfill`'s pace (0: unbounded)", 5))
+    shop_timeout_seconds = Number(as_float=True, **_d("per REST call of connect, status, reconcile, backfill", 20))
 
     @post_load
     def _settings(self, data: dict[str, Any], **kwargs: Any) -> SyncSettings:
@@ -362,7 +363,7 @@ class ExpirySchema(Section):
     )
     months = Integer(minimum=1, strict=True, **_d("how long points live", 12))
     warn_days = Integer(minimum=0, strict=True, **_d("an `expiring_soon` event is recorded this many days before", 30))
-    interval_seconds = Number(seconds=True, **_d("how often workers expire what is due", 86400))
+    interval_seconds = Number(as_float=True, **_d("how often workers expire what is due", 86400))
 
     @post_load
     def _settings(self, data: dict[str, Any], **kwargs: Any) -> ExpirySettings:
@@ -592,8 +593,8 @@ class EarnSchema(Section):
         RELEASE_MODES, **_d("`after_hold`: pending until completed + `hold_days`; `on_payment`: at once", "after_hold")
     )
     hold_days = Integer(minimum=0, strict=True, **_d("days order points stay pending after completion", 14))
-    release_interval_seconds = Number(seconds=True, **_d("how often workers release what is due", 3600))
-    birthday_interval_seconds = Number(seconds=True, **_d("how often workers look for today's birthdays", 3600))
+    release_interval_seconds = Number(as_float=True, **_d("how often workers release what is due", 3600))
+    birthday_interval_seconds = Number(as_float=True, **_d("how often workers look for today's birthdays", 3600))
     expiry = fields.Nested(ExpirySchema, **_described("points expiry"))
     tier_multipliers = fields.Dict(
         keys=Text(), values=Number(), **_d("`{tier: multiplier}` on amount rules", {}, allow_none=True)
@@ -693,7 +694,7 @@ def _needed(data: dict[str, Any], name: str) -> Any:
 
 
 def _seconds(description: str, default: int) -> Number:
-    return Number(seconds=True, **_d(description, default))
+    return Number(as_float=True, **_d(description, default))
 
 
 class RedemptionSchema(Section):
