@@ -20,7 +20,7 @@ from dataclasses import fields as dataclass_fields
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -256,10 +256,18 @@ def _d(description: str, default: Any = missing, **kwargs: Any) -> dict[str, Any
 
 # --- sections ----------------------------------------------------------------------------------------------------
 class Section(Schema):
-    """Refuses unknown keys; an absent (or ``null``) sub-section is read as an empty one, i.e. all its defaults."""
+    """Refuses unknown keys; an absent (or ``null``) sub-section is read as an empty one, i.e. all its defaults.
+    A section whose keys are exactly its settings dataclass's fields names it in ``builds``; the others override
+    ``_settings``."""
+
+    builds: ClassVar[type | None] = None
 
     class Meta:
         unknown = RAISE
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> Any:
+        return data if self.builds is None else self.builds(**data)
 
     @pre_load
     def _defaults(self, data: Any, **kwargs: Any) -> Any:
@@ -293,15 +301,12 @@ class WebhooksSchema(Section):
 
 
 class InboxSchema(Section):
+    builds = InboxSettings
     batch_size = Integer(minimum=1, **_d("deliveries applied per transaction by a drain job", 100))
     max_attempts = Integer(minimum=1, **_d("then the delivery is parked as failed", 8))
     retry_base_seconds = Integer(minimum=0, **_d("backoff: 5s, 10s, 20s, ... capped at `retry_max_seconds`", 5))
     retry_max_seconds = Integer(minimum=0, **_d("longest wait between two attempts", 3600))
     sweep_interval_seconds = Number(as_float=True, **_d("how often workers look for deliveries no job picks up", 5))
-
-    @post_load
-    def _settings(self, data: dict[str, Any], **kwargs: Any) -> InboxSettings:
-        return InboxSettings(**data)
 
 
 _CLOCK_RANGE = "must be a number of seconds within ten years of 0"
@@ -329,6 +334,7 @@ class ClockSchema(Section):
 
 
 class SyncSchema(Section):
+    builds = SyncSettings
     reconcile_interval_seconds = Integer(minimum=0, **_d("reconcile orders the deliveries missed; 0: off", 600))
     reconcile_overlap_seconds = Integer(minimum=0, **_d("each window starts this long before the last one", 300))
     reconcile_initial_lookback_hours = Integer(
@@ -340,34 +346,24 @@ class SyncSchema(Section):
     backfill_requests_per_second = Number(as_float=True, **_d("`bridge backfill`'s pace (0: unbounded)", 5))
     shop_timeout_seconds = Number(as_float=True, **_d("per REST call of connect, status, reconcile, backfill", 20))
 
-    @post_load
-    def _settings(self, data: dict[str, Any], **kwargs: Any) -> SyncSettings:
-        return SyncSettings(**data)
-
 
 # --- program: earning ----------------------------------------------------------------------------------------------
 class MembershipSchema(Section):
+    builds = Membership
     policy = Choice(
         POLICIES, **_d("`open`, `closed` (a first order of `qualifying_total` lets in) or `invite_only`", "open")
     )
     qualifying_total = Number(minimum=None, **_d("the order total that lets a shopper in (closed)", "0"))
 
-    @post_load
-    def _settings(self, data: dict[str, Any], **kwargs: Any) -> Membership:
-        return Membership(**data)
-
 
 class ExpirySchema(Section):
+    builds = ExpirySettings
     mode = Choice(
         EXPIRY_MODES, **_d("`none`, `lot` (each lot `months` after it became available) or `inactivity`", "none")
     )
     months = Integer(minimum=1, strict=True, **_d("how long points live", 12))
     warn_days = Integer(minimum=0, strict=True, **_d("an `expiring_soon` event is recorded this many days before", 30))
     interval_seconds = Number(as_float=True, **_d("how often workers expire what is due", 86400))
-
-    @post_load
-    def _settings(self, data: dict[str, Any], **kwargs: Any) -> ExpirySettings:
-        return ExpirySettings(**data)
 
 
 _COMMON_RULE_KEYS = ("id", "type", "name", "description", "enabled")
@@ -612,12 +608,9 @@ class EarnSchema(Section):
 
 # --- program: rewards, redemption, referrals ----------------------------------------------------------------------
 class LimitSchema(Section):
+    builds = RewardLimit
     count = Integer(minimum=1, **_d("redemptions of this reward per member ..."))
     period_days = Integer(minimum=1, **_d("... within this many days"))
-
-    @post_load
-    def _settings(self, data: dict[str, Any], **kwargs: Any) -> RewardLimit:
-        return RewardLimit(**data)
 
 
 _ID_LIST = {"load_default": (), "allow_none": True}
