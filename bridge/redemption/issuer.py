@@ -263,6 +263,28 @@ def _give_up_unanswered(rt: Runtime, red: Redemption, settings: RedemptionSettin
     return compensate(rt, red.id, reason, orphan_check=True)
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """What the shop holds under a redemption's code."""
+
+    shop: ShopSettings | None
+    coupon: Any = None  # the shop's coupon of this redemption (None: the shop has none of ours)
+    unreachable: str = ""  # why the shop could not be asked ("" when it answered)
+
+
+def look_up_ours(rt: Runtime, red: Redemption) -> Lookup:
+    """Ask the shop for a coupon of this redemption under its code (called with no write transaction open)."""
+    shop = rt.settings.shop(red.shop_id)
+    if cannot := readiness.why_not_redeemable(shop):
+        return Lookup(shop, unreachable=cannot)
+    assert shop is not None
+    try:
+        found = shop_client(shop, rt.settings.program.redemption.shop_timeout_seconds).find_coupon_by_code(red.code)
+    except ShopApiError as exc:
+        return Lookup(shop, unreachable=str(exc))
+    return Lookup(shop, coupon=found if found is not None and coupon_reference(found) == red.reference else None)
+
+
 def check_orphan(rt: Runtime, red: Redemption, now: datetime) -> str:
     """Look a given-up redemption's code up in the shop and delete a coupon of ours found under it.
 
@@ -270,21 +292,18 @@ def check_orphan(rt: Runtime, red: Redemption, now: datetime) -> str:
     after ``retry_max_seconds``). The shop is called before any write transaction opens.
     """
     settings = rt.settings.program.redemption
-    shop = rt.settings.shop(red.shop_id)
-    result = "clear"  # a shop that is no longer configured has nothing left to delete
-    if shop is not None:
-        if readiness.why_not_redeemable(shop):
+    found = look_up_ours(rt, red)
+    result = "clear"  # no coupon of ours, or a shop no longer configured: nothing left to delete
+    if found.shop is not None and found.unreachable:
+        log.warning("redemption %s: its code cannot be looked up yet (%s)", red.id, found.unreachable)
+        result = "later"
+    elif found.shop is not None and found.coupon is not None:
+        try:
+            shop_client(found.shop, settings.shop_timeout_seconds).delete_coupon(str(found.coupon.get("id")))
+            result = "deleted"
+        except ShopApiError as exc:
+            log.warning("redemption %s: its orphan coupon cannot be deleted yet (%s)", red.id, exc)
             result = "later"
-        else:
-            try:
-                client = shop_client(shop, settings.shop_timeout_seconds)
-                found = client.find_coupon_by_code(red.code)
-                if found is not None and coupon_reference(found) == red.reference:
-                    client.delete_coupon(str(found.get("id")))
-                    result = "deleted"
-            except ShopApiError as exc:
-                log.warning("redemption %s: its code cannot be looked up yet (%s)", red.id, exc)
-                result = "later"
     due = now + timedelta(seconds=settings.retry_max_seconds) if result == "later" else None
     with db.write(rt.engine) as conn:
         store.set_orphan_check(conn, red.id, due)

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import Connection
 
 from bridge.config import ShopSettings
-from bridge.connectors.woocommerce.api import ShopApiError, ShopNotFound, coupon_reference, coupon_usage_count
+from bridge.connectors.woocommerce.api import ShopApiError, ShopNotFound, coupon_usage_count
 from bridge.errors import IdempotencyConflict, InsufficientPoints, UnknownMember, UnknownShop
 from bridge.jobs.queue import make_queue
 from bridge.ledger import service as ledger
@@ -258,19 +258,10 @@ def _cancel_reserved(rt: Runtime, red: Redemption, *, actor: str, force: bool) -
     no coupon with this code (audited). A coupon an attempt still in flight creates later is deleted on arrival
     (``issuer.mark_issued``), as for any redemption settled meanwhile.
     """
-    shop = rt.settings.shop(red.shop_id)
-    unreachable = ""
-    if shop is not None and readiness.why_not_redeemable(shop) is None:
-        client = issuer.shop_client(shop, rt.settings.program.redemption.shop_timeout_seconds)
-        try:
-            found = client.find_coupon_by_code(red.code)
-        except ShopApiError as exc:
-            unreachable = str(exc)
-        else:
-            if found is not None and coupon_reference(found) == red.reference:
-                return issuer.mark_issued(rt, red, shop, found)
-    else:
-        unreachable = readiness.why_not_redeemable(shop) or ""
+    found = issuer.look_up_ours(rt, red)
+    shop, unreachable = found.shop, found.unreachable
+    if shop is not None and found.coupon is not None:
+        return issuer.mark_issued(rt, red, shop, found.coupon)
     if unreachable and not force:
         raise ShopBusy(
             f"the shop cannot be asked whether coupon {red.code} exists ({unreachable}); nothing changed. Try again "
