@@ -157,10 +157,7 @@ class Runtime:
 
 def install_clock(settings: Settings) -> None:
     """Every process built from these settings tells the same time (``clock.offset_seconds``), so a web worker, the
-    worker and a CLI command agree on what is due, held or expired. A clock a test installed by hand
-    (``clock.ManualClock``) is left alone: the test drives time itself."""
-    if isinstance(clock.current(), clock.ManualClock):
-        return
+    worker and a CLI command agree on what is due, held or expired."""
     clock.install(clock.SystemClock(timedelta(seconds=settings.clock_offset_seconds)))
 
 

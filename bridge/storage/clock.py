@@ -3,12 +3,11 @@
 Product code asks ``utcnow()``; what it answers is the process's installed clock. ``Runtime.build`` installs the
 clock its settings describe (``clock.offset_seconds``: the system clock, shifted), so every process started from
 one config — web workers, the worker, scheduler threads, CLI commands — agrees on the time. Tests pin the bridge to
-a fixed date through that setting (or install a ``ManualClock``), so no test depends on the day it runs.
+a fixed date through that setting, so no test depends on the day it runs.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -30,29 +29,6 @@ class SystemClock:
         return datetime.now(UTC) + self.offset
 
 
-class ManualClock:
-    """A clock that moves only when told to: for tests that step through holds, expiry and retries."""
-
-    def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise ValueError("ManualClock needs an aware datetime")
-        self._now = start.astimezone(UTC)
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def set(self, moment: datetime) -> None:
-        with self._lock:
-            self._now = moment.astimezone(UTC)
-
-    def advance(self, delta: timedelta) -> datetime:
-        with self._lock:
-            self._now += delta
-            return self._now
-
-
 _installed: Clock = SystemClock()
 
 
@@ -61,10 +37,6 @@ def install(clock: Clock) -> Clock:
     global _installed
     previous, _installed = _installed, clock
     return previous
-
-
-def current() -> Clock:
-    return _installed
 
 
 def utcnow() -> datetime:
