@@ -20,6 +20,7 @@ import yaml
 from bridge.config import Settings
 from tests.support import woo
 from tests.support.client import Bridge
+from tests.support.processes import alive
 
 BRIDGE = [sys.executable, "-m", "bridge"]
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.yaml"
@@ -108,14 +109,6 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_bridge_run_serves_and_stops_every_child(tmp_path: Path, make_settings: Any, stop_signal: int) -> None:
     make_settings(redis_url="embedded")
@@ -136,9 +129,9 @@ def test_bridge_run_serves_and_stops_every_child(tmp_path: Path, make_settings: 
         process.send_signal(stop_signal)
         assert process.wait(timeout=30) == 0
         deadline = time.monotonic() + 10
-        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in children) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not [pid for pid in children if _alive(pid)]
+        assert not [pid for pid in children if alive(pid)]
     finally:
         if process.poll() is None:
             process.kill()

@@ -27,6 +27,7 @@ from bridge.runtime import Runtime
 from bridge.storage import db
 from bridge.storage import tables as t
 from tests.support import woo
+from tests.support.processes import alive
 
 pytestmark = pytest.mark.slow
 
@@ -74,14 +75,6 @@ def children_of(pid: int) -> dict[str, int]:
         elif "bridge worker" in cmdline:
             found["worker"] = int(entry.name)
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 @dataclass
@@ -144,7 +137,7 @@ def run_bridge(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterat
                 bridge.process.kill()
                 bridge.process.wait()
         for pid in children:
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         bridge.rt.close()
 
@@ -259,7 +252,7 @@ def test_a_child_that_keeps_dying_at_start_makes_the_bridge_give_up_and_say_why(
     log = bridge.log()
     assert "redis-server could not be started" in log
     assert "redis-server died 5 times in a row" in log and "giving up" in log
-    wait_until(lambda: not any(_alive(pid) for pid in children.values()), 20, "every child stopped")
+    wait_until(lambda: not any(alive(pid) for pid in children.values()), 20, "every child stopped")
 
 
 def test_a_second_bridge_on_the_same_data_dir_stops_and_leaves_the_first_intact(
