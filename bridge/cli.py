@@ -254,6 +254,9 @@ def _register_commands() -> None:
     from bridge import cli_status  # issue 12: replaces cli_connect's status, whose shop report it prints after its own
 
     cli.add_command(cli_status.status)
+    from bridge import cli_program  # issue 14: the program as data
+
+    cli.add_command(cli_program.program)
 
 
 _register_commands()
