@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from bridge.cli_common import fail, runtime_from
+from bridge.cli_common import EXIT_CONFIG, fail, runtime_from
+from bridge.errors import ConfigError
 
 
 @click.group()
@@ -46,7 +47,11 @@ def import_(ctx: click.Context, file: Path, yes: bool, reason: str) -> None:
 
     rt = runtime_from(ctx)
     program_id = rt.settings.program.id
-    doc = programs.validated(document.from_yaml(file.read_text(encoding="utf-8")), program_id)
+    try:
+        doc = programs.validated(document.from_yaml(file.read_text(encoding="utf-8")), program_id)
+    except ConfigError as exc:
+        click.echo(f"{file}: {exc.key}: {exc.reason}", err=True)
+        ctx.exit(EXIT_CONFIG)
     current = programs.published(rt.engine, program_id)
     base = current["version"] if current else None
     changes = document.diff(current["document"] if current else None, doc, f"version {base}", str(file))
