@@ -20,6 +20,7 @@ from bridge.storage import audit, db
 from bridge.storage import program_versions as store
 
 CONFIG_ACTOR = "config"
+SEED_ACTION = "program.seed"
 
 
 class DraftNotFound(BridgeError):
@@ -156,15 +157,16 @@ def _publish(
             store.insert_version(conn, program_id, number, doc, base_version=base, actor=actor, reason=reason)
             if draft_id is not None:
                 store.mark_published(conn, draft_id, number)
-            audit.record(
-                conn,
-                program_id=program_id,
-                actor=actor,
-                action=action,
-                target_type="program_version",
-                target_id=str(number),
-                details={**details, "base_version": base, "reason": reason},
-            )
+            if action != SEED_ACTION:  # the configuration's copy is no one's action: its row says "config"
+                audit.record(
+                    conn,
+                    program_id=program_id,
+                    actor=actor,
+                    action=action,
+                    target_type="program_version",
+                    target_id=str(number),
+                    details={**details, "base_version": base, "reason": reason},
+                )
     except IntegrityError as exc:  # a concurrent publish inserted this number first (PostgreSQL)
         with db.read(engine) as conn:
             raise ProgramMoved(base, store.published_number(conn, program_id)) from exc
@@ -184,7 +186,7 @@ def seed_from_config(engine: Engine, program: ProgramSettings) -> int | None:
     reason = "config.yaml" if current is None else "config.yaml's program changed"
     try:
         return _publish(
-            engine, program.id, doc, base=current, actor=CONFIG_ACTOR, reason=reason, action="program.seed", details={}
+            engine, program.id, doc, base=current, actor=CONFIG_ACTOR, reason=reason, action=SEED_ACTION, details={}
         )
     except ProgramMoved:
         return None

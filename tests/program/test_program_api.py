@@ -133,7 +133,7 @@ def test_publish_changes_the_next_award_and_restore_brings_the_old_one_back(brid
         (1, "config.yaml"),
     ]
     assert versions[0]["actor"].startswith("api-key:")
-    assert audit_actions(bridge) == [("program.seed", "1"), ("program.publish", "2"), ("program.restore", "3")]
+    assert audit_actions(bridge) == [("program.publish", "2"), ("program.restore", "3")]
     assert bridge.admin("POST", "/admin/v1/program/versions/99/restore").status_code == 404
 
 
