@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         demo,
         errors,
         health,
+        program_api,
         redemption_api,
         referrals_api,
         rules_api,
@@ -54,4 +55,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     widget_api.register(app)  # issue 6: panel and club
     widget_assets.register(app)  # issue 6: the widget's script and languages
     demo.register(app)  # issue 13: GET / for a shop with demo: true
+    program_api.register(app)  # issue 14: the program as data
     return app

@@ -7,8 +7,14 @@ from bridge.storage import db, migrate, programs
 
 
 def prepare_database(rt: Runtime, *, migrate_schema: bool) -> None:
-    """Apply migrations (when asked) and mirror the configured program and shops into their rows."""
+    """Apply migrations (when asked), mirror the configured program and shops into their rows, and seed the
+    program's first published version from ``config.yaml`` (issue 14; after that the database is the source)."""
+    from bridge.program import service as program_service
+
     if migrate_schema:
         migrate.upgrade(rt.engine)
+    config = rt.base_settings or rt.settings
     with db.write(rt.engine) as conn:
-        programs.sync_from_settings(conn, rt.settings)
+        programs.sync_from_settings(conn, config)
+    if program_service.seed_from_config(rt.engine, config.program) is not None or rt.program_version is None:
+        rt.reload_shops(force=True)  # this process follows the version at once

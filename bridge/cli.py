@@ -255,6 +255,9 @@ def _register_commands() -> None:
 
     cli.add_command(cli_status.status)
     cli.add_command(config_group)  # issue 14
+    from bridge import cli_program  # issue 14: the program as data
+
+    cli.add_command(cli_program.program)
 
 
 @click.group("config")

@@ -6,6 +6,7 @@ Built by ``create_app`` and kept in ``app.extensions["bridge"]``; job functions 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import threading
 import time
@@ -48,6 +49,7 @@ class Runtime:
     drains: DrainTrigger
     _redis: dict[str, Redis] = field(default_factory=dict)
     base_settings: Settings | None = None  # as loaded from the config, before connected shops are merged in
+    program_version: int | None = None  # issue 14: the published version settings.program and rules come from
     _shops_check_due: float = float("-inf")
     _shops_check_started: float = float("-inf")
     _shops_version: tuple[Any, ...] | None = None
@@ -64,7 +66,8 @@ class Runtime:
         return runtime
 
     SHOPS_CHECK_SECONDS = 2.0
-    """Every process notices a `bridge connect` / `disconnect` (made by another process) within this time."""
+    """Every process notices a `bridge connect` / `disconnect`, and a published program version (made by another
+    process), within this time."""
 
     def reload_shops(self, *, force: bool = False) -> bool:
         """Merge the shops connected with ``bridge connect`` (perhaps by another process) into ``settings``.
@@ -73,6 +76,8 @@ class Runtime:
         ``force``d (an unknown shop, a signature that does not verify with the secret we have): reads the stored
         connections (a handful of small rows) and merges them only when they changed since the last merge, so
         no process refuses a delivery that a reload would have accepted. Returns whether the shops changed.
+        The same check reads the published program version (one indexed read) and, when it moved, rebuilds
+        ``settings.program`` and ``rules`` from it (issue 14).
         Forced callers waiting while a check runs are answered by the next check that starts after they asked (a
         flood of unknown-shop requests costs one query per wave, not one each); periodic callers never wait.
         """
@@ -91,18 +96,32 @@ class Runtime:
             self._shops_check_started = time.monotonic()
             self._shops_check_due = self._shops_check_started + self.SHOPS_CHECK_SECONDS
             base = self.base_settings or self.settings
+            self._reload_program(base.program.id)
             rows = shops.connected_rows(self.engine, base.program.id)
             if rows is None or shops.fingerprint(rows) == self._shops_version:
                 return False
             settings = shops.merged(base, rows)
             if settings is None:
                 return False  # not recorded as merged: the next check tries again
-            self.settings = settings
+            self.settings = dataclasses.replace(settings, program=self.settings.program)
             self._shops_version = shops.fingerprint(rows)
             self._caches = {}  # per-shop caches hold clients made with the old URL and keys (a new dict: no race)
             return True
         finally:
             self._shops_lock.release()
+
+    def _reload_program(self, program_id: str) -> None:
+        """Follow the published program version (called with the check's lock held)."""
+        from bridge.program import reload
+
+        found = reload.newer_published(self.engine, program_id, self.program_version)
+        if found is None:
+            return
+        version, program = found
+        # Rules first, then the version, then settings: an order priced in between is priced by the new rules.
+        self.rules = build_rules(program)
+        self.program_version = version
+        self.settings = dataclasses.replace(self.settings, program=program)
 
     def redis(self) -> Redis:
         """A client for the web side: short timeouts, so an unreachable Redis never slows a webhook down."""
@@ -128,6 +147,7 @@ class Runtime:
             rules=self.rules,
             earning=self.settings.program.earning,
             categories_of=self.product_categories(shop.id) if self.rules.needs_categories else None,
+            program_version=self.program_version,
         )
 
     def product_categories(self, shop_id: str) -> ProductCategories:

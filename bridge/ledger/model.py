@@ -45,6 +45,7 @@ class NewEntry:
     reverses_entry_id: int | None = None
     note: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
+    program_version: int | None = None  # issue 14: the published program version an order award was computed with
 
     def __post_init__(self) -> None:
         # Every path to the ledger builds one of these: an award computed from garbage stops here, as a permanent
@@ -70,6 +71,7 @@ class Entry:
     note: str
     meta: dict[str, Any]
     created_at: datetime
+    program_version: int | None = None
 
 
 @dataclass(frozen=True)

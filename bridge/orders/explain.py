@@ -12,13 +12,17 @@ from sqlalchemy import Connection
 from bridge.connectors.base import ShopOrder
 from bridge.members.service import normalize_email
 from bridge.orders.context import order_context
+from bridge.orders.service import ShopContext
 from bridge.rules import explain_order
 from bridge.runtime import Runtime
 from bridge.storage import members as member_store
 
 
-def explain(rt: Runtime, conn: Connection, shop_id: str, order: ShopOrder) -> dict[str, Any]:
-    ctx = rt.shop_context(shop_id)
+def explain(
+    rt: Runtime, conn: Connection, shop_id: str, order: ShopOrder, ctx: ShopContext | None = None
+) -> dict[str, Any]:
+    """``ctx``: another program's rules (a draft's preview, issue 14); default: the published program's."""
+    ctx = ctx or rt.shop_context(shop_id)
     member_id = _existing_member(conn, rt.settings.program.id, shop_id, order)
     rule_ctx = order_context(
         conn,

@@ -57,6 +57,7 @@ class ShopContext:
     rules: RuleSet
     earning: EarningSettings = field(default_factory=EarningSettings)
     categories_of: CategoryLookup | None = None  # product id -> categories, through the connector's cache
+    program_version: int | None = None  # issue 14: the published program version ``rules`` come from
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,7 @@ def _earn_entries(
             rule_id=award.rule_id,
             note=award.reason,
             meta={**award.detail, "order_total": str(order.total), "cycle": cycle},
+            program_version=ctx.program_version,
         )
         for award in evaluation.awards
     ]

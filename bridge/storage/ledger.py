@@ -71,6 +71,7 @@ def _values(entry: NewEntry, now: datetime) -> dict[str, Any]:
         "note": entry.note,
         "meta": entry.meta,
         "created_at": now,
+        "program_version": entry.program_version,
     }
 
 
@@ -143,6 +144,7 @@ def _entry(row: Any) -> Entry:
         note=row["note"],
         meta=row["meta"] or {},
         created_at=row["created_at"],
+        program_version=row["program_version"],
     )
 
 

@@ -137,6 +137,8 @@ ledger_entry = Table(
     Column("note", Text, nullable=False, default=""),
     Column("meta", JSON, nullable=False, default=dict),
     Column("created_at", UtcDateTime(), nullable=False),
+    # issue 14: the published program version an order's award was computed with (NULL: other entries, or before)
+    Column("program_version", Integer, nullable=True),
     Index("ix_ledger_entry_member_id_id", "member_id", "id"),
     Index("ix_ledger_entry_shop_id_cause_id", "shop_id", "cause_type", "cause_id"),
 )
@@ -424,4 +426,31 @@ worker_heartbeat = Table(
     Column("beat_at", UtcDateTime(), nullable=False),
     Column("stopped_at", UtcDateTime(), nullable=True),  # a clean stop; a killed worker just stops beating
     Column("redis_down_since", UtcDateTime(), nullable=True),  # as this worker saw it; None: Redis answered
+)
+
+# --- issue 14: the program as data: published versions (append-only) and drafts ---
+program_version = Table(
+    "program_version",
+    metadata,
+    Column("program_id", String(64), ForeignKey("program.id"), primary_key=True),
+    # 1, 2, 3 ...: the highest is the published one. The primary key makes two publishes of one number impossible.
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("document", JSON, nullable=False),  # the whole ``program:`` document, as in config.yaml
+    Column("base_version", Integer, nullable=True),  # the version it was edited from (None: the first)
+    Column("actor", String(200), nullable=False),  # api-key:<digest prefix>, cli or config
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+program_draft = Table(
+    "program_draft",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False, index=True),
+    Column("document", JSON, nullable=False),
+    Column("base_version", Integer, nullable=True),  # the published version when the draft was made
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("published_version", Integer, nullable=True),  # set once published
 )

@@ -94,6 +94,7 @@ class EntryOut(Schema):
     reverses_entry_id = fields.Integer(allow_none=True)
     note = fields.String()
     created_at = fields.DateTime()
+    program_version = fields.Integer(allow_none=True)  # issue 14: the program version an order award used
 
     def _cause(self, entry: object) -> dict[str, str]:
         return {
