@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from bridge.config import ProgramSettings, settings_from
+from bridge.config_schema import ProgramSchema
 from bridge.errors import ConfigError
 
 
@@ -28,32 +29,10 @@ def parse(document: Mapping[str, Any]) -> ProgramSettings:
 
 
 def dump(program: ProgramSettings) -> dict[str, Any]:
-    """The normalised document of ``program``: ``parse(dump(p))`` gives ``p`` back."""
-    earning = program.earning
-    earn = _plain_fields(program.earn)
-    earn.update(
-        release=earning.release,
-        hold_days=earning.hold_days,
-        release_interval_seconds=earning.release_interval_seconds,
-        birthday_interval_seconds=earning.birthday_interval_seconds,
-        expiry=plain(earning.expiry),
-        tier_multipliers=plain(earning.tier_multipliers),
-        rules=[
-            {"id": s.id, "type": s.type, "name": s.name, "description": s.description, "enabled": s.enabled}
-            | plain(s.options)
-            for s in earning.rules
-        ],
-    )
-    return {
-        "id": program.id,
-        "name": program.name,
-        "timezone": earning.timezone,
-        "membership": plain(earning.membership),
-        "earn": earn,
-        "rewards": [{k: v for k, v in _plain_fields(r).items() if v is not None} for r in program.rewards],
-        "redemption": plain(program.redemption),
-        "referrals": plain(program.referrals),
-    }
+    """The normalised document of ``program`` in ``config.yaml``'s shape, written by the configuration's own
+    schema (so only the keys a reward or rule type uses appear): ``parse(dump(p))`` gives ``p`` back."""
+    data: dict[str, Any] = plain(ProgramSchema().dump(program))
+    return data
 
 
 def normalised(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -85,12 +64,13 @@ def to_yaml(document: Mapping[str, Any]) -> str:
 
 
 def from_yaml(text: str) -> dict[str, Any]:
-    """The program document of a YAML file: ``program: {...}`` (as export writes) or the bare mapping."""
+    """The program document of a YAML file: its ``program:`` (as export writes, or a whole ``config.yaml``) or the
+    bare mapping."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError("<file>", "-", f"not valid YAML: {exc}") from exc
-    if isinstance(data, dict) and set(data) == {"program"}:
+    if isinstance(data, dict) and isinstance(data.get("program"), dict):
         data = data["program"]
     if not isinstance(data, dict):
         raise ConfigError("<file>", "program", "must be a mapping")

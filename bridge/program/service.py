@@ -7,6 +7,7 @@ the other is told the version moved (409).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,8 @@ from bridge.errors import BridgeError, ConfigError
 from bridge.program import document
 from bridge.storage import audit, db
 from bridge.storage import program_versions as store
+
+log = logging.getLogger(__name__)
 
 CONFIG_ACTOR = "config"
 SEED_ACTION = "program.seed"
@@ -174,14 +177,24 @@ def _publish(
 
 
 def seed_from_config(engine: Engine, program: ProgramSettings) -> int | None:
-    """Publish the configuration's program as version 1, and again whenever ``config.yaml``'s ``program:`` changes
-    (so an owner's YAML edit still takes effect); otherwise the database's published version stands. Returns the
-    version published, if any. Two processes starting at once: the loser of the insert leaves it to the winner."""
+    """Publish the configuration's program as version 1; later, publish ``config.yaml``'s ``program:`` again when
+    it changed *and* nobody published since its last copy (a YAML-only owner's edit takes effect at the next
+    start). Once a version came from the API, the console or ``bridge program import``, the database is the
+    source: a changed ``config.yaml`` never overwrites it, it is only reported (``bridge program import
+    config.yaml`` shows the difference and applies it). Returns the version published, if any. Two processes
+    starting at once: the loser of the insert leaves it to the winner."""
     doc = document.dump(program)
     with db.read(engine) as conn:
         last = store.latest_by(conn, program.id, CONFIG_ACTOR)
         current = store.published_number(conn, program.id)
     if last is not None and last["document"] == doc:
+        return None
+    if current is not None and (last is None or last["version"] != current):
+        log.warning(
+            "config.yaml's program: differs from its last copy, but version %s was published since (the database "
+            "is the source): not applied; `bridge program import config.yaml` shows the difference and applies it",
+            current,
+        )
         return None
     reason = "config.yaml" if current is None else "config.yaml's program changed"
     try:

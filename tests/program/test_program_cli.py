@@ -62,7 +62,7 @@ def test_import_refuses_an_invalid_file_and_names_the_key(bridge: Bridge, tmp_pa
     assert published(bridge)["version"] == 1
 
 
-def test_db_upgrade_seeds_once_and_again_only_when_the_config_program_changes(
+def test_db_upgrade_seeds_once_and_never_overwrites_what_was_published_since(
     make_bridge: Callable[..., Bridge], tmp_path: Path
 ) -> None:
     bridge = make_bridge()
@@ -74,9 +74,21 @@ def test_db_upgrade_seeds_once_and_again_only_when_the_config_program_changes(
     restarted = make_bridge()  # a restart with config.yaml unchanged keeps what the owner published
     assert restarted.rt.settings.program.name == "Edited" and restarted.rt.program_version == 2
 
-    edited = make_bridge(program={"name": "From YAML"})  # an owner edits config.yaml's program: it is published
+    edited = make_bridge(program={"name": "From YAML"})  # config.yaml edited after an API publish: reported only
+    assert published(edited)["version"] == 2 and edited.rt.settings.program.name == "Edited"
+
+    imported = bridge_cli(tmp_path, "program", "import", str(tmp_path / "config.yaml"), "--yes")
+    assert imported.exit_code == 0, imported.output  # a whole config.yaml is read for its program:
+    assert published(edited)["program"]["name"] == "From YAML"
+
+
+def test_a_yaml_only_owner_sees_a_config_edit_published_at_the_next_start(
+    make_bridge: Callable[..., Bridge], tmp_path: Path
+) -> None:
+    make_bridge()
+    edited = make_bridge(program={"name": "From YAML"})  # nobody published since the seed: the edit is published
     body = published(edited)
-    assert (body["version"], body["actor"], body["program"]["name"]) == (3, "config", "From YAML")
+    assert (body["version"], body["actor"], body["program"]["name"]) == (2, "config", "From YAML")
     assert edited.rt.settings.program.name == "From YAML"
 
 
@@ -101,5 +113,5 @@ def test_rules_with_dates_survive_a_round_trip() -> None:
         """
     )
     doc = document.normalised(raw)
-    assert doc["earn"]["rules"][1]["starts"] == "2026-11-27"
+    assert doc["earn"]["rules"][1]["starts"] == "2026-11-27T00:00:00"  # midnight in the program's zone
     assert document.normalised(doc) == doc
