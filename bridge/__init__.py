@@ -57,3 +57,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     demo.register(app)  # issue 13: GET / for a shop with demo: true
     program_api.register(app)  # issue 14: the program as data
     return app
+
+
+def serve_app() -> Flask:
+    """The app a gunicorn worker serves: ``create_app`` plus the change listener, so this worker applies a
+    published program or a connected shop as soon as it is announced."""
+    from bridge.runtime import EXTENSION_KEY
+
+    app = create_app()
+    app.extensions[EXTENSION_KEY].follow_changes()
+    return app

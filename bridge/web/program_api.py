@@ -139,7 +139,7 @@ def publish(draft_id: int) -> Response:
     rt = current_runtime()
     reason = ReasonIn().load(json_object() if request.data else {})["reason"]
     number = programs.publish_draft(rt.engine, rt.settings.program.id, draft_id, actor=g.actor, reason=reason)
-    rt.reload_shops(force=True)  # this process at once; the others within SHOPS_CHECK_SECONDS
+    rt.changed("program")
     return jsonify({"version": number, "draft_id": draft_id})
 
 
@@ -149,7 +149,7 @@ def restore(number: int) -> Response:
     rt = current_runtime()
     reason = ReasonIn().load(json_object() if request.data else {})["reason"]
     new = programs.restore(rt.engine, rt.settings.program.id, number, actor=g.actor, reason=reason)
-    rt.reload_shops(force=True)
+    rt.changed("program")
     return jsonify({"version": new, "restored": number})
 
 
