@@ -116,7 +116,7 @@ class Runtime:
         asked = time.monotonic()
         if not force and asked < self._shops_check_due:
             return False
-        from bridge.sync import shops
+        from bridge.sync import shop_settings, shops
 
         if not self._shops_lock.acquire(blocking=force):
             return False  # another thread is checking right now: a periodic check need not wait for it
@@ -130,13 +130,18 @@ class Runtime:
             base = self.base_settings or self.settings
             self._reload_program(base.program.id)
             rows = shops.connected_rows(self.engine, base.program.id)
-            if rows is None or shops.fingerprint(rows) == self._shops_version:
+            edited = shop_settings.rows(self.engine, base.program.id)
+            if rows is None or edited is None:
+                return False  # the database cannot say now: keep what this process has
+            version = (shops.fingerprint(rows), shop_settings.fingerprint(edited))
+            if version == self._shops_version:
                 return False
             settings = shops.merged(base, rows)
+            settings = shop_settings.applied(settings, edited) if settings is not None else None
             if settings is None:
                 return False  # not recorded as merged: the next check tries again
             self.settings = dataclasses.replace(settings, program=self.settings.program)
-            self._shops_version = shops.fingerprint(rows)
+            self._shops_version = version
             self._caches = {}  # per-shop caches hold clients made with the old URL and keys (a new dict: no race)
             return True
         finally:
