@@ -113,7 +113,7 @@ def test_a_publish_reaches_every_process_of_a_running_bridge_within_seconds(
     wait_until(lambda: earned(bridge, 7002)() is not None, 30, "the second order's award")
     campaign = earned(bridge, 7002)()
     assert campaign is not None and (campaign["points"], campaign["program_version"]) == (70, 2)
-    print(f"publish → all web workers list the reward: {time.monotonic() - published_at:.2f} s")
+    assert time.monotonic() - published_at < 2 * PUBLISH_SECONDS  # listed and awarded, with the order's drain
 
     status, restored = call(bridge, "POST", "/admin/v1/program/versions/1/restore", {"reason": "weekend over"})
     assert (status, restored["version"]) == (200, 3)
