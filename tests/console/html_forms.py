@@ -26,7 +26,7 @@ class _Form(HTMLParser):
         if not self.inside:
             return
         if tag == "input" and "name" in a:
-            if a.get("type") == "checkbox" and "checked" not in a:
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
                 return
             self.fields.append((a["name"], a.get("value", "")))
         elif tag == "select":

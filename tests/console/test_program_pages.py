@@ -154,3 +154,35 @@ def test_an_owner_restores_an_old_version_and_a_viewer_only_reads(console: Conso
     )
     assert owner.get("/console/program/versions/99").status_code == 404
     assert owner.get("/console/program/drafts/99").status_code == 404
+
+
+def test_an_owner_rotates_the_widget_secret_and_edits_origins_without_seeing_the_secret(console: Console) -> None:
+    bridge = console.bridge
+    owner = console.login_as(Role.OWNER, "owner@shop.test")
+    page = owner.get("/console/shops/shop1/settings")
+    assert page.status_code == 200 and "widget-secret-for-tests" not in page.get_data(as_text=True)
+    action = "/console/shops/shop1/settings"
+    fields = form_fields(page.get_data(as_text=True), action)
+
+    short = owner.post(action, data={**fields, "widget_secret": "too-short"})
+    assert short.status_code == 422 and "at least 32" in short.get_data(as_text=True)
+    bad = owner.post(action, data={**fields, "allowed_origins": "https://shop.example/path"})
+    assert bad.status_code == 422 and "allowed_origins[0]" in bad.get_data(as_text=True)
+
+    secret = "a-new-widget-secret-0123456789abcdefXYZ"
+    origins = "http://127.0.0.1:8080\nhttps://shop.example"
+    saved = owner.post(action, data={**fields, "widget_secret": secret, "allowed_origins": origins})
+    assert saved.status_code == 302
+    shop = bridge.rt.settings.shop("shop1")
+    assert shop is not None and shop.widget_secret == secret
+    assert shop.allowed_origins == ("http://127.0.0.1:8080", "https://shop.example")
+    after = owner.get(action).get_data(as_text=True)
+    assert secret not in after and "from the database" in after
+
+    back = owner.post(action, data={**fields, "secret_from": "config", "origins_from": "config"})
+    assert back.status_code == 302
+    shop = bridge.rt.settings.shop("shop1")
+    assert shop is not None and shop.widget_secret.startswith("widget-secret-for-tests")
+    staff = console.login_as(Role.STAFF)
+    assert staff.get(action).status_code == 403
+    assert owner.get("/console/shops/nope/settings").status_code == 404
