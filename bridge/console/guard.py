@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from bridge.console import i18n
 from bridge.console.routing import ROUTES, ConsoleRoute, bp
 from bridge.console.users import ConsoleUser, session_user
+from bridge.errors import BridgeError
 from bridge.storage import secretbox
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -125,6 +126,15 @@ def safe_next(target: str | None) -> str:
     if parts.path.rstrip("/") == url_for("console.login").rstrip("/"):
         return default
     return target
+
+
+@bp.errorhandler(BridgeError)
+def _bridge_error(exc: BridgeError) -> tuple[str, int]:
+    """A service's refusal (unknown version, a rule broken), said on a page with its status."""
+    if "console_lang" not in g:
+        g.console_lang = i18n.DEFAULT
+    message = str(exc) if exc.status < 500 else i18n.gettext("Something went wrong. Please try again.")
+    return render_template("console/error.html", status=exc.status, message=message), exc.status
 
 
 @bp.errorhandler(HTTPException)

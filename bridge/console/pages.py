@@ -7,4 +7,5 @@ from __future__ import annotations
 def load() -> None:
     import bridge.console.audit_page  # the audit log (owner)
     import bridge.console.auth_views  # login, logout, account
-    import bridge.console.overview  # noqa: F401  the home page
+    import bridge.console.overview  # the home page
+    import bridge.console.program_page  # noqa: F401  the published program, its versions
