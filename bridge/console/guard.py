@@ -26,6 +26,7 @@ from bridge.storage import secretbox
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 COOKIE_NAME = "bridge_console"
+STATIC_ENDPOINT = "console.static"
 COOKIE_PATH = "/console"
 
 login_manager = LoginManager()
@@ -79,9 +80,11 @@ def allowed_here(route: ConsoleRoute) -> bool:
 
 @bp.before_request
 def _guard() -> ResponseReturnValue | None:
+    if request.endpoint == STATIC_ENDPOINT:
+        return None  # the stylesheet and vendored scripts: public, like any site's
     route = ROUTES.get(request.endpoint or "")
     if route is None:
-        abort(404)  # a console URL that is not a declared console route (static files are served by Flask)
+        abort(404)  # a console URL that is not a declared console route
     user = signed_in()
     g.console_lang = i18n.choose(user.language if user else None)
     if route.role is not None:
@@ -140,16 +143,18 @@ def _bridge_error(exc: BridgeError) -> tuple[str, int]:
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> tuple[str, int]:
     """Console errors are pages (the APIs keep their JSON errors)."""
-    status = exc.code or 500
-    if isinstance(exc, CSRFError):
-        message = i18n.gettext("This form has expired or was not sent by the console. Go back, reload and try again.")
-    else:
-        message = {
-            403: i18n.gettext("Your role does not allow this page or action."),
-            404: i18n.gettext("There is no such page."),
-        }.get(status, exc.description or exc.name)
     if "console_lang" not in g:
         g.console_lang = i18n.DEFAULT
+    status = exc.code or 500
+    message: str
+    if isinstance(exc, CSRFError):
+        message = i18n.gettext("This form has expired or was not sent by the console. Go back, reload and try again.")
+    elif status == 403:
+        message = i18n.gettext("Your role does not allow this page or action.")
+    elif status == 404:
+        message = i18n.gettext("There is no such page.")
+    else:
+        message = exc.description or exc.name
     return render_template("console/error.html", status=status, message=message), status
 
 

@@ -99,7 +99,7 @@ def test_lockout_says_when_it_ends_and_lifts_after_that_time(console: Console) -
     assert locked.status_code == 429
     until = test_clock.TEST_NOW + throttle.LOCK
     text = locked.get_data(as_text=True)
-    assert "this account is locked until" in text
+    assert "this account is locked until <time datetime=" in text  # the date is markup, not escaped text
     assert until.strftime("%Y-%m-%d %H:%M") in text  # in the program's time zone (UTC here)
     assert (f"console:{email}", "console.locked") in audit_actions(console.bridge)
 

@@ -75,3 +75,11 @@ def test_account_page_lists_the_users_sessions(console: Console) -> None:
     console.login(second, email)
     page = first.get("/console/account", headers={"User-Agent": "Laptop"}).get_data(as_text=True)
     assert email in page and page.count('<td dir="ltr">127.0.0.1</td>') == 2
+
+
+def test_the_stylesheet_is_served_without_a_session(console: Console) -> None:
+    response = console.client().get("/console/static/console.css")
+    body = response.get_data(as_text=True)
+    response.close()  # a file response: closed as a WSGI server would
+    assert response.status_code == 200 and response.mimetype == "text/css"
+    assert "margin-inline-start" in body  # logical properties: RTL mirrors
