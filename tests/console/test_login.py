@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -221,3 +222,28 @@ def test_sessions_end_after_the_idle_time(console: Console) -> None:
     assert client.get("/console/").status_code == 200
     move_clock(timedelta(hours=34, minutes=1))
     assert client.get("/console/").status_code == 302
+
+
+def test_login_and_its_throttle_work_while_redis_is_down(make_bridge: Callable[..., Bridge], tmp_path: Path) -> None:
+    """Sessions and the throttle live in the database: an unreachable Redis changes nothing for the console."""
+    bridge = make_bridge(redis_url=f"unix://{tmp_path / 'no-redis.sock'}")
+    console = Console(bridge)
+    email = console.add_user(Role.OWNER)
+    for _ in range(throttle.ACCOUNT_FAILURES - 1):
+        assert console.login(console.client(), email, "wrong password!").status_code == 401
+    assert console.login(console.client(), email, "wrong password!").status_code == 429
+    other = console.add_user(Role.VIEWER)
+    client = console.client()
+    assert console.login(client, other).status_code == 302
+    assert client.get("/console/").status_code == 200
+
+
+def test_ended_sessions_are_forgotten_after_a_while(console: Console) -> None:
+    email = console.add_user(Role.VIEWER)
+    client = console.client()
+    console.login(client, email)
+    console.post(client, "/console/logout")
+    move_clock(timedelta(days=31))
+    console.login(console.client(), email)
+    with db.read(console.bridge.rt.engine) as conn:
+        assert len(conn.execute(select(t.console_session)).all()) == 1  # only the live one
