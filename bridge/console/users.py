@@ -202,6 +202,26 @@ def reset_password(engine: Engine, program_id: str, email: str, password: str, *
     return {"id": user["id"], "email": user["email"], "sessions_ended": ended}
 
 
+def change_own_password(engine: Engine, program_id: str, user: ConsoleUser, password: str) -> int:
+    """The signed-in user's new password; their *other* sessions end (this one goes on). Returns how many."""
+    password_hash = hash_password(password)
+    now = utcnow()
+    s = t.console_session.c
+    with db.write(engine) as conn:
+        conn.execute(
+            update(t.console_user)
+            .where(t.console_user.c.id == user.id)
+            .values(password_hash=password_hash, password_changed_at=now)
+        )
+        ended = conn.execute(
+            update(t.console_session)
+            .where(s.user_id == user.id, s.revoked_at.is_(None), s.id != user.session_id)
+            .values(revoked_at=now)
+        ).rowcount
+        _audit(conn, program_id, user.actor, "console_user.password_changed", user.id, {"sessions": ended})
+    return int(ended)
+
+
 def set_language(engine: Engine, program_id: str, user: ConsoleUser, language: str | None) -> None:
     with db.write(engine) as conn:
         conn.execute(update(t.console_user).where(t.console_user.c.id == user.id).values(language=language))
