@@ -133,8 +133,11 @@ def when(moment: datetime | date | None, style: str = "datetime") -> Markup:
 
 
 def init_jinja(env: Any) -> None:
-    """The console's template helpers: ``_``, ``when``, ``points``, ``money``, ``digits``."""
+    """The console's template helpers: ``_``, ``once_key``, ``when``, ``points``, ``money``, ``digits``."""
+    from bridge.console.forms import new_once_key
+
     env.globals["_"] = gettext
+    env.globals["once_key"] = new_once_key
     env.globals["console_language"] = language
     env.globals["console_languages"] = LANGUAGES
     env.filters["when"] = when
