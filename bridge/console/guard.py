@@ -13,7 +13,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
+from flask.wrappers import Request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -21,10 +23,19 @@ from werkzeug.exceptions import HTTPException
 from bridge.console import i18n
 from bridge.console.routing import ROUTES, ConsoleRoute, bp
 from bridge.console.users import ConsoleUser, session_user
+from bridge.errors import BridgeError
 from bridge.storage import secretbox
 
+# Scripts only from the console's own static files (vendored libraries included): no inline script, no CDN.
+# Inline styles are allowed (a bar's width in a style attribute); data for a script goes in data-* attributes or
+# a <script type="application/json"> block, which is never executed.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 COOKIE_NAME = "bridge_console"
+STATIC_ENDPOINT = "console.static"
 COOKIE_PATH = "/console"
 
 login_manager = LoginManager()
@@ -49,10 +60,23 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,  # only the console's POSTs (``_guard``); the APIs have no forms
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: a form left open still posts
     )
+    app.session_interface = ConsoleOnlySessions()
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
     csrf.init_app(app)
     i18n.init_jinja(app.jinja_env)
+
+
+class ConsoleOnlySessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, for the console's paths only. Elsewhere the session is the null one, never
+    read from a cookie nor saved: Flask-Login looks at the session after every request, and a session that is
+    looked at adds ``Vary: Cookie`` to the answer — which would make shared caches keep one copy of the widget's
+    script per visitor."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path != COOKIE_PATH and not request.path.startswith(COOKIE_PATH + "/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def _load_user(token: str) -> ConsoleUser | None:
@@ -78,9 +102,11 @@ def allowed_here(route: ConsoleRoute) -> bool:
 
 @bp.before_request
 def _guard() -> ResponseReturnValue | None:
+    if request.endpoint == STATIC_ENDPOINT:
+        return None  # the stylesheet and vendored scripts: public, like any site's
     route = ROUTES.get(request.endpoint or "")
     if route is None:
-        abort(404)  # a console URL that is not a declared console route (static files are served by Flask)
+        abort(404)  # a console URL that is not a declared console route
     user = signed_in()
     g.console_lang = i18n.choose(user.language if user else None)
     if route.role is not None:
@@ -104,7 +130,7 @@ def _headers(response: Response) -> Response:
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault(
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+        CONTENT_SECURITY_POLICY,
     )
     return response
 
@@ -127,19 +153,30 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+@bp.errorhandler(BridgeError)
+def _bridge_error(exc: BridgeError) -> tuple[str, int]:
+    """A service's refusal (unknown version, a rule broken), said on a page with its status."""
+    if "console_lang" not in g:
+        g.console_lang = i18n.DEFAULT
+    message = str(exc) if exc.status < 500 else i18n.gettext("Something went wrong. Please try again.")
+    return render_template("console/error.html", status=exc.status, message=message), exc.status
+
+
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> tuple[str, int]:
     """Console errors are pages (the APIs keep their JSON errors)."""
-    status = exc.code or 500
-    if isinstance(exc, CSRFError):
-        message = i18n.gettext("This form has expired or was not sent by the console. Go back, reload and try again.")
-    else:
-        message = {
-            403: i18n.gettext("Your role does not allow this page or action."),
-            404: i18n.gettext("There is no such page."),
-        }.get(status, exc.description or exc.name)
     if "console_lang" not in g:
         g.console_lang = i18n.DEFAULT
+    status = exc.code or 500
+    message: str
+    if isinstance(exc, CSRFError):
+        message = i18n.gettext("This form has expired or was not sent by the console. Go back, reload and try again.")
+    elif status == 403:
+        message = i18n.gettext("Your role does not allow this page or action.")
+    elif status == 404:
+        message = i18n.gettext("There is no such page.")
+    else:
+        message = exc.description or exc.name
     return render_template("console/error.html", status=status, message=message), status
 
 

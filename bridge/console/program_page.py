@@ -11,12 +11,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from bridge.connectors.woocommerce.webhooks import parse_order
+from bridge.console import forms as console_forms
 from bridge.console import i18n
 from bridge.console import program_forms as forms
 from bridge.console.guard import signed_in
@@ -113,10 +114,7 @@ def program_yaml() -> Response | tuple[str, int]:
 @console_route("/program/drafts/<int:draft_id>", role=Role.VIEWER)
 def program_draft(draft_id: int) -> str:
     rt = current_runtime()
-    try:
-        draft = programs.draft(rt.engine, rt.program_id, draft_id)
-    except programs.DraftNotFound:
-        abort(404)
+    draft = programs.draft(rt.engine, rt.program_id, draft_id)  # DraftNotFound: a 404 page (console guard)
     with db.read(rt.engine) as conn:
         base = store.version(conn, rt.program_id, draft["base_version"]) if draft["base_version"] else None
         current = store.published_number(conn, rt.program_id)
@@ -137,17 +135,15 @@ def program_publish(draft_id: int) -> Response:
     reason = request.form.get("reason", "").strip()[:2000]
     try:
         number = programs.publish_draft(rt.engine, rt.program_id, draft_id, actor=_actor(), reason=reason)
-    except programs.DraftNotFound:
-        abort(404)
     except programs.ProgramMoved as exc:
         message = "Version {current} was published after this draft was made from version {base}: make a new draft."
-        flash(i18n.gettext(message, current=exc.published_version, base=exc.base_version), "error")
+        console_forms.problem(i18n.gettext(message, current=exc.published_version, base=exc.base_version))
         return redirect(url_for("console.program_draft", draft_id=draft_id))
     except programs.DraftAlreadyPublished:
-        flash(i18n.gettext("This draft is already published."), "error")
+        console_forms.problem(i18n.gettext("This draft is already published."))
         return redirect(url_for("console.program_draft", draft_id=draft_id))
     rt.changed("program")
-    flash(i18n.gettext("Version {n} is published.", n=number), "ok")
+    console_forms.done(i18n.gettext("Version {n} is published.", n=number))
     return redirect(url_for("console.program"))
 
 
@@ -158,7 +154,7 @@ def program_version(number: int) -> str:
         row = store.version(conn, rt.program_id, number)
         current = store.published_number(conn, rt.program_id)
     if row is None:
-        abort(404)
+        raise programs.VersionNotFound(f"no program version {number}")
     return render_template(
         "console/program_version.html",
         row=row,
@@ -174,13 +170,11 @@ def program_restore(number: int) -> Response:
     reason = request.form.get("reason", "").strip()[:2000]
     try:
         new = programs.restore(rt.engine, rt.program_id, number, actor=_actor(), reason=reason)
-    except programs.VersionNotFound:
-        abort(404)
     except programs.ProgramMoved:
-        flash(i18n.gettext("Another version was published meanwhile: look again and retry."), "error")
-        return redirect(url_for("console.program_version", number=number))
+        console_forms.problem(i18n.gettext("Another version was published meanwhile: look again and retry."))
+        return redirect(url_for("console.program"))
     rt.changed("program")
-    flash(i18n.gettext("Version {n} is published again as version {new}.", n=number, new=new), "ok")
+    console_forms.done(i18n.gettext("Version {n} is published again as version {new}.", n=number, new=new))
     return redirect(url_for("console.program"))
 
 

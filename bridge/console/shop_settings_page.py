@@ -3,9 +3,10 @@ owner (issue 14), through the same service as ``PATCH /admin/v1/shops/<id>/setti
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from bridge.console import forms as console_forms
 from bridge.console import i18n
 from bridge.console.guard import signed_in
 from bridge.console.routing import Role, console_route
@@ -19,10 +20,7 @@ MAX_ORIGINS = 50
 @console_route("/shops/<shop_id>/settings", role=Role.OWNER)
 def shop_settings_page(shop_id: str) -> str:
     rt = current_runtime()
-    try:
-        view = shop_settings.view(rt.settings, shop_settings.rows(rt.engine, rt.program_id), shop_id)
-    except shop_settings.ShopNotServed:
-        abort(404)
+    view = shop_settings.view(rt.settings, shop_settings.rows(rt.engine, rt.program_id), shop_id)
     return render_template("console/shop_settings.html", view=view, errors={}, origin_errors=[], origins_text=None)
 
 
@@ -47,8 +45,6 @@ def shop_settings_post(shop_id: str) -> Response | tuple[str, int]:
     try:
         validated = shop_settings.validated(change)
         shop_settings.update(rt.settings, rt.engine, shop_id, validated, actor=user.actor)
-    except shop_settings.ShopNotServed:
-        abort(404)
     except ConfigError as exc:
         view = shop_settings.view(rt.settings, shop_settings.rows(rt.engine, rt.program_id), shop_id)
         errors = {exc.key: exc.reason}
@@ -62,5 +58,5 @@ def shop_settings_post(shop_id: str) -> Response | tuple[str, int]:
         )
         return page, 422
     rt.changed("shops")
-    flash(i18n.gettext("The shop's settings are saved; every process follows within seconds."), "ok")
+    console_forms.done(i18n.gettext("The shop's settings are saved; every process follows within seconds."))
     return redirect(url_for("console.shop_settings_page", shop_id=shop_id))
