@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+from typing import TYPE_CHECKING
 
-from bridge.config import Settings, load_settings
+if TYPE_CHECKING:  # imported when an app is made, never by `import bridge`: the slim supervisor
+    from flask import Flask  # (bridge.supervise) and small commands do not pay for Flask and the configuration
+
+    from bridge.config import Settings
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """The only app factory. Reads ``$BRIDGE_CONFIG`` (or ./config.yaml) when no settings are given."""
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     from bridge import features, logs
+    from bridge.config import load_settings
     from bridge.runtime import EXTENSION_KEY, Runtime
     from bridge.web import (
         admin_api,
@@ -63,10 +69,6 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def serve_app() -> Flask:
-    """The app a gunicorn worker serves: ``create_app`` plus the change listener, so this worker applies a
-    published program or a connected shop as soon as it is announced."""
-    from bridge.runtime import EXTENSION_KEY
-
-    app = create_app()
-    app.extensions[EXTENSION_KEY].follow_changes()
-    return app
+    """The app gunicorn serves, loaded once in its master (``bridge.web.gunicorn_conf``); each worker then renews
+    its connections and starts its change listener after the fork (``Runtime.after_fork``)."""
+    return create_app()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bridge.runtime import Runtime
-from bridge.storage import db, migrate, programs
+from bridge.storage import db, programs
 
 
 def prepare_database(rt: Runtime, *, migrate_schema: bool) -> None:
@@ -12,6 +12,8 @@ def prepare_database(rt: Runtime, *, migrate_schema: bool) -> None:
     from bridge.program import service as program_service
 
     if migrate_schema:
+        from bridge.storage import migrate  # Alembic (and Mako, Pygments) only where the schema is migrated
+
         migrate.upgrade(rt.engine)
     config = rt.base_settings or rt.settings
     with db.write(rt.engine) as conn:

@@ -141,15 +141,18 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
 @click.pass_context
 def worker(ctx: click.Context, burst: bool) -> None:
     """Process inbox deliveries (RQ worker + inbox sweeper)."""
-    from bridge import create_app
+    from bridge import features, logs
     from bridge.bootstrap import prepare_database
     from bridge.jobs.worker import run_worker
-    from bridge.runtime import current_runtime
+    from bridge.runtime import Runtime
 
-    app = create_app(_settings(ctx))
-    with app.app_context():
-        prepare_database(current_runtime(), migrate_schema=False)
-    run_worker(app, burst=burst)
+    # No Flask app: a worker answers no requests, so it neither imports nor holds the web side (bench/memory.py).
+    settings = _settings(ctx)
+    logs.configure(settings.log_level)
+    features.load()
+    rt = Runtime.build(settings)
+    prepare_database(rt, migrate_schema=False)
+    run_worker(rt, burst=burst)
 
 
 @cli.command()
@@ -160,9 +163,8 @@ def run(ctx: click.Context, host: str, port: int) -> None:
     """Everything on one machine: embedded Redis, a worker and the web server, kept running together."""
     from bridge import logs
     from bridge.bootstrap import prepare_database
-    from bridge.embedded_redis import EmbeddedRedis
     from bridge.runtime import Runtime
-    from bridge.supervisor import BridgeAlreadyRunning, PortInUse, Supervisor, child_env, listen, lock_data_dir
+    from bridge.supervisor import BridgeAlreadyRunning, PortInUse, child_env, listen, lock_data_dir
 
     settings = _settings(ctx)
     logs.configure(settings.log_level)
@@ -172,28 +174,30 @@ def run(ctx: click.Context, host: str, port: int) -> None:
     except (BridgeAlreadyRunning, PortInUse) as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
-    runtime = Runtime.build(settings)
-    prepare_database(runtime, migrate_schema=True)
+    rt = Runtime.build(settings)
+    prepare_database(rt, migrate_schema=True)
     from bridge.console.demo import announcement, ensure_demo_owner  # issue 15: the demo config's console owner
 
-    console_note = announcement(f"http://{host}:{port}", ensure_demo_owner(runtime))
-    runtime.close()
-    supervisor = Supervisor(child_env(ctx.obj.get("config")))
-    try:
-        if settings.uses_embedded_redis:
-            supervisor.start_redis(EmbeddedRedis(settings.embedded_redis_socket, settings.data_dir / "redis.log"))
-        supervisor.spawn("worker", "worker")
-        supervisor.spawn_web(listener)
-    except BaseException:
-        supervisor.stop_all()
-        raise
-    click.echo(f"Loyalty Bridge listening on http://{host}:{port} (Ctrl-C to stop)", err=True)
+    console_note = announcement(f"http://{host}:{port}", ensure_demo_owner(rt))
+    rt.close()
+    banner = f"Loyalty Bridge listening on http://{host}:{port} (Ctrl-C to stop)"
     if console_note:
-        click.echo(console_note, err=True)
-    status = supervisor.wait()
-    listener.close()
-    lock.close()
-    sys.exit(status)
+        banner += "\n" + console_note
+    # From here on only children are started and watched: this process becomes the slim supervisor (same pid, the
+    # lock and the socket inherited), which imports none of the application (bridge/supervise.py).
+    argv = [sys.executable, "-m", "bridge.supervise", "--listen-fd", str(listener.fileno())]
+    argv += ["--lock-fd", str(lock.fileno()), "--log-level", settings.log_level, "--banner", banner]
+    if settings.uses_embedded_redis:
+        argv += [
+            "--redis-socket",
+            str(settings.embedded_redis_socket),
+            "--redis-log",
+            str(settings.data_dir / "redis.log"),
+        ]
+    os.set_inheritable(lock.fileno(), True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, argv, child_env(ctx.obj.get("config")))
 
 
 @cli.group()

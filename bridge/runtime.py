@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
-from flask import current_app, has_app_context
 from redis import Redis
 from sqlalchemy import Engine
 
@@ -85,6 +85,16 @@ class Runtime:
         if self._listener is None or not self._listener.is_alive():
             self._listener = ChangeListener(self, redis_url(self.settings))
             self._listener.start()
+
+    def after_fork(self) -> None:
+        """In a process forked from the one that built this runtime (a gunicorn worker of a preloaded app): drop
+        the inherited pooled connections without closing them (they are the parent's), make new Redis clients,
+        and follow changes from here."""
+        self.engine.dispose(close=False)
+        self._redis = {}
+        self._listener = None
+        self._shops_lock = threading.Lock()
+        self.follow_changes()
 
     def changed(self, what: str) -> None:
         """After committing a change to the program or the shops: this process applies it now, and every other
@@ -252,8 +262,9 @@ def runs_with_runtime(func: Callable[Concatenate[Runtime, P], R]) -> Callable[Co
 
 def active_runtime() -> Runtime | None:
     """The current runtime (app context first, then ``use_runtime``), or None."""
-    if has_app_context():
-        runtime: Runtime = current_app.extensions[EXTENSION_KEY]
+    flask = sys.modules.get("flask")  # not imported: no app context can exist (a worker runs without Flask)
+    if flask is not None and flask.has_app_context():
+        runtime: Runtime = flask.current_app.extensions[EXTENSION_KEY]
         return runtime
     return _ACTIVE.get()
 

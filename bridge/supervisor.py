@@ -127,6 +127,7 @@ def gunicorn_argv(bind_fd: int, workers: int = 2, threads: int = 4) -> list[str]
         "--threads", str(threads),
         "--no-control-socket",
         "--graceful-timeout", "10",
+        "--config", "python:bridge.web.gunicorn_conf",  # the app preloaded once, forked into the workers
         "bridge:serve_app()",
     ]  # fmt: skip
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask
 from redis.exceptions import RedisError
 from rq.worker import SimpleWorker
 
@@ -22,7 +21,7 @@ from bridge.jobs.heartbeat import Heartbeat
 from bridge.jobs.queue import make_queue
 from bridge.jobs.schedule import Scheduler
 from bridge.jobs.sweeper import Sweeper
-from bridge.runtime import current_runtime
+from bridge.runtime import Runtime, current_runtime, use_runtime
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +30,9 @@ RQ_MAX_CONNECTION_WAIT_SECONDS = 2.0
 """RQ's reconnect backoff grows to 60 s by default: after a Redis restart the worker would sit idle that long."""
 
 
-def run_worker(app: Flask, *, burst: bool = False, sweep: bool = True) -> None:
-    with app.app_context():
+def run_worker(runtime: Runtime, *, burst: bool = False, sweep: bool = True) -> None:
+    """Jobs run with ``runtime`` as the current runtime (``use_runtime``): a worker needs no Flask app."""
+    with use_runtime(runtime):
         rt = current_runtime()
         if sweep:
             rt.follow_changes()  # the worker's jobs and scheduler threads apply announced changes at once

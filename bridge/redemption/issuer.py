@@ -14,9 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from bridge.config import RedemptionSettings, ShopSettings
 from bridge.connectors.woocommerce.api import (
@@ -55,6 +53,9 @@ class _Outcome:
     absent: bool = False  # the shop answered that no coupon has this code (so giving up is safe)
 
 
+if TYPE_CHECKING:
+    import requests
+
 _local = threading.local()
 
 
@@ -66,6 +67,8 @@ def shop_client(shop: ShopSettings, timeout: float) -> WooClient:
         sessions = _local.sessions = {}
     session = sessions.get(shop.id)
     if session is None:
+        import requests  # with the first coupon, not with the module (see bridge.connectors.woocommerce.api)
+
         session = sessions[shop.id] = requests.Session()
     return WooClient.for_shop(shop, timeout=timeout, session=session)
 

@@ -16,8 +16,6 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
-
 from bridge.config import Settings
 from bridge.errors import BridgeError
 
@@ -31,6 +29,8 @@ class SecretKeyError(BridgeError):
 
 class SecretBox:
     def __init__(self, key_material: str) -> None:
+        from cryptography.fernet import Fernet  # with the first box: a bridge without connected shops never needs it
+
         digest = hashlib.sha256(key_material.encode()).digest()  # any long string -> a 32-byte Fernet key
         self._fernet = Fernet(base64.urlsafe_b64encode(digest))
         self._hash_key = hashlib.sha256(b"keyed-digest:" + key_material.encode()).digest()
@@ -46,9 +46,11 @@ class SecretBox:
         return self._fernet.encrypt(json.dumps(values, sort_keys=True).encode()).decode()
 
     def open(self, token: str) -> dict[str, Any]:
+        from cryptography import fernet
+
         try:
             data = json.loads(self._fernet.decrypt(token.encode()))
-        except InvalidToken as exc:
+        except fernet.InvalidToken as exc:
             raise SecretKeyError(
                 "stored shop credentials cannot be decrypted with this secret key: restore the key that sealed "
                 "them (secret_key / data_dir/secret.key) or run `bridge connect` again"

@@ -51,7 +51,7 @@ class Bridge:
 
     def drain(self) -> None:
         """Run the real RQ worker until the queue is empty."""
-        run_worker(self.app, burst=True, sweep=False)
+        run_worker(self.rt, burst=True, sweep=False)
 
     # -- the owner's side ------------------------------------------------------------------------------------
     def admin(self, method: str, path: str, **kwargs: Any) -> TestResponse:

@@ -11,15 +11,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import urlencode, urlsplit
-
-import requests
-from oauthlib import oauth1
 
 from bridge.config import ShopSettings
 from bridge.errors import BridgeError
 from bridge.write_guard import network_in_write, write_open
+
+if TYPE_CHECKING:
+    import requests
+
+# requests and oauthlib are imported by the first client made, not with this module: a process that never calls
+# a shop (the demo, a worker of a shop without API keys) does not hold them (bench/memory.py).
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,11 @@ class WooClient:
         self._key = consumer_key
         self._secret = consumer_secret
         self.timeout = timeout
-        self._session = session or requests.Session()
+        if session is None:
+            import requests
+
+            session = requests.Session()
+        self._session = session
         self.uses_oauth = urlsplit(self.base_url).scheme == "http"
 
     def __repr__(self) -> str:  # no keys, ever
@@ -121,6 +128,8 @@ class WooClient:
             url, query = self._oauth_signed_url(method, url, query), {}
         else:
             auth = (self._key, self._secret)
+        import requests
+
         failure = ""
         try:
             response = self._session.request(
@@ -139,6 +148,8 @@ class WooClient:
     def _oauth_signed_url(self, method: str, url: str, query: Mapping[str, str]) -> str:
         """``url`` with ``query`` and an OAuth 1.0a one-legged signature (HMAC-SHA256, no token) in the query
         string: what WooCommerce verifies over plain http. oauthlib signs it (nonce, timestamp, base string)."""
+        from oauthlib import oauth1
+
         signer = oauth1.Client(
             self._key,
             client_secret=self._secret,
