@@ -7,13 +7,22 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from bridge.notifications import dispatcher
 from bridge.storage.clock import utcnow
+from tests.integration.conftest import BOTH_BACKENDS
 from tests.notifications.conftest import deliveries, dispatch, paid_order
 from tests.support.client import Bridge
 from tests.support.receiver import Receiver
 
 WEBHOOKS_ONLY: dict[str, Any] = {"events": {}}  # no member channel: every event goes to the endpoint only
+
+
+@pytest.fixture(params=BOTH_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The claim's SQL (FOR UPDATE SKIP LOCKED, the per-member order) runs on both databases."""
+    return str(request.param)
 
 
 def test_every_event_reaches_the_endpoint_signed_and_once(notifying: Callable[..., Bridge], receiver: Receiver) -> None:
