@@ -1093,6 +1093,7 @@ class NotificationsSchema(Section):
     locale = Choice(LOCALES, **_d("members' language: `en` or `fa`", "en"))
     dispatch_interval_seconds = Number(as_float=True, **_d("how often workers send what is due; 0: off", 5))
     batch_size = Integer(minimum=1, **_d("deliveries claimed per transaction", 200))
+    concurrency = Integer(minimum=1, **_d("messages in flight at once (each thread its own SMTP connection)", 8))
     max_attempts = Integer(minimum=1, **_d("then the delivery is dead-lettered (replayable)", 8))
     retry_base_seconds = Integer(minimum=0, **_d("backoff: 30s, 60s, 120s, ... capped at `retry_max_seconds`", 30))
     retry_max_seconds = Integer(minimum=0, **_d("longest wait between two attempts", 3600))

@@ -24,6 +24,7 @@ import hashlib
 import logging
 import secrets
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -134,6 +135,7 @@ def claim(rt: Runtime, now: datetime, totals: Counter[str]) -> tuple[list[Job], 
         outs = store.opted_out(conn, members)
         contacts = store.contacts(conn, members)
         sent_today = Counter(store.sent_since(conn, members, day_start))
+        lease, claims = now + timedelta(seconds=n.lease_seconds), []
         for x in due:
             contact = contacts.get(x.member_id) if x.member_id is not None else None
             if x.channel in MEMBER_CHANNELS:
@@ -152,16 +154,11 @@ def claim(rt: Runtime, now: datetime, totals: Counter[str]) -> tuple[list[Job], 
                 assert x.member_id is not None
                 sent_today[x.member_id] += 1
             token = secrets.token_hex(8)
-            store.change(
-                conn,
-                x.id,
-                state=store.SENDING,
-                attempts=x.attempts + 1,
-                lease_until=now + timedelta(seconds=n.lease_seconds),
-                claim=token,
-                updated_at=now,
+            claims.append(
+                {"b_id": x.id, "b_attempts": x.attempts + 1, "b_lease_until": lease, "b_claim": token, "b_now": now}
             )
             jobs.append(Job(x, events[x.event_id], token, x.attempts + 1, contact))
+        store.claim_many(conn, claims)
         balances: dict[int, dict[str, int]] = {}
         for job in jobs:
             member_id = job.delivery.member_id
@@ -225,22 +222,42 @@ def context(rt: Runtime, event: Event, member_id: int | None, balance: dict[str,
 
 
 def send(rt: Runtime, jobs: list[Job]) -> list[Outcome]:
+    """Send the claimed jobs with no transaction open, ``concurrency`` at a time: a remote SMTP server or webhook
+    answers in tens of milliseconds, so one message after the other would cap a worker near 20-50 messages/s.
+    Each thread has its own SMTP connection and HTTP session. Two webhooks for one member and endpoint are never
+    in one claim (``store.due``), so their order holds."""
+    n = rt.settings.notifications
+    lanes = max(1, min(n.concurrency, len(jobs)))
+    chunks = [jobs[i::lanes] for i in range(lanes)]
+    outcomes: dict[int, Outcome] = {}
+    if lanes == 1:
+        outcomes.update(_send_lane(rt, chunks[0]))
+    else:
+        with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="notify") as pool:
+            for done in pool.map(lambda chunk: _send_lane(rt, chunk), chunks):
+                outcomes.update(done)
+    return [
+        outcomes.get(job.delivery.id, Outcome(False, error=f"unknown channel {job.delivery.channel}")) for job in jobs
+    ]
+
+
+def _send_lane(rt: Runtime, jobs: list[Job]) -> dict[int, Outcome]:
     n = rt.settings.notifications
     outcomes: dict[int, Outcome] = {}
-    by_channel: dict[str, list[Job]] = {}
-    for job in jobs:
-        by_channel.setdefault(job.delivery.channel, []).append(job)
-    if by_channel.get("email"):
+    emails = [job for job in jobs if job.delivery.channel == "email"]
+    if emails:
         with email_channel.SmtpSender(n.email) as smtp:
-            for job in by_channel["email"]:
+            for job in emails:
                 outcomes[job.delivery.id] = _send_email(rt, smtp, job)
-    if by_channel.get("sms") or by_channel.get("webhook"):
+    others = [job for job in jobs if job.delivery.channel in ("sms", "webhook")]
+    if others:
         with requests.Session() as session:
             provider = sms_channel.provider_for(n.sms)
-            for job in by_channel.get("sms", []):
-                outcomes[job.delivery.id] = _send_sms(rt, provider, session, job)
             endpoints = {endpoint.id: endpoint for endpoint in n.webhooks}
-            for job in by_channel.get("webhook", []):
+            for job in others:
+                if job.delivery.channel == "sms":
+                    outcomes[job.delivery.id] = _send_sms(rt, provider, session, job)
+                    continue
                 endpoint = endpoints.get(job.delivery.target)
                 if endpoint is None:
                     outcomes[job.delivery.id] = Outcome(False, error="endpoint no longer configured", permanent=True)
@@ -249,9 +266,7 @@ def send(rt: Runtime, jobs: list[Job]) -> list[Outcome]:
                 outcomes[job.delivery.id] = webhook_channel.send(
                     session, endpoint, message_id(rt, job.delivery), utcnow(), payload
                 )
-    return [
-        outcomes.get(job.delivery.id, Outcome(False, error=f"unknown channel {job.delivery.channel}")) for job in jobs
-    ]
+    return outcomes
 
 
 def message_id(rt: Runtime, delivery: Delivery) -> str:
@@ -318,22 +333,38 @@ def backoff(n: NotificationSettings, attempts: int) -> timedelta:
 
 def record(rt: Runtime, jobs: list[Job], outcomes: list[Outcome], now: datetime, totals: Counter[str]) -> None:
     n = rt.settings.notifications
+    rows: list[dict[str, Any]] = []
+    kinds: Counter[str] = Counter()
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        row: dict[str, Any] = {
+            "b_id": job.delivery.id,
+            "b_claim": job.claim,
+            "b_lease_until": None,
+            "b_updated_at": now,
+        }
+        if outcome.ok:
+            row.update(b_state=store.SENT, b_sent_at=now, b_provider_id=outcome.provider_id[:128], b_last_error=None)
+            kinds["sent"] += 1
+        elif outcome.permanent or job.attempts >= n.max_attempts:
+            row.update(b_state=store.DEAD, b_last_error=outcome.error[:500])
+            kinds["dead"] += 1
+        else:
+            retry_at = now + backoff(n, job.attempts)
+            row.update(b_state=store.PENDING, b_next_attempt_at=retry_at, b_last_error=outcome.error[:500])
+            kinds["retried"] += 1
+        rows.append(row)
     with db.write(rt.engine) as conn:
-        for job, outcome in zip(jobs, outcomes, strict=True):
-            if outcome.ok:
-                values: dict[str, Any] = {"state": store.SENT, "sent_at": now, "provider_id": outcome.provider_id[:128]}
-                values["last_error"] = None
-                kind = "sent"
-            elif outcome.permanent or job.attempts >= n.max_attempts:
-                values, kind = {"state": store.DEAD, "last_error": outcome.error[:500]}, "dead"
-            else:
-                values = {
-                    "state": store.PENDING,
-                    "next_attempt_at": now + backoff(n, job.attempts),
-                    "last_error": outcome.error[:500],
-                }
-                kind = "retried"
-            if store.change_claimed(conn, job.delivery.id, job.claim, **values, lease_until=None, updated_at=now):
-                totals[kind] += 1
-            else:
-                totals["lost_claim"] += 1
+        recorded = store.record_many(conn, rows)
+    if recorded == len(rows):
+        totals.update(kinds)
+        return
+    # a claim was lost (its lease ran out and another worker took it over): say which outcomes counted
+    with db.read(rt.engine) as conn:
+        states = store.states(conn, [job.delivery.id for job in jobs])
+    for job, row in zip(jobs, rows, strict=True):
+        claim_held = states.get(job.delivery.id) == (row["b_state"], job.claim)
+        totals[_kind(row["b_state"]) if claim_held else "lost_claim"] += 1
+
+
+def _kind(state: str) -> str:
+    return {store.SENT: "sent", store.DEAD: "dead"}.get(state, "retried")

@@ -112,6 +112,7 @@ class NotificationSettings:
     locale: str = "en"
     dispatch_interval_seconds: float = 5.0
     batch_size: int = 200
+    concurrency: int = 8  # messages in flight at once (threads, each with its own SMTP connection / HTTP session)
     max_attempts: int = 8
     retry_base_seconds: int = 30
     retry_max_seconds: int = 3600

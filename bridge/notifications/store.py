@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from bridge.storage import db
@@ -172,19 +172,50 @@ def sent_since(conn: Connection, member_ids: Sequence[int], since: datetime) -> 
     return {member_id: int(count) for member_id, count in conn.execute(stmt)}
 
 
+def states(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+    stmt = select(d.id, d.state, d.claim).where(d.id.in_(set(delivery_ids)))
+    return {row.id: (row.state, row.claim) for row in conn.execute(stmt)}
+
+
 def change(conn: Connection, delivery_id: int, **values: Any) -> None:
     conn.execute(update(t.notification_delivery).where(d.id == delivery_id).values(**values))
 
 
-def change_claimed(conn: Connection, delivery_id: int, claim: str, **values: Any) -> bool:
-    """Record an outcome, unless the claim was lost meanwhile (lease ran out and another worker took it)."""
-    stmt = (
-        update(t.notification_delivery)
-        .where(d.id == delivery_id, d.claim == claim, d.state == SENDING)
-        .values(**values)
-        .returning(d.id)
+_CLAIM = (
+    update(t.notification_delivery)
+    .where(d.id == bindparam("b_id"))
+    .values(
+        state=SENDING,
+        attempts=bindparam("b_attempts"),
+        lease_until=bindparam("b_lease_until"),
+        claim=bindparam("b_claim"),
+        updated_at=bindparam("b_now"),
     )
-    return conn.execute(stmt).first() is not None
+)
+
+
+def claim_many(conn: Connection, claims: Sequence[dict[str, Any]]) -> None:
+    """Mark deliveries claimed in one executemany: ``{b_id, b_attempts, b_lease_until, b_claim, b_now}`` each."""
+    if claims:
+        conn.execute(_CLAIM, list(claims))
+
+
+def record_many(conn: Connection, outcomes: Sequence[dict[str, Any]]) -> int:
+    """Record outcomes (``b_id``, ``b_claim`` and the new values, all keyed ``b_<column>``) in one executemany per
+    set of columns, each only where the claim still holds; returns how many were recorded."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in outcomes:
+        groups.setdefault(tuple(sorted(k for k in row if k not in ("b_id", "b_claim"))), []).append(row)
+    recorded = 0
+    for columns, rows in groups.items():
+        stmt = (
+            update(t.notification_delivery)
+            .where(d.id == bindparam("b_id"), d.claim == bindparam("b_claim"), d.state == SENDING)
+            .values({column.removeprefix("b_"): bindparam(column) for column in columns})
+        )
+        result = conn.execute(stmt, rows)
+        recorded += max(result.rowcount, 0)
+    return recorded
 
 
 # --- reading (admin API, CLI) ---------------------------------------------------------------------------------------

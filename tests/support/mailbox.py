@@ -25,21 +25,27 @@ class _Keep:
         self.box = box
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        with self.box.lock:
-            self.box.messages.append(message)
+        with self.box.lock:  # kept raw: parsing every message here would make the server the bench's bottleneck
+            self.box.raw.append(envelope.original_content or envelope.content)
             self.box.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
 
 
 class Mailbox:
     def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []
         self.recipients: list[list[str]] = []
         self.lock = threading.Lock()
         self.port = free_port()
         self._controller = Controller(_Keep(self), hostname="127.0.0.1", port=self.port)
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self.lock:
+            raw = list(self.raw)
+        parsed = [message_from_bytes(item, policy=policy.default) for item in raw]
+        assert all(isinstance(message, EmailMessage) for message in parsed)
+        return parsed  # type: ignore[return-value]
 
     def start(self) -> Mailbox:
         self._controller.start()

@@ -36,14 +36,15 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: one connection per sender, as a real endpoint allows
+
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("content-length", "0")))
-                if receiver.down:
-                    self.send_response(503)
-                    self.end_headers()
-                    return
-                receiver._keep(raw, {k.lower(): v for k, v in self.headers.items()})
-                self.send_response(204)
+                status = 503 if receiver.down else 204
+                if not receiver.down:
+                    receiver._keep(raw, {k.lower(): v for k, v in self.headers.items()})
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:

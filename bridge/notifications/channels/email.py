@@ -11,7 +11,9 @@ from __future__ import annotations
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate
 from types import TracebackType
 
@@ -31,20 +33,25 @@ class Mail:
     locale: str = "en"
 
 
-def build(settings: EmailSettings, mail: Mail) -> EmailMessage:
-    message = EmailMessage()
+def build(settings: EmailSettings, mail: Mail) -> MIMEMultipart:
+    """The message: ``multipart/alternative`` with the text and the HTML part (UTF-8).
+
+    Built with the ``compat32`` classes: ``EmailMessage``'s header registry parses every header it is given, which
+    cost 3 ms a message, more than the SMTP exchange on loopback (bench/notify.py).
+    """
+    message = MIMEMultipart("alternative")
     message["From"] = settings.from_address
     message["To"] = mail.to
-    message["Subject"] = mail.subject
+    message["Subject"] = Header(mail.subject, "utf-8").encode() if not mail.subject.isascii() else mail.subject
     message["Date"] = formatdate(utcnow().timestamp())
     message["Message-ID"] = mail.message_id
+    message["Content-Language"] = mail.locale
     message["Auto-Submitted"] = "auto-generated"
     if mail.unsubscribe_url:
         message["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058: the link works with a POST
-    message.set_content(mail.text)
-    message.add_alternative(mail.html, subtype="html")
-    message["Content-Language"] = mail.locale  # after the parts: set_content clears Content-* headers
+    message.attach(MIMEText(mail.text, "plain", "utf-8"))
+    message.attach(MIMEText(mail.html, "html", "utf-8"))
     return message
 
 
