@@ -159,14 +159,13 @@ def claim(rt: Runtime, now: datetime, totals: Counter[str]) -> tuple[list[Job], 
             )
             jobs.append(Job(x, events[x.event_id], token, x.attempts + 1, contact))
         store.claim_many(conn, claims)
-        balances: dict[int, dict[str, int]] = {}
+        wanted = {j.delivery.member_id for j in jobs if j.delivery.channel in MEMBER_CHANNELS}
+        member_ids = sorted(m for m in wanted if m is not None)
+        balances = ledger_store.balances(conn, member_ids) if member_ids else {}
         for job in jobs:
-            member_id = job.delivery.member_id
-            if job.delivery.channel in MEMBER_CHANNELS and member_id is not None:
-                if member_id not in balances:
-                    b = ledger_store.balance(conn, member_id)
-                    balances[member_id] = {"available": b.available, "pending": b.pending, "lifetime": b.lifetime}
-                job.balance = balances[member_id]
+            found = balances.get(job.delivery.member_id or 0)
+            if found is not None and job.delivery.channel in MEMBER_CHANNELS:
+                job.balance = {"available": found.available, "pending": found.pending, "lifetime": found.lifetime}
     return jobs, len(due)
 
 
