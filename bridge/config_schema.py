@@ -1107,6 +1107,16 @@ class NotificationsSchema(Section):
         **_d("`[{id, calendar, month, day}]`: an `occasion` event for every member that day", [], allow_none=True),
     )
 
+    @validates_schema
+    def _channels_configured(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """An event sent by e-mail or SMS needs that channel configured: say so at start, not by silence later."""
+        ready = {"email": data["email"].enabled, "sms": data["sms"].enabled, "webhook": True}
+        for name, event in sorted((data.get("events") or {}).items()):
+            missing = [c for c in event.channels if not ready[c]] if event.enabled else []
+            if missing:
+                where = "email.host and email.from_address" if missing[0] == "email" else "sms.provider"
+                raise ValidationError(f"{name} is sent by {missing[0]}, which is not configured ({where})", "events")
+
     @post_load
     def _settings(self, data: dict[str, Any], **kwargs: Any) -> NotificationSettings:
         data["events"] = tuple(sorted((data["events"] or {}).items()))

@@ -64,6 +64,9 @@ class Job:
 def dispatch(rt: Runtime, now: datetime) -> dict[str, int]:
     """Send everything due at ``now``; returns counts (planned, sent, retried, dead, skipped, held)."""
     totals: Counter[str] = Counter()
+    with db.read(rt.engine) as conn:
+        if not store.work_waiting(conn, rt.settings.program.id, now):
+            return {}  # the usual case every few seconds: no write transaction (SQLite's lock is the whole file)
     for _ in range(MAX_ROUNDS):
         planned = plan(rt, now)
         totals["planned"] += planned

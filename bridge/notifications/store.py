@@ -96,6 +96,20 @@ def mark_planned(conn: Connection, event_ids: Sequence[int], now: datetime) -> N
         conn.execute(update(t.domain_event).where(e.id.in_(event_ids)).values(planned_at=now))
 
 
+def work_waiting(conn: Connection, program_id: str, now: datetime) -> bool:
+    """Whether a dispatch has anything to do: a cheap read, so an idle worker never takes the write lock."""
+    unplanned_event = select(e.id).where(e.planned_at.is_(None), e.program_id == program_id).limit(1)
+    due_delivery = (
+        select(d.id)
+        .where(
+            d.program_id == program_id,
+            (and_(d.state == PENDING, d.next_attempt_at <= now)) | (and_(d.state == SENDING, d.lease_until <= now)),
+        )
+        .limit(1)
+    )
+    return conn.execute(unplanned_event).first() is not None or conn.execute(due_delivery).first() is not None
+
+
 # --- claiming -------------------------------------------------------------------------------------------------------
 def due(conn: Connection, program_id: str, now: datetime, limit: int) -> list[Delivery]:
     """Pending deliveries whose time has come, and claims whose lease ran out (the claimer died), oldest first.
