@@ -116,3 +116,13 @@ def test_segments_gsm7_and_ucs2() -> None:
     assert count_segments("س" * 70).segments == 1
     assert count_segments("س" * 71).segments == 2
     assert count_segments("س" * 135).segments == 3  # 67 per part
+
+
+def test_delay_days_send_an_event_later(make_bridge: Callable[..., Bridge], mailbox: Mailbox) -> None:
+    events = {"points_earned": {"channels": ["email"], "delay_days": 7}}
+    bridge = make_bridge(notifications=notifications(mailbox, events=events))
+    paid_order(bridge)
+    created = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    assert dispatch(bridge, created + timedelta(days=6, hours=23)) == {"planned": 2}  # thank_you: not turned on
+    assert dispatch(bridge, created + timedelta(days=7, minutes=1))["sent"] == 1
+    assert [str(m["Subject"]) for m in mailbox.messages] == ["You earned 35 points"]
