@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
+from pathlib import Path
+
+import pytest
 
 from bridge.notifications import unsubscribe
-from tests.notifications.conftest import CAROL, deliveries, dispatch, paid_order
+from tests.notifications.conftest import CAROL, deliveries, dispatch, notifications, paid_order
 from tests.support.client import Bridge
 from tests.support.mailbox import Mailbox
 from tests.support.receiver import Receiver
+from tests.support.tls import self_signed
 
 
 def test_a_paid_order_sends_a_thank_you_and_points_earned_email(
@@ -88,3 +93,25 @@ def test_no_email_to_an_address_the_shop_did_not_vouch_for(
     emails = [d for d in deliveries(bridge) if d["channel"] == "email"]
     assert emails and all(d["state"] == "skipped" for d in emails)
     assert emails[0]["last_error"] == "no e-mail the shop vouches for"
+
+
+def test_starttls_and_login(
+    make_bridge: Callable[..., Bridge], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that requires STARTTLS before AUTH and AUTH before mail: the bridge upgrades, logs in, sends."""
+    cert, key = self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the bridge trusts the system's CAs; this test's CA is one
+    box = Mailbox(starttls=server_tls, login=("club", "s3cret-password")).start()
+    try:
+        config = notifications(box, events={"points_earned": {"channels": ["email"]}})
+        config["email"].update(security="starttls", username="club", password="s3cret-password")
+        bridge = make_bridge(public_url="https://loyalty.example", notifications=config)
+        paid_order(bridge)
+        outcome = dispatch(bridge)
+    finally:
+        box.stop()
+    assert outcome["sent"] == 1
+    assert box.login is not None and box.login.logins == ["PLAIN"]
+    assert [str(m["Subject"]) for m in box.messages] == ["You earned 35 points"]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 import threading
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
 
 logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP line at INFO
 
@@ -31,13 +33,33 @@ class _Keep:
         return "250 OK"
 
 
+class _Login:
+    """Accepts one user and password (aiosmtpd refuses AUTH before STARTTLS by default)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self.username, self.password = username.encode(), password.encode()
+        self.logins: list[str] = []
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+        ok = auth_data.login == self.username and auth_data.password == self.password
+        if ok:
+            self.logins.append(mechanism)
+        return AuthResult(success=ok)
+
+
 class Mailbox:
-    def __init__(self) -> None:
+    def __init__(self, *, starttls: ssl.SSLContext | None = None, login: tuple[str, str] | None = None) -> None:
         self.raw: list[bytes] = []
         self.recipients: list[list[str]] = []
         self.lock = threading.Lock()
         self.port = free_port()
-        self._controller = Controller(_Keep(self), hostname="127.0.0.1", port=self.port)
+        self.login = _Login(*login) if login else None
+        extra: dict[str, Any] = {}
+        if starttls is not None:
+            extra.update(tls_context=starttls, require_starttls=True)
+        if self.login is not None:
+            extra.update(authenticator=self.login, auth_required=True)
+        self._controller = Controller(_Keep(self), hostname="127.0.0.1", port=self.port, **extra)
 
     @property
     def messages(self) -> list[EmailMessage]:
