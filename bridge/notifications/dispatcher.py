@@ -68,11 +68,12 @@ def dispatch(rt: Runtime, now: datetime) -> dict[str, int]:
         if not store.work_waiting(conn, rt.settings.program.id, now):
             return {}  # the usual case every few seconds: no write transaction (SQLite's lock is the whole file)
     for _ in range(MAX_ROUNDS):
+        now = max(now, utcnow())  # a long run's leases count from when each round claims, not from its start
         planned = plan(rt, now)
         totals["planned"] += planned
         jobs, touched = claim(rt, now, totals)
         if jobs:
-            record(rt, jobs, send(rt, jobs), now, totals)
+            record(rt, jobs, send(rt, jobs), max(now, utcnow()), totals)
         if not touched and not planned:
             break
     if totals["sent"] or totals["dead"]:

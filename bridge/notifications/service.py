@@ -12,7 +12,6 @@ from bridge.errors import BridgeError, UnknownMember
 from bridge.notifications import dispatcher, store
 from bridge.notifications.channels import sms as sms_channel
 from bridge.notifications.channels import webhooks as webhook_channel
-from bridge.notifications.settings import EVENT_TYPES, LOCALES, MEMBER_CHANNELS
 from bridge.notifications.store import Event
 from bridge.runtime import Runtime
 from bridge.storage import audit, db
@@ -103,7 +102,7 @@ def _latest(conn: Connection, member_id: int, event_type: str) -> Event | None:
     e = t.domain_event.c
     stmt = select(t.domain_event).where(e.member_id == member_id, e.type == event_type).order_by(e.id.desc()).limit(1)
     row = conn.execute(stmt).first()
-    return store._event(row) if row else None
+    return store.event_of(row) if row else None
 
 
 def replay(rt: Runtime, delivery_id: int, actor: str) -> store.Delivery:
@@ -179,6 +178,3 @@ def preferences(conn: Connection, member_id: int) -> dict[str, Any]:
         "locale": contact.locale if contact else None,
         "opted_out": outs,
     }
-
-
-KNOWN = {"events": EVENT_TYPES, "channels": (*MEMBER_CHANNELS, "webhook"), "locales": LOCALES}

@@ -49,7 +49,7 @@ class Delivery:
     claim: str | None = None
 
 
-def _event(row: Any) -> Event:
+def event_of(row: Any) -> Event:
     return Event(
         row.id, row.program_id, row.shop_id, row.member_id, row.type, row.key, dict(row.payload), row.created_at
     )
@@ -82,7 +82,7 @@ def unplanned(conn: Connection, program_id: str, limit: int) -> list[Event]:
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    return [_event(r) for r in conn.execute(stmt)]
+    return [event_of(r) for r in conn.execute(stmt)]
 
 
 def add_deliveries(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
@@ -141,7 +141,7 @@ def due(conn: Connection, program_id: str, now: datetime, limit: int) -> list[De
 def events(conn: Connection, event_ids: Sequence[int]) -> dict[int, Event]:
     if not event_ids:
         return {}
-    return {r.id: _event(r) for r in conn.execute(select(t.domain_event).where(e.id.in_(set(event_ids))))}
+    return {r.id: event_of(r) for r in conn.execute(select(t.domain_event).where(e.id.in_(set(event_ids))))}
 
 
 def opted_out(conn: Connection, member_ids: Sequence[int]) -> set[tuple[int, str]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
+from markupsafe import escape
 from marshmallow import fields, validate
 
 from bridge.notifications import service, store, unsubscribe
@@ -47,8 +48,6 @@ def unsubscribe_link(token: str) -> Response:
 
 
 def _escape(text: str) -> str:
-    from markupsafe import escape
-
     return str(escape(text))
 
 
