@@ -84,3 +84,27 @@ def test_a_paid_order_dispatched_by_the_worker_path_sends_nothing_twice(
     first, second = dispatch(bridge), dispatch(bridge)
     assert first["sent"] == 4 and second == {}
     assert len(mailbox.messages) == 2 and len(receiver.received) == 2
+
+
+def test_bad_input_is_a_clear_json_error_never_a_500(make_bridge: Callable[..., Bridge], mailbox: Mailbox) -> None:
+    bridge = make_bridge(notifications=notifications(mailbox))
+    cases = [
+        ("GET", "/admin/v1/notifications/deliveries?limit=0", 422),
+        ("GET", "/admin/v1/notifications/deliveries?limit=abc", 422),
+        ("GET", "/admin/v1/notifications/deliveries?state=lost", 422),
+        ("GET", "/admin/v1/notifications/deliveries?before=-1", 422),
+        ("GET", "/admin/v1/notifications/deliveries?colour=red", 422),
+        ("POST", f"/admin/v1/notifications/deliveries/{2**64}/replay", 404),
+        ("GET", "/admin/v1/notifications/preview?event=Bad-Name&member=1", 422),
+        ("GET", "/admin/v1/notifications/preview?member=1", 422),
+        ("PUT", "/admin/v1/members/1/notifications", 400),  # no JSON body
+    ]
+    for method, path, status in cases:
+        response = bridge.admin(method, path)
+        assert response.status_code == status, (path, response.get_data(as_text=True))
+        assert response.get_json()["error"]["code"], path
+    for token in ("x" * 5000, "1.email.", "1.fax.abc", f"{2**70}.email.abc"):
+        response = bridge.client.post(f"/u/{token}")
+        assert response.status_code == 404 and response.get_json()["error"]["code"] == "unsubscribe_link_invalid"
+    listed = bridge.admin("GET", "/admin/v1/notifications/deliveries").get_json()
+    assert listed == {"deliveries": [], "next_before": None}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -126,3 +127,30 @@ def test_delay_days_send_an_event_later(make_bridge: Callable[..., Bridge], mail
     assert dispatch(bridge, created + timedelta(days=6, hours=23)) == {"planned": 2}  # thank_you: not turned on
     assert dispatch(bridge, created + timedelta(days=7, minutes=1))["sent"] == 1
     assert [str(m["Subject"]) for m in mailbox.messages] == ["You earned 35 points"]
+
+
+def test_sms_through_a_generic_http_json_provider(
+    make_bridge: Callable[..., Bridge], mailbox: Mailbox, sms_api: responses.RequestsMock
+) -> None:
+    sms_api.post("https://sms.example.test/send", json={"ok": True})
+    sms = {"provider": "http_json", "url": "https://sms.example.test/send", "api_key": "bearer-key", "sender": "Club"}
+    config = notifications(mailbox, events={"points_earned": {"channels": ["sms"]}}, sms=sms)
+    bridge = make_bridge(notifications=config)
+    bridge.deliver_ok("customer.created")
+    bridge.drain()
+    member = bridge.member(CAROL)
+    assert member is not None
+    bridge.admin("PUT", f"/admin/v1/members/{member['id']}/notifications", json={"phone": "+15550100"})
+    bridge.deliver_ok("order.updated.processing-paid")
+    bridge.drain()
+
+    assert dispatch(bridge)["sent"] == 1
+    (call,) = sms_api.calls
+    assert call.request.headers["Authorization"] == "Bearer bearer-key"
+    body = json.loads(call.request.body or b"{}")
+    assert body == {
+        "to": "+15550100",
+        "text": "Test Club: +35 points for order #12.",
+        "sender": "Club",
+        "id": "msg_club_1",
+    }
