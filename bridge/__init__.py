@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         demo,
         errors,
         health,
+        notifications_api,
         program_api,
         redemption_api,
         referrals_api,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from bridge import console
 
     console.register(app)  # issue 15: the owner console at /console/
+    notifications_api.register(app)  # issue 17: unsubscribe links, deliveries, replay, preview
     return app
 
 

@@ -272,6 +272,9 @@ def _register_commands() -> None:
     from bridge import cli_users  # issue 15: the console's accounts
 
     cli.add_command(cli_users.users)
+    from bridge import cli_notify  # issue 17: notifications
+
+    cli.add_command(cli_notify.notify)
 
 
 @click.group("config")

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from bridge.errors import ConfigError
+from bridge.notifications.settings import NotificationSettings
 
 ENV_PREFIX = "BRIDGE_"
 DEFAULT_CONFIG_PATH = "config.yaml"
@@ -107,6 +108,7 @@ class Settings:
     public_url: str = ""
     clock_offset_seconds: float = 0.0
     trusted_proxies: int = 0
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)  # issue 17
 
     def shop(self, shop_id: str) -> ShopSettings | None:
         for shop in self.shops:

@@ -17,7 +17,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import fields as dataclass_fields
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, ClassVar
@@ -60,6 +60,20 @@ from bridge.config import (
     currency_minor_unit,
 )
 from bridge.errors import ConfigError
+from bridge.notifications.settings import (
+    CALENDARS,
+    CHANNELS,
+    EMAIL_SECURITY,
+    LOCALES,
+    SMS_PROVIDERS,
+    EmailSettings,
+    EventSettings,
+    NotificationSettings,
+    Occasion,
+    QuietHours,
+    SmsSettings,
+    WebhookEndpoint,
+)
 from bridge.rules.campaign import WEEKDAYS
 from bridge.rules.caps import PERIODS
 from bridge.rules.config import (
@@ -1019,6 +1033,149 @@ def _public_url(value: str) -> None:
         raise ValidationError("must be an absolute http:// or https:// URL, such as https://loyalty.example")
 
 
+# --- notifications (issue 17) --------------------------------------------------------------------------------------
+_EVENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_CLOCK_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _clock_time(value: str) -> None:
+    if not _CLOCK_TIME.match(value):
+        raise ValidationError("must be a time of day such as 21:00")
+
+
+class EmailSchema(Section):
+    builds = EmailSettings
+    host = Text(allow_empty=True, **_d('SMTP server; `""`: no e-mail', ""))
+    port = Integer(minimum=1, **_d("SMTP port (587 for STARTTLS, 465 for TLS)", 587))
+    security = Choice(EMAIL_SECURITY, **_d("`none`, `starttls` or `tls`", "starttls"))
+    username = Text(allow_empty=True, **_d('SMTP login; `""`: no authentication', ""))
+    password = Text(allow_empty=True, **_d("SMTP password (never logged)", ""))
+    from_address = Text(allow_empty=True, **_d("the sender, e.g. `Club <club@shop.example>`", ""))
+    timeout_seconds = Number(as_float=True, above=True, **_d("per SMTP conversation", 10))
+
+
+class SmsSchema(Section):
+    builds = SmsSettings
+    provider = Choice(SMS_PROVIDERS, **_d("`none`, `http_json` (any JSON API) or `kavenegar`", "none"))
+    url = Text(allow_empty=True, validate=_url, **_d("`http_json`: the endpoint; `kavenegar`: its API base", ""))
+    api_key = Text(allow_empty=True, **_d("`http_json`: Bearer token; `kavenegar`: the API key (never logged)", ""))
+    sender = Text(allow_empty=True, **_d("sender number or name", ""))
+    timeout_seconds = Number(as_float=True, above=True, **_d("per request", 10))
+
+
+def _event_names(values: Any) -> None:
+    for value in values:
+        if not _EVENT_NAME.match(value):
+            raise ValidationError(f"{value!r} is not an event name (lower case, digits, _)")
+
+
+class WebhookEndpointSchema(Section):
+    builds = WebhookEndpoint
+    id = Text(validate=_pattern(SHOP_ID_PATTERN, "must be letters, digits, - or _"), **_d("names the endpoint"))
+    url = Text(validate=_url, **_d("where events are POSTed"))
+    secret = Text(
+        validate=_pattern(re.compile(r"^whsec_[A-Za-z0-9+/=]{24,}$"), "must be `whsec_` + base64 (24+ characters)"),
+        **_d("Standard Webhooks signing secret, `whsec_...`"),
+    )
+    events = Items(Text(), validate=_event_names, **_d("event types sent; `[]`: all", [], allow_none=True))
+
+
+class EventSchema(Section):
+    channels = Choice(CHANNELS, many=True, **_d("`email`, `sms`, `webhook`", ["email"]))
+    enabled = Flag(**_d("`false`: never sent", True))
+    delay_days = Integer(minimum=0, **_d("sent this many days after the event", 0))
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> EventSettings:
+        return EventSettings(**data)
+
+
+class QuietHoursSchema(Section):
+    start = Text(validate=_clock_time, **_d("from (program time zone)", "21:00"))
+    end = Text(validate=_clock_time, **_d("until; messages wait, never dropped", "09:00"))
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> QuietHours:
+        return QuietHours(time.fromisoformat(data["start"]), time.fromisoformat(data["end"]))
+
+    @pre_dump
+    def _text(self, quiet: QuietHours, **kwargs: Any) -> dict[str, Any]:
+        return {"start": f"{quiet.start:%H:%M}", "end": f"{quiet.end:%H:%M}"}
+
+
+class OccasionSchema(Section):
+    builds = Occasion
+    id = Text(validate=_pattern(SHOP_ID_PATTERN, "must be letters, digits, - or _"), **_d("e.g. `nowruz`"))
+    calendar = Choice(CALENDARS, **_d("`gregorian` or `jalali`", "gregorian"))
+    month = Integer(minimum=1, **_d("1-12 in that calendar"))
+    day = Integer(minimum=1, **_d("1-31 in that calendar"))
+
+    @validates_schema
+    def _real_day(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data["month"] > 12 or data["day"] > 31:
+            raise ValidationError("must be a day of the year (month 1-12, day 1-31)", "day")
+
+
+class NotificationsSchema(Section):
+    email = fields.Nested(EmailSchema, **_described("the e-mail channel (SMTP)"))
+    sms = fields.Nested(SmsSchema, **_described("the SMS channel"))
+    webhooks = Items(
+        WebhookEndpointSchema,
+        unique="id",
+        noun="webhook",
+        **_d("the owner's endpoints, signed per Standard Webhooks", [], allow_none=True),
+    )
+    events = fields.Dict(
+        keys=Text(validate=lambda v: _event_names([v])),
+        values=fields.Nested(EventSchema),
+        metadata={
+            "description": "per event type: `{channels, enabled, delay_days}`; absent: webhooks only",
+            "placeholder": "<event>",
+        },
+        load_default={},
+        allow_none=True,
+    )
+    quiet_hours = fields.Nested(
+        QuietHoursSchema, **_d("`{start, end}`: member messages wait until the end", None, allow_none=True)
+    )
+    max_per_member_per_day = Integer(minimum=0, **_d("messages per member per day (program zone); 0: no cap", 0))
+    locale = Choice(LOCALES, **_d("members' language: `en` or `fa`", "en"))
+    dispatch_interval_seconds = Number(as_float=True, **_d("how often workers send what is due; 0: off", 5))
+    batch_size = Integer(minimum=1, **_d("deliveries claimed per transaction", 200))
+    concurrency = Integer(minimum=1, **_d("messages in flight at once (each thread its own SMTP connection)", 8))
+    max_attempts = Integer(minimum=1, **_d("then the delivery is dead-lettered (replayable)", 8))
+    retry_base_seconds = Integer(minimum=0, **_d("backoff: 30s, 60s, 120s, ... capped at `retry_max_seconds`", 30))
+    retry_max_seconds = Integer(minimum=0, **_d("longest wait between two attempts", 3600))
+    lease_seconds = Integer(minimum=1, **_d("a claimed delivery not recorded by then is sent again", 300))
+    win_back_days = Integer(minimum=0, **_d("`win_back` after this many days without an order; 0: off", 0))
+    coupon_expiring_days = Integer(minimum=0, **_d("`coupon_expiring` this many days before a coupon expires", 3))
+    occasions = Items(
+        OccasionSchema,
+        unique="id",
+        noun="occasion",
+        **_d("`[{id, calendar, month, day}]`: an `occasion` event for every member that day", [], allow_none=True),
+    )
+
+    @validates_schema
+    def _channels_configured(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """An event sent by e-mail or SMS needs that channel configured: say so at start, not by silence later."""
+        ready = {"email": data["email"].enabled, "sms": data["sms"].enabled, "webhook": True}
+        for name, event in sorted((data.get("events") or {}).items()):
+            missing = [c for c in event.channels if not ready[c]] if event.enabled else []
+            if missing:
+                where = "email.host and email.from_address" if missing[0] == "email" else "sms.provider"
+                raise ValidationError(f"{name} is sent by {missing[0]}, which is not configured ({where})", "events")
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> NotificationSettings:
+        data["events"] = tuple(sorted((data["events"] or {}).items()))
+        return NotificationSettings(**data)
+
+    @pre_dump
+    def _plain(self, n: NotificationSettings, **kwargs: Any) -> dict[str, Any]:
+        return {**{f.name: getattr(n, f.name) for f in dataclass_fields(n)}, "events": dict(n.events)}
+
+
 class SettingsSchema(Section):
     """The whole ``config.yaml``. ``source`` and ``base_dir`` (where a relative ``data_dir`` is read from) are the
     loader's, not the file's."""
@@ -1078,6 +1235,7 @@ class SettingsSchema(Section):
     )
     sync = fields.Nested(SyncSchema, **_described("reconciliation, webhook health, backfill"))
     clock = fields.Nested(ClockSchema, **_described("the bridge's clock"))
+    notifications = fields.Nested(NotificationsSchema, **_described("messages to members and webhooks (issue 17)"))
 
     def __init__(self, *, source: str = "<mapping>", base_dir: Path | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -1105,6 +1263,7 @@ class SettingsSchema(Section):
             public_url=(data["public_url"] or "").rstrip("/"),
             clock_offset_seconds=float(data["clock"]["offset_seconds"]),
             trusted_proxies=data["trusted_proxies"],
+            notifications=data["notifications"],
         )
 
     @pre_dump
@@ -1124,6 +1283,7 @@ class SettingsSchema(Section):
             "public_url": settings.public_url or None,
             "sync": settings.sync,
             "clock": {"offset_seconds": settings.clock_offset_seconds},
+            "notifications": settings.notifications,
         }
 
 
@@ -1278,7 +1438,7 @@ def _rows(schema: Schema, prefix: str) -> list[tuple[str, str, str, str]]:
             rows.extend(_rows(field.inner.schema, key + "[]."))
         elif isinstance(field, fields.Dict) and isinstance(field.value_field, fields.Nested):
             rows.append((key, "mapping", _default_text(field), description))
-            rows.extend(_rows(field.value_field.schema, key + ".<shop id>."))
+            rows.extend(_rows(field.value_field.schema, f"{key}.{field.metadata.get('placeholder', '<shop id>')}."))
         elif isinstance(field, Rules):
             rows.append((key + "[]", "list of rules", _default_text(field), description))
             rows.extend(_rule_rows(key + "[]."))

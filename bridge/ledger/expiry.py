@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 
 from bridge.ledger import service as ledger
 from bridge.ledger.model import EntryKind, EntryState, NewEntry
+from bridge.notifications import outbox
 from bridge.rules.config import EarningSettings
 from bridge.storage import db, life
 from bridge.storage.clock import add_months, utcnow
@@ -80,6 +81,7 @@ def _run_lots(engine: Engine, program_id: str, earning: EarningSettings, now: da
                     )
             outcome["warned"] += life.record_events(conn, warnings)
             ledger.post_many(conn, entries)
+            outbox.add_many(conn, _events(program_id, warnings, entries))  # issue 17: same transaction
             outcome["members"] += len(entries)
     return outcome
 
@@ -94,13 +96,13 @@ def _run_inactive(engine: Engine, program_id: str, earning: EarningSettings, now
         with db.write(engine) as conn:
             life.lock_members(conn, program_id, batch)
             entries, written = [], utcnow()
+            warnings: list[dict[str, Any]] = []
             for a in life.inactive_members(conn, program_id, warn_since, member_ids=batch):
                 if a.last_activity_at <= inactive_since:
                     entries.append(_expire(program_id, a.member_id, a.available, f"inactive:{a.last_activity_id}", now))
                     outcome["expired"] += a.available
                     continue
-                outcome["warned"] += life.record_event(
-                    conn,
+                warning: dict[str, Any] = dict(
                     program_id=program_id,
                     member_id=a.member_id,
                     kind=EXPIRING_SOON,
@@ -110,7 +112,10 @@ def _run_inactive(engine: Engine, program_id: str, earning: EarningSettings, now
                     details={"mode": "inactivity", "months": months},
                     now=written,
                 )
+                outcome["warned"] += life.record_event(conn, **warning)
+                warnings.append(warning)
             ledger.post_many(conn, entries)
+            outbox.add_many(conn, _events(program_id, warnings, entries))  # issue 17: same transaction
             outcome["members"] += len(entries)
     return outcome
 
@@ -128,6 +133,25 @@ def _expire(program_id: str, member_id: int, points: int, cause: str, now: datet
         cause_id=cause,
         note="points expired" if cause.startswith("lots") else "points expired after inactivity",
     )
+
+
+def _events(program_id: str, warnings: list[dict[str, Any]], entries: list[NewEntry]) -> list[outbox.NewEvent]:
+    """``points_expiring_soon`` under the warning's key, ``points_expired`` under the expiry entry's."""
+    events = [
+        outbox.NewEvent(
+            program_id,
+            "points_expiring_soon",
+            w["key"],
+            w["member_id"],
+            {"points": w["points"], "expires_at": w["due_at"]},
+        )
+        for w in warnings
+    ]
+    events += [
+        outbox.NewEvent(program_id, "points_expired", f"{e.idempotency_key}:event", e.member_id, {"points": -e.points})
+        for e in entries
+    ]
+    return events
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from bridge.ledger import service as ledger
 from bridge.ledger.model import EntryKind, NewEntry
+from bridge.notifications import outbox
 from bridge.rules import MemberContext, evaluate_birthday
 from bridge.rules.signup import is_birthday
 from bridge.runtime import Runtime
@@ -32,7 +33,8 @@ def run_birthdays(rt: Runtime, now: datetime) -> dict[str, int]:
                 tier=profile.tier,
                 birthday=birthday,
             )
-            for award in evaluate_birthday(rules, member, today):
+            awards = list(evaluate_birthday(rules, member, today))
+            for award in awards:
                 _, created = ledger.post(
                     conn,
                     NewEntry(
@@ -49,4 +51,12 @@ def run_birthdays(rt: Runtime, now: datetime) -> dict[str, int]:
                     ),
                 )
                 awarded += award.points if created else 0
+            outbox.add(  # issue 17: a greeting once a year, with the birthday points if any (same transaction)
+                conn,
+                program_id=program_id,
+                type="birthday",
+                key=f"{program_id}:member:{member_id}:birthday:{today.year}",
+                member_id=member_id,
+                payload={"points": sum(a.points for a in awards)},
+            )
     return {"members": len(born), "points": awarded}

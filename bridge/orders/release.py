@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 
 from bridge.ledger import service as ledger
 from bridge.ledger.model import Entry, EntryState, NewEntry, release_pair
+from bridge.notifications import outbox
 from bridge.orders.service import CAUSE_ORDER, ShopContext, group_order_entries, lot_expiry
 from bridge.storage import ledger as ledger_store
 from bridge.storage import life
@@ -38,9 +39,11 @@ def release_orders(conn: Connection, ctx: ShopContext, order_ids: list[str], now
     for entry in ledger_store.for_causes(conn, ctx.shop_id, CAUSE_ORDER, [o.order_id for o in locked]):
         by_order[entry.cause_id].append(entry)
     entries: list[NewEntry] = []
+    events: list[outbox.NewEvent] = []
     moved = 0
     for order in locked:
         current = group_order_entries(by_order.get(order.order_id, []), order.cycle)
+        order_points = 0
         for earn in current.earns:
             if earn.state != EntryState.PENDING or earn.id in current.released:
                 continue
@@ -48,7 +51,16 @@ def release_orders(conn: Connection, ctx: ShopContext, order_ids: list[str], now
             if rest > 0:
                 entries += _release_pair(ctx, earn, rest, now, order.completed_at)
                 moved += rest
+                order_points += rest
+        if order_points:
+            first = current.earns[0]
+            payload = {"order_id": order.order_id, "points": order_points}
+            key = f"{first.idempotency_key}:points_released"
+            events.append(
+                outbox.NewEvent(ctx.program_id, "points_released", key, first.member_id, payload, ctx.shop_id)
+            )
     ledger.post_many(conn, entries)
+    outbox.add_many(conn, events)  # issue 17: in the release's transaction
     life.mark_released(conn, [o.state_id for o in locked], now)
     return len(locked), moved
 

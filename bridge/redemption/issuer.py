@@ -30,6 +30,7 @@ from bridge.connectors.woocommerce.api import (
     coupon_reference,
 )
 from bridge.ledger import service as ledger
+from bridge.notifications import outbox
 from bridge.redemption import readiness
 from bridge.redemption.codes import new_code
 from bridge.redemption.model import Redemption, State
@@ -209,6 +210,22 @@ def mark_issued(rt: Runtime, red: Redemption, shop: ShopSettings, coupon: Any) -
             last_error=None,
         )
         moved = current is not None
+        if current is not None:  # issue 17: the reward is ready, in the transaction that says so
+            outbox.add(
+                conn,
+                program_id=current.program_id,
+                type="reward_issued",
+                key=f"{current.program_id}:redemption:{current.id}:reward_issued",
+                member_id=current.member_id,
+                shop_id=current.shop_id,
+                payload={
+                    "redemption_id": current.id,
+                    "title": current.title,
+                    "code": current.code,
+                    "points": current.points,
+                    "expires_at": current.expires_at,
+                },
+            )
         current = current or store.get(conn, red.id)
     assert current is not None
     if not moved and current.coupon_id != coupon_id and coupon_id:

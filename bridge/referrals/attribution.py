@@ -23,6 +23,7 @@ from bridge.connectors.base import ShopOrder
 from bridge.ledger import service as ledger
 from bridge.ledger.model import Entry, EntryKind, EntryState, NewEntry, release_pair
 from bridge.members import service as members
+from bridge.notifications import outbox
 from bridge.orders.service import REVERSING_STATUSES, ShopContext, lot_expiry, refund_share
 from bridge.referrals.model import Reason, Referral, State, fold_email
 from bridge.runtime import Runtime, active_runtime
@@ -285,6 +286,15 @@ def qualify_due(rt: Runtime, now: datetime) -> int:
                 continue  # moved on since it was listed (refunded, or another worker qualified it)
             _reward(conn, rt, ref, now)
             store.change(conn, ref.id, state=State.QUALIFIED, qualified_at=now, updated_at=now)
+            outbox.add(  # issue 17: same transaction as the reward
+                conn,
+                program_id=ref.program_id,
+                type="referral_qualified",
+                key=f"{ref.program_id}:referral:{ref.id}:qualified",
+                member_id=ref.referrer_member_id,
+                shop_id=ref.shop_id,
+                payload={"referral_id": ref.id, "points": rt.settings.program.referrals.referrer_points},
+            )
             qualified += 1
     if qualified:
         log.info("qualified %s referrals", qualified)

@@ -27,6 +27,7 @@ from bridge.connectors.woocommerce.api import (
 )
 from bridge.errors import BridgeError, MalformedPayload, UnknownShop
 from bridge.members import service as members
+from bridge.notifications import outbox
 from bridge.redemption.codes import new_code
 from bridge.referrals import attribution, codes
 from bridge.referrals.model import (
@@ -293,6 +294,15 @@ def _issue(rt: Runtime, shop: ShopSettings, ref: Referral, *, look_first: bool) 
             state=State.INVITED,
             coupon_id=str(coupon.get("id")) if isinstance(coupon, dict) else None,
             updated_at=now,
+        )
+        outbox.add(  # issue 17: the referrer hears that a friend took up the invitation (same transaction)
+            conn,
+            program_id=ref.program_id,
+            type="referral_friend_joined",
+            key=f"{ref.program_id}:referral:{ref.id}:friend_joined",
+            member_id=ref.referrer_member_id,
+            shop_id=ref.shop_id,
+            payload={"referral_id": ref.id},
         )
         current = store.get(conn, ref.id)
     assert current is not None

@@ -118,6 +118,23 @@ def balance(conn: Connection, member_id: int) -> Balance:
     return Balance(available=int(available), pending=int(pending), lifetime=int(lifetime))
 
 
+def balances(conn: Connection, member_ids: list[int]) -> dict[int, Balance]:
+    """``balance`` of many members in one query (issue 17: a dispatch round renders hundreds of messages)."""
+    e = t.ledger_entry.c
+    stmt = (
+        select(
+            e.member_id,
+            func.coalesce(func.sum(case((e.state == EntryState.AVAILABLE, e.points), else_=0)), 0),
+            func.coalesce(func.sum(case((e.state == EntryState.PENDING, e.points), else_=0)), 0),
+            func.coalesce(func.sum(case((e.kind.in_([str(k) for k in _LIFETIME_KINDS]), e.points), else_=0)), 0),
+        )
+        .where(e.member_id.in_(member_ids))
+        .group_by(e.member_id)
+    )
+    found = {int(m): Balance(int(a), int(p), int(lt)) for m, a, p, lt in conn.execute(stmt)}
+    return {m: found.get(m, Balance(0, 0, 0)) for m in member_ids}
+
+
 def history(conn: Connection, member_id: int, limit: int, before_id: int | None) -> list[Entry]:
     stmt = select(t.ledger_entry).where(t.ledger_entry.c.member_id == member_id)
     if before_id is not None:

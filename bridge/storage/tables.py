@@ -509,3 +509,68 @@ console_login_throttle = Table(
     Column("locked_until", UtcDateTime(), nullable=True),
     Index("ix_console_login_throttle_window_start", "window_start"),
 )
+
+# --- issue 17: notifications: the transactional outbox, one delivery per (event, channel, target), opt-outs ---
+domain_event = Table(
+    "domain_event",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("shop_id", String(64), ForeignKey("shop.id"), nullable=True),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=True),
+    Column("type", String(64), nullable=False),  # points_earned, reward_issued, ... (an open list)
+    Column("key", String(255), nullable=False, unique=True),  # derived from the cause: written once, ever
+    Column("payload", JSON, nullable=False, default=dict),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("planned_at", UtcDateTime(), nullable=True),  # fanned out to deliveries (None: not yet)
+    Index("ix_domain_event_planned_at_id", "planned_at", "id"),
+    Index("ix_domain_event_member_id_id", "member_id", "id"),
+)
+
+notification_delivery = Table(
+    "notification_delivery",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("event_id", Id, ForeignKey("domain_event.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=True),
+    Column("channel", String(16), nullable=False),  # email | sms | webhook
+    Column("target", String(64), nullable=False, default=""),  # the webhook endpoint's id; "" for member channels
+    # pending -> sending -> sent | pending (retry) | dead; pending -> skipped (opted out, no address)
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("lease_until", UtcDateTime(), nullable=True),  # a claim not recorded by then is claimed again
+    Column("claim", String(32), nullable=True),  # the claim's token: only its claimer records the outcome
+    Column("last_error", Text, nullable=True),
+    Column("provider_id", String(128), nullable=True),  # message id / provider's id, for support
+    Column("sent_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("event_id", "channel", "target"),  # never doubled
+    Index("ix_notification_delivery_state_next_attempt_at_id", "state", "next_attempt_at", "id"),
+    Index("ix_notification_delivery_member_id_sent_at", "member_id", "sent_at"),
+    Index("ix_notification_delivery_target_member_id_id", "target", "member_id", "id"),
+)
+
+notification_optout = Table(
+    "notification_optout",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=False),
+    Column("channel", String(16), nullable=False),  # email | sms
+    Column("source", String(32), nullable=False),  # link (one-click unsubscribe) | admin
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("member_id", "channel"),
+)
+
+notification_preference = Table(
+    "notification_preference",
+    metadata,
+    Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("phone", String(32), nullable=True),  # E.164-ish digits, set by the owner (admin API): SMS goes here only
+    Column("locale", String(8), nullable=True),  # None: the program's `notifications.locale`
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
