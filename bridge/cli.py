@@ -258,6 +258,9 @@ def _register_commands() -> None:
     from bridge import cli_program  # issue 14: the program as data
 
     cli.add_command(cli_program.program)
+    from bridge import cli_members  # issue 19: GDPR export and erase
+
+    cli.add_command(cli_members.members)
 
 
 @click.group("config")

@@ -13,6 +13,7 @@ from __future__ import annotations
 def load() -> None:
     """Import every feature module that registers periodic jobs or order observers (idempotent)."""
     import bridge.ledger.jobs  # release of pending points, expiry, birthdays
+    import bridge.privacy.hooks  # issue 19: customer.deleted erases the account's member
     import bridge.redemption.jobs  # redemption recovery, coupon expiry, orphan coupons; coupon-used observer
     import bridge.referrals.jobs  # referral qualification; referral attribution observer
     import bridge.sync.jobs  # noqa: F401  reconciliation, webhook health
