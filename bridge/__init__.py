@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         cors,
         demo,
         errors,
+        events_api,
         health,
         privacy_api,
         program_api,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     demo.register(app)  # issue 13: GET / for a shop with demo: true
     program_api.register(app)  # issue 14: the program as data
     privacy_api.register(app)  # issue 19: GDPR export and erase
+    events_api.register(app)  # issue 19: custom events
     return app
 
 
