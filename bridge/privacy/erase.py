@@ -1,6 +1,7 @@
 """Erase = pseudonymise: the person's data goes, the accounts stay exact.
 
-What goes: the member's e-mail and e-mail key, its shop accounts (identities), contact hashes, birthday, its
+What goes: the member's e-mail and e-mail key, its shop accounts (identities), contact hashes, birthday, custom
+events' data, its
 referral codes (disabled and renamed: a vanity code may spell a name), its e-mail as a referred friend and on its
 coupons, the personal fields of the inbox deliveries about its orders and accounts, and personal values in the
 audit log about it. What stays, under the same member row now named by an opaque pseudonym: every ledger entry
@@ -77,6 +78,7 @@ def erase_member(conn: Connection, program_id: str, member_id: int, *, actor: st
     codes = store.by_member(conn, t.referral_code, member_id)
     store.replace_codes(conn, member_id, {c["code"]: f"X{secrets.token_hex(6).upper()}" for c in codes})
     store.blank_redemptions(conn, member_id)
+    store.blank_events(conn, member_id)
     store.blank_profile(conn, member_id, now)
     contacts = store.drop_contacts(conn, member_id)
     identities = store.drop_identities(conn, member_id)

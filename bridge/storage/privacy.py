@@ -167,6 +167,11 @@ def blank_redemptions(conn: Connection, member_id: int) -> None:
         conn.execute(update(t.redemption).where(t.redemption.c.id == redemption_id).values(**values))
 
 
+def blank_events(conn: Connection, member_id: int) -> None:
+    """A custom event's ``data`` is the owner's free text (a review's words, a store's note): it goes."""
+    conn.execute(update(t.member_event).where(t.member_event.c.member_id == member_id).values(data={}))
+
+
 def replace_delivery(conn: Connection, delivery_id: int, body: bytes, headers: dict[str, str]) -> None:
     d = t.inbox_delivery.c
     conn.execute(

@@ -17,6 +17,7 @@ from bridge.storage import privacy as privacy_store
 from bridge.storage import referrals as referral_store
 from bridge.storage import tables as t
 from bridge.storage.clock import utcnow
+from tests.integration.conftest import BOTH_BACKENDS
 from tests.support import woo
 from tests.support.client import SHOP, Bridge
 from tests.support.woo_rest import FakeWooShop
@@ -24,6 +25,11 @@ from tests.support.woo_rest import FakeWooShop
 BIRTHDAY = "1990-03-15"
 PERSONAL = (woo.CAROL, "carol1795473173", "Carol", "Poe", BIRTHDAY, "555-0199", "Oak Ave", "CAROL-LOVES-TEA")
 REWARDS = [{"id": "five-off", "title": "5.00 off", "type": "fixed_cart", "points": 30, "value": "5.00"}]
+
+
+@pytest.fixture(params=BOTH_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture
@@ -78,6 +84,9 @@ def _carol(bridge: Bridge) -> dict[str, Any]:
             },
         )
         referral_store.add_contact(conn, program_id="club", member_id=member_id, kind="phone", digest="d" * 64, now=now)
+    event = {"member": {"shop": SHOP, "customer_id": "2"}, "type": "review", "idempotency_key": "rv-1"}
+    event["data"] = {"text": "Carol Poe loved the tea", "points_for": "review"}
+    assert bridge.admin("POST", "/admin/v1/events", json=event | {"points": 5}).status_code == 201
     patched = bridge.admin("PATCH", f"/admin/v1/members/{member_id}/profile", json={"birthday": BIRTHDAY})
     assert patched.status_code == 200
     return member
@@ -111,13 +120,14 @@ def test_the_export_holds_every_table_about_the_person(club: Bridge) -> None:
     assert [(i["shop_id"], i["platform_customer_id"]) for i in doc["identities"]] == [(SHOP, "2")]
     assert doc["profile"]["birthday"] == BIRTHDAY
     assert sorted({c["kind"] for c in doc["contacts"]}) == ["address", "phone"]
-    assert sum(e["points"] for e in doc["ledger"]) == doc["balance"]["available"] + doc["balance"]["pending"] == 55
+    assert sum(e["points"] for e in doc["ledger"]) == doc["balance"]["available"] + doc["balance"]["pending"] == 60
     assert {e["kind"] for e in doc["ledger"]} == {"earn", "spend"}
     assert [(r["reward_id"], bool(r["code"])) for r in doc["redemptions"]] == [("five-off", True)]
     assert [c["code"] for c in doc["referral_codes"]] == ["CAROL-LOVES-TEA"]
     assert [r["friend_email"] for r in doc["referrals"]["as_referrer"]] == ["fred@example.test"]
     assert [r["coupon_code"] for r in doc["referrals"]["as_friend"]] == ["wlc7k2m9pq"]
     assert [o["order_id"] for o in doc["orders"]] == ["12"]
+    assert [(e["type"], e["data"]["text"]) for e in doc["events"]] == [("review", "Carol Poe loved the tea")]
     topics = sorted({d["topic"] for d in doc["deliveries"]})
     assert topics == ["customer.created", "order.created", "order.updated"]
     assert all(d["body"]["id"] in (2, 12) for d in doc["deliveries"])
