@@ -169,6 +169,14 @@ def test_erase_removes_the_person_and_keeps_every_balance(club: Bridge) -> None:
     # the order deliveries keep what the ledger's keys and a replay need
     order_12 = [json.loads(b) for b in bodies if json.loads(b).get("id") == 12]
     assert order_12 and all(o["total"] and o["customer_id"] == 2 and "billing" not in o for o in order_12)
+    # a replay of an erased delivery applies the same figures under the same keys: the ledger does not move
+    with db.read(club.rt.engine) as conn:
+        delivery_ids = conn.scalars(select(t.inbox_delivery.c.id).where(t.inbox_delivery.c.resource_id == "12")).all()
+    for delivery_id in delivery_ids:
+        assert club.admin("POST", f"/admin/v1/inbox/{delivery_id}/replay").status_code == 202
+    club.drain()
+    assert _ledger_sums(club) == sums and club.inbox_count("failed") == 0
+    assert club.admin("GET", f"/admin/v1/members/{member_id}").get_json()["balance"] == before
     # her vanity code is gone (renamed and disabled): it neither names her nor selects her member
     with db.read(club.rt.engine) as conn:
         assert referral_store.code_owner(conn, "club", "CAROL-LOVES-TEA") is None
