@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -12,14 +13,20 @@ from bridge.config import load_settings
 from bridge.errors import ConfigError
 from bridge.storage import clock, db
 from bridge.storage import tables as t
+from tests.integration.conftest import BOTH_BACKENDS
 from tests.support import clock as test_clock
 from tests.support import woo
-from tests.support.client import SHOP, Bridge
+from tests.support.client import ADMIN_KEY, SHOP, Bridge
 
 RULES = [
     {"id": "review", "type": "event", "event": "review", "points": 20, "max_per_day": 2},
     {"id": "visit", "type": "event", "event": "store.visit", "points": 5},
 ]
+
+
+@pytest.fixture(params=BOTH_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture
@@ -146,6 +153,36 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(club: Bridge, body: dict
     with db.read(club.rt.engine) as conn:
         assert conn.execute(select(t.member_event)).first() is None
         assert conn.execute(select(t.member)).first() is None
+
+
+def test_concurrent_requests_with_one_key_award_once(club: Bridge) -> None:
+    body = _event("burst", data={"n": 1})
+    answers: list[tuple[int, int]] = []
+
+    def post() -> None:
+        client = club.app.test_client()
+        response = client.post("/admin/v1/events", json=body, headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+        answers.append((response.status_code, response.get_json()["event"]["id"]))
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _ in answers) == [200] * 7 + [201]
+    assert len({event_id for _, event_id in answers}) == 1
+    with db.read(club.rt.engine) as conn:
+        assert conn.scalars(select(t.ledger_entry.c.points)).all() == [20]
+
+
+def test_event_rules_award_only_members_who_are_in_an_invite_only_program(make_bridge: Any) -> None:
+    club = make_bridge(program={"membership": {"policy": "invite_only"}, "earn": {"rules": RULES}})
+    outside = _post(club, _event("r-1")).get_json()
+    assert outside["points"] == 0
+    member_id = outside["event"]["member_id"]
+    assert club.admin("POST", f"/admin/v1/members/{member_id}/invite").status_code == 200
+    assert _post(club, _event("r-2")).get_json()["points"] == 20
+    assert _post(club, _event("p-1", points=7)).get_json()["points"] == 7  # explicit points: the owner decided
 
 
 def test_events_need_an_admin_key(club: Bridge) -> None:
