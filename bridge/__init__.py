@@ -24,8 +24,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         cors,
         demo,
         errors,
+        events_api,
         health,
         notifications_api,
+        privacy_api,
         program_api,
         redemption_api,
         referrals_api,
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     console.register(app)  # issue 15: the owner console at /console/
     notifications_api.register(app)  # issue 17: unsubscribe links, deliveries, replay, preview
+    privacy_api.register(app)  # issue 19: GDPR export and erase
+    events_api.register(app)  # issue 19: custom events
     return app
 
 

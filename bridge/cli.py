@@ -275,6 +275,9 @@ def _register_commands() -> None:
     from bridge import cli_notify  # issue 17: notifications
 
     cli.add_command(cli_notify.notify)
+    from bridge import cli_members  # issue 19: GDPR export and erase
+
+    cli.add_command(cli_members.members)
 
 
 @click.group("config")

@@ -556,6 +556,21 @@ class CustomRuleSchema(RuleSchema):
     options = fields.Raw(**_described("handed to the plug-in as they are"))
 
 
+EVENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,63}$")
+"""A custom event's type (``review``, ``social.follow``): lower-case, at most 64 characters (issue 19)."""
+
+
+class EventRuleSchema(RuleSchema):
+    event = Text(
+        validate=_pattern(EVENT_TYPE, "must be lower-case letters, digits, `_.:-`, at most 64 characters"),
+        **_d("the custom event type it awards on (`POST /admin/v1/events`)"),
+    )
+    points = Integer(minimum=1, strict=True, **_d("points per event"))
+    max_per_day = Integer(
+        minimum=1, strict=True, **_d("most awards per member and day (`program.timezone`)", None, allow_none=True)
+    )
+
+
 # One schema per built-in rule type: the common keys plus exactly the options that type reads.
 RULE_TYPES: dict[str, type[RuleSchema]] = {
     "per_amount": PerAmountRuleSchema,
@@ -568,6 +583,7 @@ RULE_TYPES: dict[str, type[RuleSchema]] = {
     "campaign": CampaignRuleSchema,
     "cap": CapRuleSchema,
     "custom": CustomRuleSchema,
+    "event": EventRuleSchema,  # issue 19
 }
 
 

@@ -14,6 +14,7 @@ def load() -> None:
     """Import every feature module that registers periodic jobs or order observers (idempotent)."""
     import bridge.ledger.jobs  # release of pending points, expiry, birthdays
     import bridge.notifications.jobs  # outbox dispatcher, win-back/occasions/coupon reminders; order events observer
+    import bridge.privacy.hooks  # issue 19: customer.deleted erases the account's member
     import bridge.redemption.jobs  # redemption recovery, coupon expiry, orphan coupons; coupon-used observer
     import bridge.referrals.jobs  # referral qualification; referral attribution observer
     import bridge.sync.jobs  # noqa: F401  reconciliation, webhook health

@@ -64,7 +64,7 @@ def _customer_updated(conn: Connection, ctx: ShopContext, event: ShopEvent) -> s
 
 
 def _ignored(conn: Connection, ctx: ShopContext, event: ShopEvent) -> str:
-    # A deleted shop account keeps its member: the points belong to the person, and orders may still refund.
+    # Replaced by bridge.privacy.hooks (issue 19: the account's member is pseudonymised) once features are loaded.
     return "ignored"
 
 

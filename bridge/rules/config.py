@@ -27,6 +27,7 @@ from bridge.rules.bonuses import FirstOrderRule, NthOrderRule
 from bridge.rules.campaign import WEEKDAYS, Campaign
 from bridge.rules.caps import Cap
 from bridge.rules.engine import RuleSet
+from bridge.rules.events import EventRule
 from bridge.rules.lines import ONE, ZERO, LineRule
 from bridge.rules.membership import Membership
 from bridge.rules.per_amount import PerAmountRule
@@ -36,6 +37,7 @@ RELEASE_MODES = ("after_hold", "on_payment")
 EXPIRY_MODES = ("none", "lot", "inactivity")
 BUILT_IN_TYPES: tuple[str, ...] = ("per_amount", "multiplier", "exclusion", "first_order", "nth_order", "signup")
 BUILT_IN_TYPES += ("birthday", "campaign", "cap", "custom")
+BUILT_IN_TYPES += ("event",)  # issue 19: custom events
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,7 @@ def build_rule_set(
     campaigns: list[Campaign] = []
     caps: list[Cap] = []
     birthdays: list[BirthdayRule] = []
+    events: list[EventRule] = []
     ids = {s.id for s in earning.rules}
     for s in specs:
         key = f"program.earn.rules[{s.id}]"
@@ -120,6 +123,8 @@ def build_rule_set(
             campaigns.append(_campaign(source, s, key, zone))
         elif s.type == "cap":
             caps.append(_cap(source, s, key, ids))
+        elif s.type == "event":
+            events.append(EventRule(s.id, o["event"], o["points"], o["max_per_day"], s.name, s.description))
         elif s.type not in ("multiplier", "exclusion"):
             name = str(o.get("entry_point", "")) if s.type == "custom" else s.type
             try:
@@ -133,6 +138,7 @@ def build_rule_set(
         campaigns=tuple(campaigns),
         caps=tuple(caps),
         birthday_rules=tuple(birthdays),
+        event_rules=tuple(events),
         tier_multipliers=dict(earning.tier_multipliers),
         membership=earning.membership,
         timezone=zone,

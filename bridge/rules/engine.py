@@ -26,6 +26,7 @@ from bridge.connectors.base import ShopCustomer, ShopOrder
 from bridge.rules.base import Award, MemberContext, OrderContext, OrderRule, SignupRule
 from bridge.rules.campaign import Campaign
 from bridge.rules.caps import Cap
+from bridge.rules.events import EventRule
 from bridge.rules.lines import ONE, LineRule
 from bridge.rules.membership import Membership
 from bridge.rules.per_amount import Boost, PerAmountRule
@@ -42,6 +43,7 @@ class RuleSet:
     campaigns: tuple[Campaign, ...] = ()
     caps: tuple[Cap, ...] = ()
     birthday_rules: tuple[BirthdayRule, ...] = ()
+    event_rules: tuple[EventRule, ...] = ()  # issue 19: custom events (POST /admin/v1/events)
     tier_multipliers: Mapping[str, Decimal] = field(default_factory=dict)
     membership: Membership = field(default_factory=Membership)
     timezone: tzinfo = UTC_ZONE

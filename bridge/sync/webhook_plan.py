@@ -13,6 +13,7 @@ CORE_TOPICS = (
     consts.TOPIC_ORDER_RESTORED,
     consts.TOPIC_CUSTOMER_CREATED,
     consts.TOPIC_CUSTOMER_UPDATED,
+    consts.TOPIC_CUSTOMER_DELETED,  # issue 19: the account's member is pseudonymised (GDPR)
 )
 PRODUCT_TOPIC = "product.updated"  # only when category rules need fresh product categories
 
