@@ -513,22 +513,6 @@ console_login_throttle = Table(
 # --- issue 17: notifications: the transactional outbox, one delivery per (event, channel, target), opt-outs ---
 domain_event = Table(
     "domain_event",
-
-# --- issue 19: GDPR erasure (pseudonymised members) and custom events ---
-member_erasure = Table(
-    "member_erasure",
-    metadata,
-    # The member row stays (its ledger keeps the accounts exact); this row says it was pseudonymised, when, by whom.
-    Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
-    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
-    Column("pseudonym", String(64), nullable=False, unique=True),  # the opaque id the member is shown under
-    Column("actor", String(200), nullable=False),  # api-key:<digest prefix>, cli, or bridge:<shop> (customer.deleted)
-    Column("source", String(32), nullable=False),  # admin | cli | customer.deleted
-    Column("erased_at", UtcDateTime(), nullable=False),
-)
-
-member_event = Table(
-    "member_event",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
@@ -589,7 +573,27 @@ notification_preference = Table(
     Column("phone", String(32), nullable=True),  # E.164-ish digits, set by the owner (admin API): SMS goes here only
     Column("locale", String(8), nullable=True),  # None: the program's `notifications.locale`
     Column("updated_at", UtcDateTime(), nullable=False),
+)
 
+# --- issue 19: GDPR erasure (pseudonymised members) and custom events ---
+member_erasure = Table(
+    "member_erasure",
+    metadata,
+    # The member row stays (its ledger keeps the accounts exact); this row says it was pseudonymised, when, by whom.
+    Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("pseudonym", String(64), nullable=False, unique=True),  # the opaque id the member is shown under
+    Column("actor", String(200), nullable=False),  # api-key:<digest prefix>, cli, or bridge:<shop> (customer.deleted)
+    Column("source", String(32), nullable=False),  # admin | cli | customer.deleted
+    Column("erased_at", UtcDateTime(), nullable=False),
+)
+
+member_event = Table(
+    "member_event",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("shop_id", String(64), ForeignKey("shop.id"), nullable=True),
     Column("member_id", Id, ForeignKey("member.id"), nullable=False),
     Column("type", String(64), nullable=False),
     Column("request_key", String(128), nullable=False),  # the caller's idempotency_key
