@@ -33,6 +33,7 @@ from types import FrameType
 from typing import IO
 
 from bridge.embedded_redis import EmbeddedRedis, _die_with_parent
+from bridge.observability.multiproc import mark_dead
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ def gunicorn_argv(bind_fd: int, workers: int = 2, threads: int = 4) -> list[str]
         "--threads", str(threads),
         "--no-control-socket",
         "--graceful-timeout", "10",
+        "--config", "python:bridge.observability.gunicorn_conf",  # issue 19: metrics of exited workers
         "bridge:serve_app()",
     ]  # fmt: skip
 
@@ -265,6 +267,7 @@ class Supervisor:
         delay = BACKOFF_SECONDS[min(child.fast_crashes, len(BACKOFF_SECONDS)) - 1]
         child.restarts += 1
         child.restart_at = now + delay
+        mark_dead(child.pid)  # its live metrics go (issue 19)
         if child.redis is not None:
             child.redis.stop()  # reap it and remove its socket, so the new server starts clean
         log.error(
