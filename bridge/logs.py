@@ -31,7 +31,8 @@ _SECRET_PARAM = re.compile(r"(?i)\b(oauth_[a-z_]*|consumer_key|consumer_secret)(
 _REST_KEY = re.compile(r"\b(ck|cs)_[0-9a-fA-F]{40}\b")
 
 
-_EMAIL = re.compile(r"(?<![\w.%+-])([\w%+-])[\w.%+-]*@((?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]{2,})")
+_EMAIL = re.compile(r"(?<![\w.%+-])([\w%+-])[\w.%+-]*?(@|%40)((?:[A-Za-z0-9-]+\.)+[A-Za-z0-9-]{2,})", re.IGNORECASE)
+"""An address, also URL-encoded (``carol%40example.com`` in a logged query string)."""
 
 
 def redact(text: str) -> str:
@@ -41,8 +42,8 @@ def redact(text: str) -> str:
 
 
 def mask_emails(text: str) -> str:
-    """``carol@example.com`` -> ``c***@example.com``, anywhere in ``text``."""
-    return _EMAIL.sub(r"\1***@\2", text) if "@" in text else text
+    """``carol@example.com`` -> ``c***@example.com`` (and ``carol%40example.com`` -> ``c***%40example.com``)."""
+    return _EMAIL.sub(r"\1***\2\3", text) if "@" in text or "%40" in text else text
 
 
 class RedactSecrets(logging.Filter):

@@ -114,8 +114,10 @@ def test_no_full_e_mail_address_reaches_a_log_line(
     except ValueError:
         log.exception("lookup failed")
     log.info("contact", extra={"contact": "dave.smith+club@example.org"})  # a field a library added
+    log.info("GET customers?email=%s", woo.CAROL.replace("@", "%40"))  # URL-encoded in a logged query
     text = bridge_log()
     assert woo.CAROL not in text and "dave.smith+club@example.org" not in text
+    assert "customers?email=c***%40example.test" in text
     assert text.count("c***@example.test") == 2  # the message, and the exception in the traceback
     if log_format == "json":
         lines = _lines(text)
