@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from bridge import logs
+from tests.redemption.conftest import club_config, seed_member, token_for
 from tests.support import woo
 from tests.support.client import SHOP, Bridge
+from tests.support.woo_rest import FakeWooShop
 
 HEX_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -123,3 +125,24 @@ def test_no_full_e_mail_address_reaches_a_log_line(
         lines = _lines(text)
         assert lines[0]["message"] == "member c***@example.test joined"
         assert lines[2]["contact"] == "d***@example.org"
+
+
+def test_a_redemption_finished_by_a_job_logs_under_the_shoppers_request(
+    make_bridge: Callable[..., Bridge], woo_shop: FakeWooShop, bridge_log: Callable[[], str]
+) -> None:
+    bridge = make_bridge(log_format="json", **club_config(inline_wait_seconds=0))  # the coupon is left to a job
+    seed_member(bridge, 600)
+    response = bridge.client.post(
+        "/widget/v1/redemptions",
+        json={"reward_id": "five-off"},
+        headers={"Authorization": f"Bearer {token_for(bridge)}", "Idempotency-Key": "k1", "X-Request-ID": "shop-9"},
+    )
+    assert response.status_code in (201, 202) and response.headers["X-Request-ID"] == "shop-9"
+    assert response.get_json()["redemption"]["state"] == "reserved"
+
+    bridge.drain()  # the worker runs the finishing job
+
+    assert len(woo_shop.coupons) == 1
+    # (RQ names the job as it takes it from the queue, before the job's own context: that line has no id)
+    finished = [line for line in _lines(bridge_log()) if "completed finish redemption" in line["message"]]
+    assert [line["request_id"] for line in finished] == ["shop-9"]
