@@ -13,7 +13,7 @@ from bridge.connectors import connector_for
 from bridge.connectors.base import EventKind, ShopEvent
 from bridge.errors import InboxDeliveryNotFound, PermanentError
 from bridge.inbox.dispatch import apply_event
-from bridge.observability import metrics
+from bridge.observability import metrics, request_id
 from bridge.orders.context import CategoriesNotFetched, FetchedCategories, with_categories_fetched
 from bridge.orders.service import ShopContext
 from bridge.runtime import Runtime
@@ -43,6 +43,8 @@ def receive(
     it once the 200 is on its way: the Redis round trip is no reason to keep WooCommerce waiting).
     """
     kept = {k: v for k, v in headers.items() if k.lower().startswith("x-wc-") or k in KEPT_HEADERS}
+    if rid := request_id.current():  # the request that stored it, for the drain's log line if it fails (issue 19)
+        kept[request_id.HEADER] = rid
     delivery_id = store.add_committed(
         rt.engine,
         program_id=rt.settings.program.id,
@@ -211,16 +213,18 @@ def _record_failure(rt: Runtime, conn: Any, delivery: store.Delivery, exc: Excep
     error = f"{type(exc).__name__}: {exc}"
     store.mark_attempt_failed(conn, delivery.id, error=error, retry_at=retry_at, now=now)
     metrics.delivery_failed(conn, delivery.shop_id, delivery.topic, parked=retry_at is None)
-    log.warning(
-        "delivery %s (%s %s) attempt %s failed%s: %s",
-        delivery.id,
-        delivery.topic,
-        delivery.resource_id,
-        attempts,
-        "" if retry_at else ", parked as failed",
-        error,
-        exc_info=not permanent,
-    )
+    # Logged under the id of the request that stored this delivery (a drain applies those of many requests).
+    with request_id.bound(store.request_id_of(conn, delivery.id, request_id.HEADER) or request_id.current()):
+        log.warning(
+            "delivery %s (%s %s) attempt %s failed%s: %s",
+            delivery.id,
+            delivery.topic,
+            delivery.resource_id,
+            attempts,
+            "" if retry_at else ", parked as failed",
+            error,
+            exc_info=not permanent,
+        )
 
 
 def replay(rt: Runtime, delivery_id: int) -> dict[str, Any]:

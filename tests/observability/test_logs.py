@@ -146,3 +146,23 @@ def test_a_redemption_finished_by_a_job_logs_under_the_shoppers_request(
     # (RQ names the job as it takes it from the queue, before the job's own context: that line has no id)
     finished = [line for line in _lines(bridge_log()) if "completed finish redemption" in line["message"]]
     assert [line["request_id"] for line in finished] == ["shop-9"]
+
+
+def test_a_failing_delivery_is_logged_under_the_request_that_stored_it(
+    make_bridge: Callable[..., Bridge], bridge_log: Callable[[], str]
+) -> None:
+    """One drain applies the deliveries of many requests: its own lines carry the id of the request that enqueued
+    it, the line about a delivery that failed carries the id of the request that delivered it."""
+    bridge = make_bridge(log_format="json")
+    good = {**woo.headers_of("order.created.pending"), "X-Request-ID": "first"}
+    assert bridge.post_webhook(woo.raw_body("order.created.pending"), good).status_code == 200  # enqueues the drain
+    body, bad = woo.signed("order.updated.completed", {**woo.payload("order.updated.completed"), "line_items": 7})
+    assert bridge.post_webhook(body, {**bad, "X-Request-ID": "second"}).status_code == 200  # the same drain's
+
+    bridge.drain()
+
+    lines = _lines(bridge_log())
+    [failed] = [line for line in lines if "parked as failed" in line["message"]]
+    assert failed["request_id"] == "second" and failed["level"] == "WARNING"
+    [drained] = [line for line in lines if line["message"].startswith("drained 2 deliveries")]
+    assert drained["request_id"] == "first"

@@ -51,7 +51,7 @@ def test_two_processes_counts_add_up_in_one_scrape(
 
 
 def _metrics(bridge: RunningBridge) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    with OPENER.open(f"http://127.0.0.1:{bridge.port}/metrics", timeout=10) as response:
+    with OPENER.open(f"http://127.0.0.1:{bridge.port}/metrics", timeout=30) as response:
         return parse(response.read().decode())
 
 
