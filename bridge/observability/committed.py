@@ -6,7 +6,8 @@ would count those twice or count what never happened. ``on_commit(conn, fn)`` ke
 (a stack of frames, one per open savepoint, in ``conn.info``): a savepoint's release hands its callbacks to the
 enclosing frame, its rollback drops them, the commit runs them all, a rollback drops them all. Listened to on
 SQLAlchemy's ``Engine`` class once, so every engine (each app, each test) is covered without a hook in
-``make_engine``.
+``make_engine``. Core has no after-commit event: the callbacks run as the COMMIT is sent, so a commit the
+database itself then refuses (rare: a serialization failure) would still have counted.
 """
 
 from __future__ import annotations
