@@ -118,3 +118,22 @@ def test_redemptions_are_counted_by_outcome_and_the_shop_api_call_by_status(club
     calls = {"method": "POST", "resource": "coupons"}
     assert moved(before, after, "bridge_shop_api_requests_total", status="201", **calls) == 1
     assert moved(before, after, "bridge_shop_api_request_duration_seconds_count", **calls) == 1
+
+
+def test_a_batch_applied_again_one_by_one_counts_each_delivery_once(bridge: Bridge) -> None:
+    """The drain applies a batch under a savepoint; when one delivery fails, it rolls the whole batch back and
+    applies it again one delivery at a time. What the rolled-back pass wrote is not counted."""
+    before = scrape(bridge)
+    bridge.deliver_ok("order.updated.processing-paid")  # good: earns points
+    body, headers = woo.signed("order.updated.completed", {**woo.payload("order.updated.completed"), "line_items": 7})
+    bridge.send_ok(body, headers)  # bad: fails to parse
+    bridge.drain()
+    after = scrape(bridge)
+    labels = {"shop": SHOP, "topic": "order.updated"}
+    assert moved(before, after, "bridge_drain_batch_size_sum", shop=SHOP) == 2  # one batch of both
+    assert moved(before, after, "bridge_deliveries_applied_total", **labels) == 1
+    assert moved(before, after, "bridge_deliveries_failed_total", parked="true", **labels) == 1
+    carol = bridge.member(woo.CAROL)
+    assert carol is not None
+    earned = [entry for entry in bridge.ledger(carol["id"]) if entry["kind"] == "earn"]
+    assert earned and moved(before, after, "bridge_ledger_entries_total", kind="earn") == len(earned)
