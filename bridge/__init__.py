@@ -39,8 +39,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     settings = settings or load_settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     app = Flask(__name__)
+    from bridge.observability import web as observability
+
+    observability.init_app(app)  # issue 19: the request id, before any other hook
     if settings.trusted_proxies:
         # Behind N reverse proxies the socket's peer is the nearest proxy: take the client's address (and the
         # scheme) from the N hops' X-Forwarded-For/-Proto, and from nowhere else, so a client cannot choose its
@@ -71,6 +74,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     notifications_api.register(app)  # issue 17: unsubscribe links, deliveries, replay, preview
     privacy_api.register(app)  # issue 19: GDPR export and erase
     events_api.register(app)  # issue 19: custom events
+    from bridge.observability import endpoint as metrics_endpoint
+
+    metrics_endpoint.register(app, app.extensions[EXTENSION_KEY])  # issue 19: GET /metrics
     return app
 
 

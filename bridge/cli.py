@@ -131,6 +131,9 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
         from bridge.bootstrap import prepare_database
 
         prepare_database(_runtime(ctx), migrate_schema=False)
+    from bridge.observability import multiproc
+
+    multiproc.use(_settings(ctx).data_dir)  # gunicorn's workers add their metrics up (issue 19)
     os.set_inheritable(bind_fd, True)
     argv = gunicorn_argv(bind_fd, workers, threads)
     os.execv(sys.executable, argv)
@@ -144,10 +147,12 @@ def worker(ctx: click.Context, burst: bool) -> None:
     from bridge import features, logs
     from bridge.bootstrap import prepare_database
     from bridge.jobs.worker import run_worker
+    from bridge.observability import multiproc
     from bridge.runtime import Runtime
 
     # No Flask app: a worker answers no requests, so it neither imports nor holds the web side (bench/memory.py).
     settings = _settings(ctx)
+    multiproc.use(settings.data_dir)  # before any metric moves: /metrics then sees this worker's (issue 19)
     logs.configure(settings.log_level)
     features.load()
     rt = Runtime.build(settings)
@@ -167,13 +172,16 @@ def run(ctx: click.Context, host: str, port: int) -> None:
     from bridge.supervisor import BridgeAlreadyRunning, PortInUse, child_env, listen, lock_data_dir
 
     settings = _settings(ctx)
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     try:
         lock = lock_data_dir(settings.data_dir)  # held (open) until this process ends
         listener = listen(host, port)
     except (BridgeAlreadyRunning, PortInUse) as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
+    from bridge.observability import multiproc
+
+    multiproc.use(settings.data_dir, clean=True)  # the children's metrics, added up by /metrics (issue 19)
     rt = Runtime.build(settings)
     prepare_database(rt, migrate_schema=True)
     from bridge.console.demo import announcement, ensure_demo_owner  # issue 15: the demo config's console owner

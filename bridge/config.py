@@ -92,6 +92,14 @@ class InboxSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """``GET /metrics`` (issue 19): who may scrape it."""
+
+    enabled: bool = True
+    allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")  # networks, CIDR
+
+
+@dataclass(frozen=True)
 class Settings:
     source: str
     data_dir: Path
@@ -109,6 +117,8 @@ class Settings:
     clock_offset_seconds: float = 0.0
     trusted_proxies: int = 0
     notifications: NotificationSettings = field(default_factory=NotificationSettings)  # issue 17
+    log_format: str = "text"  # issue 19: text | json
+    metrics: MetricsSettings = field(default_factory=lambda: MetricsSettings())
 
     def shop(self, shop_id: str) -> ShopSettings | None:
         for shop in self.shops:

@@ -13,6 +13,7 @@ configuration (storage, Redis, shops, sync ...), not only the program; the progr
 from __future__ import annotations
 
 import copy
+import ipaddress
 import re
 import sys
 from collections.abc import Callable, Mapping
@@ -48,6 +49,7 @@ from bridge.config import (
     EarnSettings,
     FriendReward,
     InboxSettings,
+    MetricsSettings,
     ProgramSettings,
     RedemptionSettings,
     ReferralLinkSettings,
@@ -402,6 +404,26 @@ class SyncSchema(Section):
     )
     backfill_requests_per_second = Number(as_float=True, **_d("`bridge backfill`'s pace (0: unbounded)", 5))
     shop_timeout_seconds = Number(as_float=True, **_d("per REST call of connect, status, reconcile, backfill", 20))
+
+
+def _network(value: str) -> None:
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError as exc:
+        raise ValidationError("must be an IP network such as 10.0.0.0/8 or an address") from exc
+
+
+class MetricsSchema(Section):
+    builds = MetricsSettings
+    enabled = Flag(**_d("serve Prometheus metrics at `GET /metrics`", True))
+    allow = Items(
+        Text(validate=_network),
+        **_d(
+            "client networks that may read `/metrics` (the client's address as `trusted_proxies` reads it; a "
+            "request forwarded by an untrusted proxy is refused)",
+            ["127.0.0.1/32", "::1/128"],
+        ),
+    )
 
 
 # --- program: earning ----------------------------------------------------------------------------------------------
@@ -1218,6 +1240,15 @@ class SettingsSchema(Section):
     log_level = Choice(
         ("DEBUG", "INFO", "WARNING", "ERROR"), case="upper", **_d("`DEBUG`, `INFO`, `WARNING` or `ERROR`", "INFO")
     )
+    log_format = Choice(
+        ("text", "json"),
+        case="lower",
+        **_d(
+            "`text`, or `json`: one JSON object per line, with the request id (see "
+            "[Operations](#operations-metrics-and-logs))",
+            "text",
+        ),
+    )
     trusted_proxies = Integer(
         minimum=0,
         **_d(
@@ -1252,6 +1283,7 @@ class SettingsSchema(Section):
     sync = fields.Nested(SyncSchema, **_described("reconciliation, webhook health, backfill"))
     clock = fields.Nested(ClockSchema, **_described("the bridge's clock"))
     notifications = fields.Nested(NotificationsSchema, **_described("messages to members and webhooks (issue 17)"))
+    metrics = fields.Nested(MetricsSchema, **_described("Prometheus metrics (issue 19)"))
 
     def __init__(self, *, source: str = "<mapping>", base_dir: Path | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -1280,6 +1312,8 @@ class SettingsSchema(Section):
             clock_offset_seconds=float(data["clock"]["offset_seconds"]),
             trusted_proxies=data["trusted_proxies"],
             notifications=data["notifications"],
+            log_format=data["log_format"],
+            metrics=data["metrics"],
         )
 
     @pre_dump
@@ -1300,6 +1334,8 @@ class SettingsSchema(Section):
             "sync": settings.sync,
             "clock": {"offset_seconds": settings.clock_offset_seconds},
             "notifications": settings.notifications,
+            "log_format": settings.log_format,
+            "metrics": settings.metrics,
         }
 
 

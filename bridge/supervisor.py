@@ -33,6 +33,7 @@ from types import FrameType
 from typing import IO
 
 from bridge.embedded_redis import EmbeddedRedis, _die_with_parent
+from bridge.observability.multiproc import mark_dead
 
 log = logging.getLogger(__name__)
 
@@ -266,6 +267,7 @@ class Supervisor:
         delay = BACKOFF_SECONDS[min(child.fast_crashes, len(BACKOFF_SECONDS)) - 1]
         child.restarts += 1
         child.restart_at = now + delay
+        mark_dead(child.pid)  # its live metrics go (issue 19)
         if child.redis is not None:
             child.redis.stop()  # reap it and remove its socket, so the new server starts clean
         log.error(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +35,8 @@ from tests.support import woo
 from tests.support.client import ADMIN_KEY, SHOP, WIDGET_SECRET, Bridge
 from tests.support.postgres import PostgresCluster, find_bindir
 from tests.support.woo_rest import FakeWooShop
+
+pytest_plugins = ["tests.support.log_scan"]  # issue 19: the run fails on a secret or an e-mail in any log line
 
 write_guard.strict = True  # a shop call inside a database write transaction fails the test (issue 12, section 3)
 
@@ -176,7 +179,11 @@ def make_settings(tmp_path: Path, database_url: str, redis_server: EmbeddedRedis
         _deep_merge(config, overrides)
         path = tmp_path / "config.yaml"  # a real file, so subprocesses (bridge worker, run) read the same
         path.write_text(yaml.safe_dump(config))
-        return load_settings(path, environ={})
+        settings = load_settings(path, environ={})
+        scan = sys.modules.get("tests.support.log_scan")  # a plugin (see pytest_plugins): imported by pytest
+        if scan is not None:
+            scan.remember(settings)
+        return settings
 
     return build
 

@@ -13,6 +13,7 @@ from bridge.connectors import connector_for
 from bridge.connectors.base import EventKind, ShopEvent
 from bridge.errors import InboxDeliveryNotFound, PermanentError
 from bridge.inbox.dispatch import apply_event
+from bridge.observability import metrics, request_id
 from bridge.orders.context import CategoriesNotFetched, FetchedCategories, with_categories_fetched
 from bridge.orders.service import ShopContext
 from bridge.runtime import Runtime
@@ -42,6 +43,8 @@ def receive(
     it once the 200 is on its way: the Redis round trip is no reason to keep WooCommerce waiting).
     """
     kept = {k: v for k, v in headers.items() if k.lower().startswith("x-wc-") or k in KEPT_HEADERS}
+    if rid := request_id.current():  # the request that stored it, for the drain's log line if it fails (issue 19)
+        kept[request_id.HEADER] = rid
     delivery_id = store.add_committed(
         rt.engine,
         program_id=rt.settings.program.id,
@@ -92,6 +95,14 @@ class AfterCommitTrigger:
 
 
 def process_due(rt: Runtime, shop_id: str) -> int:
+    """Apply one batch of the shop's due deliveries (timed, counted: ``bridge_drain_batch_*``); see ``_process_due``."""
+    with metrics.drain_batch(shop_id) as taken:
+        seen = _process_due(rt, shop_id)
+        taken.append(seen)
+    return seen
+
+
+def _process_due(rt: Runtime, shop_id: str) -> int:
     """Apply one batch of the shop's due deliveries; returns how many were attempted (0: nothing due).
 
     The batch is first applied as a whole, under one savepoint, with the deliveries marked done in one
@@ -137,6 +148,7 @@ def process_due(rt: Runtime, shop_id: str) -> int:
                     _apply(conn, ctx, connector, delivery, events.get(delivery.id))
                 if batch:
                     store.mark_done_many(conn, [d.id for d in batch], utcnow())
+                    metrics.deliveries_applied(conn, shop_id, [d.topic for d in batch])
             return seen
         except Exception:
             log.debug("a delivery of the batch failed: applying them one by one", exc_info=True)
@@ -145,6 +157,7 @@ def process_due(rt: Runtime, shop_id: str) -> int:
                 with conn.begin_nested():
                     _apply(conn, ctx, connector, delivery, events.get(delivery.id))
                     store.mark_done(conn, delivery.id, utcnow())
+                    metrics.deliveries_applied(conn, shop_id, [delivery.topic])
             except Exception as exc:
                 _record_failure(rt, conn, delivery, exc)
     return seen
@@ -199,16 +212,19 @@ def _record_failure(rt: Runtime, conn: Any, delivery: store.Delivery, exc: Excep
         retry_at = now + timedelta(seconds=delay)
     error = f"{type(exc).__name__}: {exc}"
     store.mark_attempt_failed(conn, delivery.id, error=error, retry_at=retry_at, now=now)
-    log.warning(
-        "delivery %s (%s %s) attempt %s failed%s: %s",
-        delivery.id,
-        delivery.topic,
-        delivery.resource_id,
-        attempts,
-        "" if retry_at else ", parked as failed",
-        error,
-        exc_info=not permanent,
-    )
+    metrics.delivery_failed(conn, delivery.shop_id, delivery.topic, parked=retry_at is None)
+    # Logged under the id of the request that stored this delivery (a drain applies those of many requests).
+    with request_id.bound(store.request_id_of(conn, delivery.id, request_id.HEADER) or request_id.current()):
+        log.warning(
+            "delivery %s (%s %s) attempt %s failed%s: %s",
+            delivery.id,
+            delivery.topic,
+            delivery.resource_id,
+            attempts,
+            "" if retry_at else ", parked as failed",
+            error,
+            exc_info=not permanent,
+        )
 
 
 def replay(rt: Runtime, delivery_id: int) -> dict[str, Any]:

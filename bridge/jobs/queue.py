@@ -17,6 +17,8 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.serializers import JSONSerializer
 
+from bridge.observability import request_id
+
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "bridge"
@@ -64,6 +66,7 @@ class DrainTrigger:
                     result_ttl=60,
                     failure_ttl=7 * 24 * 3600,
                     description=f"drain inbox of shop {shop_id}",
+                    meta=request_id.job_meta(),
                 )
             except BaseException:
                 redis.delete(drain_flag(shop_id))

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bridge.observability import metrics
 from bridge.runtime import Runtime, use_runtime
 from bridge.storage.clock import utcnow
 
@@ -51,7 +52,8 @@ def run_due(rt: Runtime, last_run: dict[str, float], now_monotonic: float) -> li
             continue
         last_run[job.name] = now_monotonic
         try:
-            job.run(rt, utcnow())
+            with metrics.job_run(job.name):
+                job.run(rt, utcnow())
             ran.append(job.name)
         except Exception:
             log.exception("periodic job %s failed; it runs again in %ss", job.name, interval)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from redis.exceptions import RedisError
 from rq.worker import SimpleWorker
@@ -21,6 +22,7 @@ from bridge.jobs.heartbeat import Heartbeat
 from bridge.jobs.queue import make_queue
 from bridge.jobs.schedule import Scheduler
 from bridge.jobs.sweeper import Sweeper
+from bridge.observability import metrics, request_id
 from bridge.runtime import Runtime, current_runtime, use_runtime
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,24 @@ log = logging.getLogger(__name__)
 REDIS_RETRY_SECONDS = 1.0
 RQ_MAX_CONNECTION_WAIT_SECONDS = 2.0
 """RQ's reconnect backoff grows to 60 s by default: after a Redis restart the worker would sit idle that long."""
+
+
+class Worker(SimpleWorker):
+    """RQ's ``SimpleWorker``, running each job under the id of the request that enqueued it (its ``meta``) and
+    counting it in ``bridge_job_runs_total`` / ``bridge_job_duration_seconds``."""
+
+    def execute_job(self, job: Any, queue: Any) -> Any:
+        with request_id.bound(str(job.meta.get(request_id.JOB_META_KEY) or "")):
+            return super().execute_job(job, queue)
+
+    def perform_job(self, job: Any, queue: Any, execution: Any) -> bool:
+        started = time.perf_counter()
+        ok = False
+        try:
+            ok = bool(super().perform_job(job, queue, execution))
+        finally:
+            metrics.job_finished(str(job.func_name), ok, time.perf_counter() - started)
+        return ok
 
 
 def run_worker(runtime: Runtime, *, burst: bool = False, sweep: bool = True) -> None:
@@ -53,7 +73,7 @@ def _work(burst: bool) -> None:
     while True:
         try:
             connection = rt.worker_redis()
-            worker = SimpleWorker(
+            worker = Worker(
                 [make_queue(connection)], connection=connection, serializer=make_queue(connection).serializer
             )
             worker.max_connection_wait_time = RQ_MAX_CONNECTION_WAIT_SECONDS

@@ -24,6 +24,7 @@ from bridge.connectors.woocommerce.api import ShopApiError, ShopNotFound, coupon
 from bridge.errors import IdempotencyConflict, InsufficientPoints, UnknownMember, UnknownShop
 from bridge.jobs.queue import make_queue
 from bridge.ledger import service as ledger
+from bridge.observability import metrics, request_id
 from bridge.redemption import catalogue, issuer, readiness
 from bridge.redemption.codes import new_code
 from bridge.redemption.model import (
@@ -53,6 +54,7 @@ class Redeemed:
     created: bool  # False: the Idempotency-Key was used before and this is the same redemption
 
 
+@metrics.counts_refusals
 def redeem(
     rt: Runtime,
     *,
@@ -337,6 +339,7 @@ def _hand_over(rt: Runtime, red: Redemption) -> Redemption:
             result_ttl=60,
             failure_ttl=7 * 24 * 3600,
             description=f"finish redemption {red.id}",
+            meta=request_id.job_meta(),
         )
     except RedisError as exc:
         log.warning("redemption %s left for the recovery sweep: redis unreachable (%s)", red.id, exc)

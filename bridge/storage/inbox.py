@@ -314,6 +314,12 @@ def shops_with_due(conn: Connection, now: datetime) -> list[str]:
     return list(conn.scalars(stmt))
 
 
+def request_id_of(conn: Connection, delivery_id: int, header: str) -> str:
+    """The id of the request that stored the delivery (kept with its headers), or ""."""
+    headers = conn.scalar(select(t.inbox_delivery.c.headers).where(t.inbox_delivery.c.id == delivery_id))
+    return str(headers.get(header, "")) if isinstance(headers, dict) else ""
+
+
 def get(conn: Connection, program_id: str, delivery_id: int) -> dict[str, Any] | None:
     stmt = select(t.inbox_delivery).where(
         t.inbox_delivery.c.id == delivery_id, t.inbox_delivery.c.program_id == program_id

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bridge.ledger.model import Balance, Entry, EntryKind, EntryState, NewEntry
+from bridge.observability import metrics
 from bridge.storage import tables as t
 from bridge.storage.db import insert_or_ignore, insert_or_ignore_returning
 
@@ -19,13 +20,19 @@ _LIFETIME_KINDS = (EntryKind.EARN, EntryKind.REVERSE, EntryKind.REFERRAL, EntryK
 
 def insert(conn: Connection, entry: NewEntry, now: datetime) -> bool:
     """Insert unless the idempotency key exists; True when this call wrote the row."""
-    return insert_or_ignore(conn, t.ledger_entry, _values(entry, now), ["idempotency_key"])
+    written = insert_or_ignore(conn, t.ledger_entry, _values(entry, now), ["idempotency_key"])
+    if written:
+        metrics.ledger_entries(conn, [str(entry.kind)])
+    return written
 
 
 def insert_returning(conn: Connection, entry: NewEntry, now: datetime) -> Entry | None:
     """Insert unless the idempotency key exists; the stored entry when this call wrote it, else None."""
     row = insert_or_ignore_returning(conn, t.ledger_entry, _values(entry, now), ["idempotency_key"])
-    return _entry(row) if row is not None else None
+    if row is None:
+        return None
+    metrics.ledger_entries(conn, [str(entry.kind)])
+    return _entry(row)
 
 
 def insert_many(conn: Connection, entries: list[NewEntry], now: datetime) -> int:
@@ -43,6 +50,7 @@ def insert_many(conn: Connection, entries: list[NewEntry], now: datetime) -> int
     fresh = [_values(entry, now) for entry in entries if entry.idempotency_key not in existing]
     if fresh:
         conn.execute(_insert_ignore_many(conn.dialect.name), fresh)
+        metrics.ledger_entries(conn, [row["kind"] for row in fresh])
     return len(fresh)
 
 

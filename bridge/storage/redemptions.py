@@ -10,6 +10,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from bridge.observability import metrics
 from bridge.redemption.model import OPEN_STATES, Redemption
 from bridge.storage import tables as t
 
@@ -20,7 +21,10 @@ def insert(conn: Connection, values: dict[str, Any]) -> Redemption | None:
     """Insert unless this member already used the request key; the new row, or None when it existed."""
     # Values go as execution parameters, not into the statement: SQLAlchemy then compiles it once, not per call.
     row = conn.execute(_INSERT[conn.dialect.name], values).mappings().first()
-    return _model(row) if row else None
+    if row is None:
+        return None
+    metrics.redemption_moved(conn, str(row["state"]))
+    return _model(row)
 
 
 _INSERT = {
@@ -143,7 +147,11 @@ def moved(conn: Connection, redemption_id: int, from_states: tuple[str, ...], **
     )
     params = {"rid": redemption_id, "from_states": [str(s) for s in from_states], **values}
     row = conn.execute(stmt, params).mappings().first()
-    return _model(row) if row else None
+    if row is None:
+        return None
+    if "state" in values:
+        metrics.redemption_moved(conn, str(values["state"]))
+    return _model(row)
 
 
 def _model(row: Any) -> Redemption:

@@ -29,3 +29,10 @@ def post_fork(server: Any, worker: Any) -> None:
     gc.enable()
     rt: Runtime = server.app.wsgi().extensions[EXTENSION_KEY]
     rt.after_fork()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A gunicorn worker exited: its live metrics go (prometheus_client's multiprocess bookkeeping, issue 19)."""
+    from bridge.observability.multiproc import mark_dead
+
+    mark_dead(worker.pid)

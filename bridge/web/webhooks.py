@@ -16,6 +16,7 @@ from bridge.connectors import connector_for
 from bridge.connectors.base import Connector
 from bridge.errors import InvalidSignature, UnknownShop
 from bridge.inbox import service as inbox
+from bridge.observability import metrics, request_id
 from bridge.runtime import Runtime, current_runtime
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,20 @@ def receive(platform: str, shop_id: str) -> tuple[Response, int]:
         log.info("shop %s: ignoring delivery with unhandled topic %r", shop_id, topic[:64])
         return jsonify({"status": "ignored", "topic": topic[:64]}), 200
     delivery_id = inbox.receive(rt, shop_id, topic, resource_id, headers, body, trigger=False)
+    metrics.delivery_received(shop_id, topic)
     trigger: inbox.AfterCommitTrigger = current_app.extensions[TRIGGER_KEY]
     ticket = trigger.committed()
     response = _accepted(delivery_id)
     # The row is committed: answer first, then make sure a drain job is pending (Redis may be slow or down; the
-    # sweeper is the safety net either way).
-    response.call_on_close(lambda: trigger.ensure_drain(rt, shop_id, ticket))
+    # sweeper is the safety net either way). That runs after the request's context is gone: the drain job it may
+    # enqueue carries this request's id all the same.
+    rid = request_id.current()
+
+    def ensure_drain() -> None:
+        with request_id.bound(rid):
+            trigger.ensure_drain(rt, shop_id, ticket)
+
+    response.call_on_close(ensure_drain)
     return response, 200
 
 

@@ -9,6 +9,7 @@ a timeout. Query parameters are always copied, never mutated, and keys never rea
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -16,6 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 from bridge.config import ShopSettings
 from bridge.errors import BridgeError
+from bridge.observability import metrics
 from bridge.write_guard import network_in_write, write_open
 
 if TYPE_CHECKING:
@@ -131,14 +133,19 @@ class WooClient:
         import requests
 
         failure = ""
+        status = "unreachable"
+        started = time.perf_counter()
         try:
             response = self._session.request(
                 method, url, params=query, json=json, auth=auth, timeout=self.timeout, allow_redirects=False
             )
+            status = str(response.status_code)
         except requests.Timeout:
             failure = f"the shop did not answer {method} {path} within {self.timeout:g} s"
+            status = "timeout"
         except requests.RequestException as exc:
             failure = f"the shop cannot be reached for {method} {path}: {type(exc).__name__}"
+        metrics.shop_api_call(method, path, status, time.perf_counter() - started)
         if failure:
             # Raised outside the except block, so with no __context__: requests' own error quotes the request
             # URL, which over http carries the consumer key and the OAuth signature, into every traceback.
