@@ -28,10 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-import requests
 
 from bridge.notifications import store, unsubscribe
 from bridge.notifications.channels import Outcome
@@ -40,11 +38,18 @@ from bridge.notifications.channels import sms as sms_channel
 from bridge.notifications.channels import webhooks as webhook_channel
 from bridge.notifications.settings import MEMBER_CHANNELS, NotificationSettings
 from bridge.notifications.store import Contact, Delivery, Event
-from bridge.notifications.templates import Templates
 from bridge.runtime import Runtime
 from bridge.storage import db
 from bridge.storage import ledger as ledger_store
 from bridge.storage.clock import utcnow
+
+if TYPE_CHECKING:
+    import requests
+
+    from bridge.notifications.templates import Templates
+
+# requests and Jinja2 come with the first message to send, not with the module: a worker whose program sends
+# nothing never holds them (bench/memory.py).
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +209,8 @@ _TEMPLATES: dict[tuple[str, str], Templates] = {}
 def templates_for(rt: Runtime) -> Templates:
     key = (str(rt.settings.data_dir), rt.settings.program.earning.timezone)
     if key not in _TEMPLATES:
+        from bridge.notifications.templates import Templates
+
         _TEMPLATES[key] = Templates(Path(rt.settings.data_dir), ZoneInfo(key[1]))
     return _TEMPLATES[key]
 
@@ -254,6 +261,8 @@ def _send_lane(rt: Runtime, jobs: list[Job]) -> dict[int, Outcome]:
                 outcomes[job.delivery.id] = _send_email(rt, smtp, job)
     others = [job for job in jobs if job.delivery.channel in ("sms", "webhook")]
     if others:
+        import requests
+
         with requests.Session() as session:
             provider = sms_channel.provider_for(n.sms)
             endpoints = {endpoint.id: endpoint for endpoint in n.webhooks}

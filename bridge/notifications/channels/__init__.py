@@ -24,3 +24,10 @@ def guard(what: str) -> None:
     """ADR 0009: no network call while this thread holds a database write transaction."""
     if write_guard.write_open():
         write_guard.network_in_write(what)
+
+
+def requests_errors() -> type[Exception]:
+    """requests' base error, imported on the first send (see the channels' modules)."""
+    import requests
+
+    return requests.RequestException

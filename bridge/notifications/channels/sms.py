@@ -8,12 +8,13 @@ because an owner pays per segment.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import requests
-
-from bridge.notifications.channels import Outcome, guard
+from bridge.notifications.channels import Outcome, guard, requests_errors
 from bridge.notifications.settings import SmsSettings
+
+if TYPE_CHECKING:  # imported by the first send (a worker that sends nothing never holds it)
+    import requests
 
 _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
@@ -69,7 +70,7 @@ class HttpJsonProvider:
         body = {"to": sms.to, "text": sms.text, "sender": s.sender, "id": sms.message_id}
         try:
             response = session.post(s.url, json=body, headers=headers, timeout=s.timeout_seconds)
-        except requests.RequestException as exc:
+        except requests_errors() as exc:
             return Outcome(False, error=type(exc).__name__)
         return _outcome(response, sms.message_id)
 
@@ -92,7 +93,7 @@ class KavenegarProvider:
             form["sender"] = s.sender
         try:
             response = session.post(url, data=form, timeout=s.timeout_seconds)
-        except requests.RequestException as exc:
+        except requests_errors() as exc:
             return Outcome(False, error=type(exc).__name__)  # never the URL: it holds the API key
         provider_id = sms.message_id
         if response.ok:

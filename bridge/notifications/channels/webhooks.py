@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
-from standardwebhooks.webhooks import Webhook
-
-from bridge.notifications.channels import Outcome, guard
+from bridge.notifications.channels import Outcome, guard, requests_errors
 from bridge.notifications.settings import WebhookEndpoint
+
+if TYPE_CHECKING:  # imported by the first send (a worker that sends nothing never holds it)
+    import requests
 
 TIMEOUT_SECONDS = 10.0
 
@@ -31,6 +31,8 @@ def body(event_type: str, created_at: datetime, data: dict[str, Any]) -> str:
 
 
 def signed_headers(endpoint: WebhookEndpoint, message_id: str, sent_at: datetime, payload: str) -> dict[str, str]:
+    from standardwebhooks.webhooks import Webhook
+
     signature = Webhook(endpoint.secret).sign(message_id, sent_at, payload)
     return {
         "content-type": "application/json",
@@ -47,7 +49,7 @@ def send(
     headers = signed_headers(endpoint, message_id, sent_at, payload)
     try:
         response = session.post(endpoint.url, data=payload.encode(), headers=headers, timeout=TIMEOUT_SECONDS)
-    except requests.RequestException as exc:
+    except requests_errors() as exc:
         return Outcome(False, error=f"{type(exc).__name__}")
     if 200 <= response.status_code < 300:
         return Outcome(True, provider_id=message_id)
