@@ -8,4 +8,5 @@ def load() -> None:
     import bridge.console.audit_page  # the audit log (owner)
     import bridge.console.auth_views  # login, logout, account
     import bridge.console.overview  # the home page
-    import bridge.console.program_page  # noqa: F401  the published program, its versions
+    import bridge.console.program_page  # the published program, its versions
+    import bridge.console.users_page  # noqa: F401  console users (owner)
