@@ -60,3 +60,13 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     console.register(app)  # issue 15: the owner console at /console/
     return app
+
+
+def serve_app() -> Flask:
+    """The app a gunicorn worker serves: ``create_app`` plus the change listener, so this worker applies a
+    published program or a connected shop as soon as it is announced."""
+    from bridge.runtime import EXTENSION_KEY
+
+    app = create_app()
+    app.extensions[EXTENSION_KEY].follow_changes()
+    return app

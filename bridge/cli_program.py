@@ -71,4 +71,5 @@ def import_(ctx: click.Context, file: Path, yes: bool, reason: str) -> None:
         reason=reason or f"import of {file.name}",
         action="program.import",
     )
+    rt.changed("program")
     click.echo(f"published version {number}; every process follows within a few seconds")

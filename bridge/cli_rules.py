@@ -21,12 +21,18 @@ def rules() -> None:
 @click.argument("order_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
 @click.option("--shop", "shop_id", default=None, help="The shop (default: the first configured).")
 @click.option("--order", "order_id", default=None, help="Fetch this order from the shop's REST API.")
+@click.option(
+    "--version", "version", type=click.IntRange(min=1), default=None, help="Under this program version's rules."
+)
 @click.pass_context
-def explain_cmd(ctx: click.Context, order_file: Path | None, shop_id: str | None, order_id: str | None) -> None:
+def explain_cmd(
+    ctx: click.Context, order_file: Path | None, shop_id: str | None, order_id: str | None, version: int | None
+) -> None:
     """Per rule: the base, the multiplier, caps hit and the points; then the total.
 
     ORDER_FILE is the order JSON as the shop sends it (a webhook body or a REST answer); or use --order N to
-    read it from the shop. Nothing is written.
+    read it from the shop; --version N explains it under that published version's rules (a past award).
+    Nothing is written.
     """
     from bridge.connectors.woocommerce.api import ShopApiError, WooClient
     from bridge.connectors.woocommerce.webhooks import parse_order
@@ -64,8 +70,15 @@ def explain_cmd(ctx: click.Context, order_file: Path | None, shop_id: str | None
             raise click.ClickException(
                 f"{order_file or 'the order'} is not an order as the shop sends it: {exc}"
             ) from exc
+        from bridge.program import context as program_context
+        from bridge.program.service import VersionNotFound
+
+        try:
+            pricing = program_context.of_version(rt, shop.id, version) if version is not None else None
+        except VersionNotFound as exc:
+            raise click.ClickException(str(exc)) from exc
         with db.read(rt.engine) as conn:
-            result = explain(rt, conn, shop.id, order)
+            result = explain(rt, conn, shop.id, order, pricing)
         click.echo(json.dumps(result, indent=2))
     finally:
         rt.close()

@@ -72,6 +72,7 @@ from bridge.rules.config import (
     build_rule_set,
 )
 from bridge.rules.membership import POLICIES, Membership
+from bridge.texts import LocalText
 
 TEN_YEARS_SECONDS = 10 * 366 * 86400
 
@@ -100,6 +101,48 @@ class Text(fields.Field[str]):
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
         return value
+
+
+class ShopperText(Text):
+    """A text shoppers read: a plain string, or one per locale (``{en: "Free shipping", fa: "ارسال رایگان"}``)."""
+
+    LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Z]{2})?$")
+    MAX_LOCALES = 20
+    MAX_LENGTH = 1000
+
+    default_error_messages = {
+        **Text.default_error_messages,
+        "invalid": "must be a string, or a mapping of locales to strings ({{en: ..., fa: ...}})",
+        "locale": "must be a locale such as en, fa or pt-BR",
+        "long": f"must be at most {MAX_LENGTH} characters",
+        "many": f"at most {MAX_LOCALES} locales",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        if not isinstance(value, Mapping):
+            return LocalText(self._one(value, attr, data, **kwargs))
+        if not value:
+            raise self.make_error("empty")
+        if len(value) > self.MAX_LOCALES:
+            raise self.make_error("many")
+        texts: dict[str, str] = {}
+        for locale, text in value.items():
+            if not isinstance(locale, str) or not self.LOCALE.match(locale):
+                raise ValidationError({str(locale): [self.error_messages["locale"]]})
+            try:
+                texts[locale] = self._one(text, attr, data, **kwargs)
+            except ValidationError as err:
+                raise ValidationError({locale: err.messages}) from err
+        return LocalText(texts)
+
+    def _one(self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > self.MAX_LENGTH:
+            raise self.make_error("long")
+        return text
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value.document() if isinstance(value, LocalText) else value
 
 
 class Integer(fields.Field[int]):
@@ -374,8 +417,10 @@ class RuleSchema(Section):
 
     id = Text(error_messages={"invalid": "must be a non-empty string"}, **_d("unique; ledger entries name it"))
     type = Text(**_d(", ".join(f"`{t}`" for t in BUILT_IN_TYPES) + " or a plug-in's entry point name"))
-    name = fields.Raw(**_d("what members see", ""))
-    description = fields.Raw(**_d("a longer explanation for members", ""))
+    name = ShopperText(allow_empty=True, **_d("what members see (a string, or one per locale)", "", allow_none=True))
+    description = ShopperText(
+        allow_empty=True, **_d("a longer explanation for members (per locale too)", "", allow_none=True)
+    )
     enabled = Flag(**_d("a disabled rule never awards", True))
 
     @post_load
@@ -383,8 +428,8 @@ class RuleSchema(Section):
         return RuleSpec(
             id=data["id"],
             type=data["type"],
-            name=str(data["name"] or ""),
-            description=str(data["description"] or ""),
+            name=data["name"] or LocalText(""),
+            description=data["description"] or LocalText(""),
             enabled=data["enabled"],
             options={k: v for k, v in data.items() if k not in _COMMON_RULE_KEYS},
         )
@@ -539,11 +584,15 @@ class Rule(fields.Field[RuleSpec]):
         return {
             "id": spec.id,
             "type": spec.type,
-            "name": spec.name,
-            "description": spec.description,
+            "name": _text_document(spec.name),
+            "description": _text_document(spec.description),
             "enabled": spec.enabled,
             **spec.options,
         }
+
+
+def _text_document(text: str) -> str | dict[str, str]:
+    return text.document() if isinstance(text, LocalText) else text
 
 
 class Rules(Items):
@@ -618,9 +667,9 @@ _ID_LIST = {"load_default": (), "allow_none": True}
 
 class RewardSchema(Section):
     id = Text(validate=_pattern(REWARD_ID_PATTERN, "must be lower-case letters, digits, '-' or '_'"), **_d("unique"))
-    title = Text(**_d("what members see"))
+    title = ShopperText(**_d("what members see (a string, or one per locale: `{en: ..., fa: ...}`)"))
     type = Choice(REWARD_TYPES, **_d("`fixed_cart`, `percent`, `free_shipping` or `variable` (any multiple of `step`)"))
-    description = Text(allow_empty=True, **_d("a longer explanation", ""))
+    description = ShopperText(allow_empty=True, **_d("a longer explanation (per locale too)", ""))
     points = Integer(minimum=1, **_d("its price (not `variable`)", None, allow_none=True))
     value = Number(above=True, **_d("amount or percentage off (`fixed_cart`, `percent`)", None, allow_none=True))
     step = Integer(minimum=1, **_d("`variable`: points are spent in multiples of this", None, allow_none=True))
@@ -725,8 +774,8 @@ class FriendRewardSchema(Section):
     minimum_amount = Number(**_d("smallest cart the coupon applies to", "0"))
     validity_days = Integer(minimum=1, **_d("the coupon expires this many days after it is issued", 30))
     individual_use = Flag(**_d("the coupon cannot be combined with others", True))
-    title = Text(**_d("what the friend sees", _FRIEND.title))
-    description = Text(allow_empty=True, **_d("a longer explanation", _FRIEND.description))
+    title = ShopperText(**_d("what the friend sees (per locale too)", _FRIEND.title))
+    description = ShopperText(allow_empty=True, **_d("a longer explanation (per locale too)", _FRIEND.description))
 
     @post_load
     def _settings(self, data: dict[str, Any], **kwargs: Any) -> FriendReward:
@@ -795,7 +844,7 @@ class ProgramSchema(Section):
         validate=_pattern(SHOP_ID_PATTERN, "must be lower-case letters, digits, '-' or '_'"),
         **_d("the program's id", "default"),
     )
-    name = Text(**_d("the club's name", "Loyalty club"))
+    name = ShopperText(**_d("the club's name (a string, or one per locale: `{en: ..., fa: ...}`)", "Loyalty club"))
     timezone = Text(**_d("campaign windows, cap periods and birthdays are read in this zone", "UTC"))
     membership = fields.Nested(MembershipSchema, **_described("who is a member"))
     earn = fields.Nested(EarnSchema, **_described("how points are earned"))

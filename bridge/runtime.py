@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from flask import current_app, has_app_context
 from redis import Redis
@@ -30,6 +30,9 @@ from bridge.orders.service import ShopContext
 from bridge.rules import RuleSet, build_rules
 from bridge.storage import clock
 from bridge.storage.db import make_engine
+
+if TYPE_CHECKING:
+    from bridge.sync.changes import ChangeListener
 
 EXTENSION_KEY = "bridge"
 
@@ -55,6 +58,7 @@ class Runtime:
     _shops_version: tuple[Any, ...] | None = None
     _shops_lock: threading.Lock = field(default_factory=threading.Lock)
     _caches: dict[str, ProductCategories] = field(default_factory=dict)
+    _listener: ChangeListener | None = None
 
     @classmethod
     def build(cls, settings: Settings, **engine_kwargs: Any) -> Runtime:
@@ -67,7 +71,35 @@ class Runtime:
 
     SHOPS_CHECK_SECONDS = 2.0
     """Every process notices a `bridge connect` / `disconnect`, and a published program version (made by another
-    process), within this time."""
+    process), within this time — at once while it hears the change signal (``follow_changes``)."""
+
+    @property
+    def program_id(self) -> str:
+        return (self.base_settings or self.settings).program.id
+
+    def follow_changes(self) -> None:
+        """Start this process's change listener (long-running processes: gunicorn workers, ``bridge worker``):
+        changes are then applied when announced, and requests poll the database only as a safety net."""
+        from bridge.sync.changes import ChangeListener
+
+        if self._listener is None or not self._listener.is_alive():
+            self._listener = ChangeListener(self, redis_url(self.settings))
+            self._listener.start()
+
+    def changed(self, what: str) -> None:
+        """After committing a change to the program or the shops: this process applies it now, and every other
+        process is told (or finds it at its next database check when Redis is unreachable)."""
+        from bridge.sync.changes import announce
+
+        self.reload_shops(force=True)
+        announce(self, what)
+
+    def _check_period(self) -> float:
+        from bridge.sync.changes import SUBSCRIBED_CHECK_SECONDS
+
+        listener = self._listener
+        heard = listener is not None and listener.subscribed.is_set()
+        return SUBSCRIBED_CHECK_SECONDS if heard else self.SHOPS_CHECK_SECONDS
 
     def reload_shops(self, *, force: bool = False) -> bool:
         """Merge the shops connected with ``bridge connect`` (perhaps by another process) into ``settings``.
@@ -84,7 +116,7 @@ class Runtime:
         asked = time.monotonic()
         if not force and asked < self._shops_check_due:
             return False
-        from bridge.sync import shops
+        from bridge.sync import shop_settings, shops
 
         if not self._shops_lock.acquire(blocking=force):
             return False  # another thread is checking right now: a periodic check need not wait for it
@@ -94,17 +126,22 @@ class Runtime:
             if not force and time.monotonic() < self._shops_check_due:
                 return False  # another thread checked while this one waited
             self._shops_check_started = time.monotonic()
-            self._shops_check_due = self._shops_check_started + self.SHOPS_CHECK_SECONDS
+            self._shops_check_due = self._shops_check_started + self._check_period()
             base = self.base_settings or self.settings
             self._reload_program(base.program.id)
             rows = shops.connected_rows(self.engine, base.program.id)
-            if rows is None or shops.fingerprint(rows) == self._shops_version:
+            edited = shop_settings.rows(self.engine, base.program.id)
+            if rows is None or edited is None:
+                return False  # the database cannot say now: keep what this process has
+            version = (shops.fingerprint(rows), shop_settings.fingerprint(edited))
+            if version == self._shops_version:
                 return False
             settings = shops.merged(base, rows)
+            settings = shop_settings.applied(settings, edited) if settings is not None else None
             if settings is None:
                 return False  # not recorded as merged: the next check tries again
             self.settings = dataclasses.replace(settings, program=self.settings.program)
-            self._shops_version = shops.fingerprint(rows)
+            self._shops_version = version
             self._caches = {}  # per-shop caches hold clients made with the old URL and keys (a new dict: no race)
             return True
         finally:
@@ -169,6 +206,8 @@ class Runtime:
         return shop
 
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
         for client in self._redis.values():
             client.close()
         self._redis.clear()

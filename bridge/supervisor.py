@@ -127,7 +127,7 @@ def gunicorn_argv(bind_fd: int, workers: int = 2, threads: int = 4) -> list[str]
         "--threads", str(threads),
         "--no-control-socket",
         "--graceful-timeout", "10",
-        "bridge:create_app()",
+        "bridge:serve_app()",
     ]  # fmt: skip
 
 

@@ -92,6 +92,8 @@
   }
   // A reward (or a redemption of one) by what it is worth, in the shopper's language; the owner's title otherwise.
   function rewardName(r) {
+    var own = (r.title_locales || []).some(function (l) { return l.split('-')[0] === lang.split('-')[0]; });
+    if (own && r.title) return r.title; // the owner wrote this reward's title in the shopper's language
     var v = Number(r.value);
     if (r.type === 'fixed_cart' || r.type === 'variable' && r.points_cost == null && r.min_points == null && v) {
       return t('reward_fixed', { amount: money(v) });
@@ -358,8 +360,8 @@
     var seq = (st.seq = (st.seq || 0) + 1); // a later load (Retry, Back) wins over one still in flight
     var work;
     if (hasIdentity()) work = api('GET', '/panel?shop=' + encodeURIComponent(cfg.shop) + '&locale=' + encodeURIComponent(lang)).then(function (res) { return ['member', res]; });
-    else if (ref) work = publicApi('GET', '/referral/offer?shop=' + encodeURIComponent(cfg.shop) + '&code=' + encodeURIComponent(ref)).then(function (res) { return ['friend', res]; });
-    else work = publicApi('GET', '/club?shop=' + encodeURIComponent(cfg.shop)).then(function (res) { return ['guest', res]; });
+    else if (ref) work = publicApi('GET', '/referral/offer?shop=' + encodeURIComponent(cfg.shop) + '&code=' + encodeURIComponent(ref) + '&locale=' + encodeURIComponent(lang)).then(function (res) { return ['friend', res]; });
+    else work = publicApi('GET', '/club?shop=' + encodeURIComponent(cfg.shop) + '&locale=' + encodeURIComponent(lang)).then(function (res) { return ['guest', res]; });
     Promise.all([work, langReady]).then(safe(function (out) {
       var mode = out[0][0], res = out[0][1];
       if (seq !== st.seq) return;

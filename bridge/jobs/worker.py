@@ -34,6 +34,8 @@ RQ_MAX_CONNECTION_WAIT_SECONDS = 2.0
 def run_worker(app: Flask, *, burst: bool = False, sweep: bool = True) -> None:
     with app.app_context():
         rt = current_runtime()
+        if sweep:
+            rt.follow_changes()  # the worker's jobs and scheduler threads apply announced changes at once
         # The sweeper and the periodic jobs belong to long-running workers; a burst run (tests, one-off
         # drains) only empties the queue.
         threads: list[Sweeper | Scheduler | Heartbeat] = [Heartbeat(rt), Sweeper(rt), Scheduler(rt)] if sweep else []

@@ -19,6 +19,7 @@ import yaml
 from bridge.config import ProgramSettings, settings_from
 from bridge.config_schema import ProgramSchema
 from bridge.errors import ConfigError
+from bridge.texts import LocalText
 
 
 def parse(document: Mapping[str, Any]) -> ProgramSettings:
@@ -42,6 +43,8 @@ def normalised(document: Mapping[str, Any]) -> dict[str, Any]:
 
 def plain(value: Any) -> Any:
     """``value`` with JSON types only (decimals as strings, dates as ISO text, tuples as lists)."""
+    if isinstance(value, LocalText):
+        return value.document()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return _plain_fields(value)
     if isinstance(value, Mapping):

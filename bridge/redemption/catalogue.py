@@ -8,6 +8,7 @@ from typing import Any
 
 from bridge.config import RewardSettings
 from bridge.redemption.model import InvalidPoints, RewardNotFound
+from bridge.texts import LocalText
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ def describe(reward: RewardSettings, available: int | None, minor_unit: int) -> 
         "description": reward.description,
         "type": reward.type,
     }
+    if isinstance(reward.title, LocalText) and reward.title.by_locale:
+        item["title_locales"] = [locale for locale, _ in reward.title.by_locale]  # the widget shows the owner's
     if reward.is_variable:
         item.update(
             min_points=reward.min_points,

@@ -455,6 +455,18 @@ program_draft = Table(
     Column("published_version", Integer, nullable=True),  # set once published
 )
 
+# Issue 14: shop settings that `bridge connect` does not manage, edited live (admin API, console) over config.yaml's.
+shop_setting = Table(
+    "shop_setting",
+    metadata,
+    Column("shop_id", String(64), ForeignKey("shop.id"), primary_key=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("widget_secret", Text, nullable=True),  # sealed (bridge.storage.secretbox); NULL: config.yaml's
+    Column("allowed_origins", JSON, nullable=True),  # a list of origins; NULL: config.yaml's
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
 # --- issue 15: the owner console's accounts, server-side sessions and login throttle ---
 console_user = Table(
     "console_user",

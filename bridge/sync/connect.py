@@ -83,7 +83,7 @@ def connect(rt: Runtime, req: ConnectRequest, client: WooClient | None = None) -
         )
     webhook_secret = _save_connection(rt, req, url, public_url, report.currency)
     _register_webhooks(rt, client, req, public_url, webhook_secret, report)
-    rt.reload_shops(force=True)
+    rt.changed("shops")
     return report
 
 
@@ -121,7 +121,7 @@ def disconnect(rt: Runtime, shop_id: str, client: WooClient | None = None) -> li
             target_id=shop_id,
             details={"webhooks_removed": sorted(removed)},
         )
-    rt.reload_shops(force=True)
+    rt.changed("shops")
     return sorted(removed)
 
 

@@ -6,7 +6,6 @@ Drafts never affect awards: only a publish (a new version) does, and every proce
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
@@ -15,10 +14,10 @@ from marshmallow import RAISE, Schema, fields, validate
 from bridge.connectors.woocommerce.webhooks import parse_order
 from bridge.errors import ConfigError, MalformedPayload, UnknownShop
 from bridge.orders.explain import explain
+from bridge.program import context as program_context
 from bridge.program import document
 from bridge.program import service as programs
-from bridge.rules import build_rules
-from bridge.runtime import Runtime, current_runtime
+from bridge.runtime import current_runtime
 from bridge.storage import db
 from bridge.storage import program_versions as store
 from bridge.web.auth import require_admin
@@ -111,7 +110,7 @@ def get_draft(draft_id: int) -> Response:
 def preview(draft_id: int) -> Response:
     """What an order earns under the published version and under the draft; writes nothing."""
     rt = current_runtime()
-    body = PreviewIn().load(json_object())
+    body = PreviewIn(exclude=("program_version",)).load(json_object())
     draft = programs.draft(rt.engine, rt.settings.program.id, draft_id)
     shop_id = body["shop_id"] or (rt.settings.shops[0].id if rt.settings.shops else "")
     if rt.settings.shop(shop_id) is None:
@@ -122,7 +121,7 @@ def preview(draft_id: int) -> Response:
         raise MalformedPayload(f"not an order: {exc}") from exc
     with db.read(rt.engine) as conn:
         now = explain(rt, conn, shop_id, order)
-        then = explain(rt, conn, shop_id, order, _draft_context(rt, shop_id, draft["document"]))
+        then = explain(rt, conn, shop_id, order, program_context.with_document(rt, shop_id, draft["document"], None))
     return jsonify(
         {
             "shop_id": shop_id,
@@ -139,7 +138,7 @@ def publish(draft_id: int) -> Response:
     rt = current_runtime()
     reason = ReasonIn().load(json_object() if request.data else {})["reason"]
     number = programs.publish_draft(rt.engine, rt.settings.program.id, draft_id, actor=g.actor, reason=reason)
-    rt.reload_shops(force=True)  # this process at once; the others within SHOPS_CHECK_SECONDS
+    rt.changed("program")
     return jsonify({"version": number, "draft_id": draft_id})
 
 
@@ -149,22 +148,8 @@ def restore(number: int) -> Response:
     rt = current_runtime()
     reason = ReasonIn().load(json_object() if request.data else {})["reason"]
     new = programs.restore(rt.engine, rt.settings.program.id, number, actor=g.actor, reason=reason)
-    rt.reload_shops(force=True)
+    rt.changed("program")
     return jsonify({"version": new, "restored": number})
-
-
-def _draft_context(rt: Runtime, shop_id: str, doc: dict[str, Any]) -> Any:
-    """The published context with the draft's program: its rules, paid statuses and point life."""
-    program = document.parse(doc)
-    rules = build_rules(program)
-    return dataclasses.replace(
-        rt.shop_context(shop_id),
-        rules=rules,
-        earning=program.earning,
-        paid_statuses=frozenset(program.earn.paid_statuses),
-        categories_of=rt.product_categories(shop_id) if rules.needs_categories else None,
-        program_version=None,
-    )
 
 
 def _earned(explained: dict[str, Any]) -> dict[str, Any]:

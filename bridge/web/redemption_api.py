@@ -27,6 +27,7 @@ from bridge.web import ratelimit, schemas, widget_panel
 from bridge.web.auth import require_admin
 from bridge.web.body import json_object
 from bridge.web.errors import error_response
+from bridge.web.shopper_texts import shopper_json
 from bridge.web.widget_auth import current_shopper, require_shopper
 
 widget_bp = Blueprint("redemption_widget", __name__, url_prefix="/widget/v1")
@@ -132,7 +133,7 @@ def _redeemed_response(result: redemptions.Redeemed, view: Any) -> tuple[Respons
     if red.state == State.FAILED:
         response, status = error_response(502, "redemption_failed", _message(red), redemption=view(red))
     else:
-        response = jsonify({"redemption": view(red)})
+        response = shopper_json({"redemption": view(red)})
         status = 202 if red.state == State.RESERVED else 201
     if not result.created:
         response.headers["Idempotent-Replayed"] = "true"
@@ -193,7 +194,7 @@ def widget_rewards() -> Response:
     with db.read(rt.engine) as conn:
         member_id = _shopper_member(conn)
         section = rewards_section(rt, conn, current_shopper().shop_id, member_id)
-    return jsonify(section)
+    return shopper_json(section)
 
 
 @widget_bp.post("/redemptions")
@@ -229,7 +230,7 @@ def _own_redemption(redemption_id: int) -> Redemption:
 @widget_bp.get("/redemptions/<int:redemption_id>")
 @require_shopper
 def widget_redemption(redemption_id: int) -> Response:
-    return jsonify({"redemption": shopper_view(_own_redemption(redemption_id))})
+    return shopper_json({"redemption": shopper_view(_own_redemption(redemption_id))})
 
 
 @widget_bp.delete("/redemptions/<int:redemption_id>")
@@ -240,7 +241,7 @@ def widget_cancel(redemption_id: int) -> Response:
     cancelled = redemptions.cancel(
         current_runtime(), red.id, member_id=red.member_id, actor=f"customer:{shopper.customer_id}"
     )
-    return jsonify({"redemption": shopper_view(cancelled)})
+    return shopper_json({"redemption": shopper_view(cancelled)})
 
 
 # -- admin -------------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from bridge.storage import referrals as store
 from bridge.web import cors, ratelimit, schemas, widget_panel
 from bridge.web.auth import require_admin
 from bridge.web.body import json_object
+from bridge.web.shopper_texts import shopper_json
 from bridge.web.widget_auth import current_shopper, require_shopper
 
 public_bp = Blueprint("referral_links", __name__)
@@ -94,7 +95,7 @@ def friend_offer() -> Response:
     shop_id = _shop_id(request.args.get("shop"))
     if current_runtime().settings.shop(shop_id) is None:
         raise UnknownShop(f"no shop {shop_id!r}")
-    return jsonify({"offer": service.offer(current_runtime(), code)})
+    return shopper_json({"offer": service.offer(current_runtime(), code)})
 
 
 @widget_bp.post("/referrals/claim")
@@ -116,7 +117,7 @@ def friend_claim() -> tuple[Response, int]:
             "expires_at": ref.coupon_expires_at.isoformat(),
         },
     }
-    return jsonify(body), 201 if claimed.created else 200
+    return shopper_json(body), 201 if claimed.created else 200
 
 
 # -- the referrer (shopper token) ------------------------------------------------------------------------------------

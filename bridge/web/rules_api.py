@@ -11,6 +11,7 @@ from marshmallow import RAISE, Schema, fields, validate
 from bridge.connectors.woocommerce.webhooks import parse_order
 from bridge.errors import MalformedPayload, UnknownMember, UnknownShop
 from bridge.orders.explain import explain
+from bridge.program import context as program_context
 from bridge.rules.describe import ways_to_earn
 from bridge.runtime import Runtime, current_runtime
 from bridge.storage import audit, db, life
@@ -28,6 +29,8 @@ class PreviewIn(Schema):
 
     shop_id = schemas.text_id(load_default=None)
     order = fields.Dict(required=True)  # the platform's order JSON, as its webhook or REST API sends it
+    # Issue 14: explain under a published version's rules (a past award's ``program_version``); default: today's.
+    program_version = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
 
 
 def program_view(rt: Runtime, currency: str) -> dict[str, Any]:
@@ -67,8 +70,10 @@ def admin_preview() -> Response:
         order = parse_order(body["order"])
     except (KeyError, TypeError, ValueError) as exc:
         raise MalformedPayload(f"not an order: {exc}") from exc
+    version = body["program_version"]
+    ctx = program_context.of_version(rt, shop_id, version) if version is not None else None
     with db.read(rt.engine) as conn:
-        return jsonify(explain(rt, conn, shop_id, order))
+        return jsonify(explain(rt, conn, shop_id, order, ctx) | {"program_version": version or rt.program_version})
 
 
 @admin_bp.post("/members/<int:member_id>/invite")

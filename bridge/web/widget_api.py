@@ -8,11 +8,10 @@ Other areas add theirs (``rewards`` from redemption, ``ways_to_earn``, ``referra
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request
+from flask import Blueprint, Flask, Response, request
 
 from bridge.errors import UnknownShop
 from bridge.ledger import service as ledger
@@ -21,18 +20,12 @@ from bridge.redemption import service as redemptions
 from bridge.runtime import Runtime, current_runtime
 from bridge.storage import db, life
 from bridge.web import widget_panel
+from bridge.web.shopper_texts import request_locale, shopper_json
 from bridge.web.widget_auth import current_shopper, require_shopper
 
 bp = Blueprint("widget_api", __name__, url_prefix="/widget/v1")
 
 HISTORY_LIMIT = 20
-LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-
-
-def _locale() -> str:
-    # Only passed on to section providers (labels they may translate); never trusted beyond its shape.
-    value = request.args.get("locale", "en")
-    return value if LOCALE_RE.match(value) else "en"
 
 
 def club_section(rt: Runtime, shop_id: str) -> dict[str, Any]:
@@ -113,8 +106,8 @@ def panel() -> Response:
     shopper = current_shopper()
     with db.read(rt.engine) as conn:
         member_id = redemptions.member_for_shopper(conn, shopper.shop_id, shopper.customer_id)
-        body = widget_panel.render(widget_panel.PanelRequest(rt, conn, shopper, member_id, _locale()))
-    response = jsonify(body)
+        body = widget_panel.render(widget_panel.PanelRequest(rt, conn, shopper, member_id, request_locale()))
+    response = shopper_json(body)
     response.headers["Cache-Control"] = "private, no-store"  # a member's balance: never cached by a proxy
     return response
 
@@ -128,8 +121,9 @@ def club() -> Response:
     if shop is None or not shop.widget_secret:
         raise UnknownShop("no shop with the widget enabled has this id")
     rewards = [catalogue.describe(r, None, shop.minor_unit) for r in rt.settings.program.rewards if r.enabled]
-    response = jsonify({"club": club_section(rt, shop.id), "rewards": {"catalogue": rewards}})
+    response = shopper_json({"club": club_section(rt, shop.id), "rewards": {"catalogue": rewards}})
     response.headers["Cache-Control"] = "public, max-age=300"
+    response.vary.add("Accept-Language")  # the owner's texts are in the shopper's language
     return response
 
 

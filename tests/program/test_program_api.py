@@ -137,6 +137,27 @@ def test_publish_changes_the_next_award_and_restore_brings_the_old_one_back(brid
     assert bridge.admin("POST", "/admin/v1/program/versions/99/restore").status_code == 404
 
 
+def test_a_past_award_is_explained_with_the_rules_of_its_version(bridge: Bridge) -> None:
+    deliver_order(bridge, 12)
+    [entry] = order_entries(bridge, "12")
+    assert publish(bridge, draft(bridge, with_rate(published(bridge)["program"], "2"))["id"]) == 2
+
+    def explained(**extra: int) -> dict[str, object]:
+        body = {"shop_id": SHOP, "order": woo.payload(PAID), **extra}
+        response = bridge.admin("POST", "/admin/v1/rules/preview", json=body)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        answer: dict[str, object] = response.get_json()
+        return answer
+
+    assert (explained()["points"], explained()["program_version"]) == (70, 2)  # today's rules
+    then = explained(program_version=entry["program_version"])
+    assert (then["points"], then["program_version"]) == (entry["points"], 1) == (35, 1)
+    missing = bridge.admin(
+        "POST", "/admin/v1/rules/preview", json={"shop_id": SHOP, "order": woo.payload(PAID), "program_version": 9}
+    )
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "version_not_found"
+
+
 def test_a_draft_based_on_an_older_version_is_refused_with_its_base(bridge: Bridge) -> None:
     document = published(bridge)["program"]
     first, second = draft(bridge, with_rate(document, "2")), draft(bridge, with_rate(document, "3"))

@@ -27,7 +27,7 @@ def test_a_guest_sees_what_the_club_offers_and_a_join_link(env: Env, shopper: Sh
     expect(shopper.panel).to_contain_text("$5.00 off your order")
     join = shopper.panel.get_by_role("link", name="Join and get 50 points")
     expect(join).to_have_attribute("href", "/my-account/?register")
-    assert shopper.api_calls(env.bridge_url) == [("GET", f"{env.bridge_url}/widget/v1/club?shop=shop1")]
+    assert shopper.api_calls(env.bridge_url) == [("GET", f"{env.bridge_url}/widget/v1/club?shop=shop1&locale=en")]
     shopper.shot("guest")
     assert shopper.script_errors() == [] and shopper.foreign_requests() == []
 
