@@ -9,4 +9,5 @@ def load() -> None:
     import bridge.console.auth_views  # login, logout, account
     import bridge.console.overview  # the home page
     import bridge.console.program_page  # the program: versions, drafts, publish (issue 14)
-    import bridge.console.shop_settings_page  # noqa: F401  a shop's widget secret and origins (issue 14)
+    import bridge.console.shop_settings_page  # a shop's widget secret and origins (issue 14)
+    import bridge.console.users_page  # noqa: F401  console users (owner)

@@ -101,3 +101,18 @@ def test_numbers_and_money_in_each_language(bridge: Bridge) -> None:
         g.console_lang = "fa"
         assert i18n.points(1234567) == "۱٬۲۳۴٬۵۶۷"  # noqa: RUF001
         assert i18n.money(Decimal("1234.50"), "USD") == "۱٬۲۳۴٫۵۰ USD"  # noqa: RUF001
+
+
+def test_the_lock_message_in_persian_names_the_jalali_time(make_bridge: Callable[..., Bridge]) -> None:
+    from bridge.console import throttle
+
+    console = Console(make_bridge(program={"timezone": "Asia/Tehran"}))
+    email = console.add_user(Role.VIEWER)
+    client = console.client()
+    client.get("/console/login?lang=fa")  # the language cookie
+    for _ in range(throttle.ACCOUNT_FAILURES):
+        answer = console.login(client, email, "wrong password!")
+    assert answer.status_code == 429
+    text = answer.get_data(as_text=True)
+    # locked 15 minutes after 12:00 UTC = 15:45 in Tehran, on 5 Azar 1405
+    assert "این حساب تا <time datetime=" in text and "۱۴۰۵/۰۹/۰۵ ۱۵:۴۵</time> قفل است" in text  # noqa: RUF001
