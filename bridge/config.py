@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from bridge.errors import ConfigError
+from bridge.tiers.settings import TierSettings
 
 ENV_PREFIX = "BRIDGE_"
 DEFAULT_CONFIG_PATH = "config.yaml"
@@ -79,6 +80,7 @@ class ProgramSettings:
     redemption: RedemptionSettings = field(default_factory=lambda: RedemptionSettings())
     referrals: ReferralSettings = field(default_factory=lambda: ReferralSettings())
     earning: EarningSettings = field(default_factory=lambda: EarningSettings())  # issue 3: rules, hold, expiry
+    tiers: TierSettings | None = None  # issue 16: None when the program has no tiers
 
 
 @dataclass(frozen=True)
@@ -296,6 +298,7 @@ class RewardSettings:
     excluded_product_categories: tuple[int, ...] = ()
     limit: RewardLimit | None = None
     enabled: bool = True
+    tiers: tuple[str, ...] = ()  # issue 16: only members of these tiers may redeem it (empty: everyone)
 
     @property
     def is_variable(self) -> bool:

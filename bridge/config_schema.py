@@ -73,6 +73,16 @@ from bridge.rules.config import (
 )
 from bridge.rules.membership import POLICIES, Membership
 from bridge.texts import LocalText
+from bridge.tiers.settings import (
+    DOWNGRADES,
+    METRICS,
+    PERK_PERIODS,
+    PERK_TYPES,
+    WINDOW_KINDS,
+    Perk,
+    TierLevel,
+    TierSettings,
+)
 
 TEN_YEARS_SECONDS = 10 * 366 * 86400
 
@@ -685,6 +695,7 @@ class RewardSchema(Section):
     excluded_product_categories = Items(Integer(minimum=1), **_described("categories it excludes", **_ID_LIST))
     limit = fields.Nested(LimitSchema, **_d("`{count, period_days}` per member", None, allow_none=True))
     enabled = Flag(**_d("a disabled reward is not offered", True))
+    tiers = Items(Text(), **_described("only members of these tiers may redeem it (empty: everyone)", **_ID_LIST))
 
     @validates_schema
     def _by_type(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -839,6 +850,100 @@ class ReferralsSchema(Section):
         return ReferralSettings(**data)
 
 
+# --- program: tiers (issue 16) -------------------------------------------------------------------------------------
+class Window(fields.Field[tuple[str, int]]):
+    """``lifetime``, ``calendar_year`` or ``{rolling_months: N}``: read as (kind, months)."""
+
+    default_error_messages = {
+        "invalid": "must be lifetime, calendar_year or {{rolling_months: N}} (N from 1 to 120)",
+        "null": "must be lifetime, calendar_year or {{rolling_months: N}} (N from 1 to 120)",
+    }
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> tuple[str, int]:
+        if isinstance(value, str) and value.strip() in WINDOW_KINDS:
+            return value.strip(), 0
+        if isinstance(value, Mapping) and set(value) == {"rolling_months"}:
+            months = value["rolling_months"]
+            if isinstance(months, int) and not isinstance(months, bool) and 1 <= months <= 120:
+                return "rolling", months
+        raise self.make_error("invalid")
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        kind, months = value
+        return {"rolling_months": months} if kind == "rolling" else kind
+
+
+class PerkSchema(Section):
+    builds = Perk
+    id = Text(validate=_pattern(REWARD_ID_PATTERN, "must be lower-case letters, digits, '-' or '_'"), **_d("unique"))
+    type = Choice(PERK_TYPES, **_d("`free_shipping`: a single-use free-shipping coupon", "free_shipping"))
+    period = Choice(PERK_PERIODS, **_d("given once per `month` or `year` (in `program.timezone`)", "month"))
+
+
+class TierLevelSchema(Section):
+    id = Text(validate=_pattern(REWARD_ID_PATTERN, "must be lower-case letters, digits, '-' or '_'"), **_d("unique"))
+    name = ShopperText(**_d("what members see (a string, or one per locale: `{en: Gold, fa: طلایی}`)"))
+    threshold = Number(**_d("the metric over the window that reaches this level (ascending from level to level)"))
+    multiplier = Number(**_d("members of this level earn amount-rule points times this", 1))
+    entry_points = Integer(minimum=0, strict=True, **_d("a bonus on reaching this level, once per member", 0))
+    perks = Items(PerkSchema, unique="id", noun="perk", **_d("recurring benefits", [], allow_none=True))
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> TierLevel:
+        return TierLevel(**{**data, "perks": tuple(data["perks"] or ())})
+
+
+class TiersSchema(Section):
+    metric = Choice(METRICS, **_d("`points` earned (not spent), `spend` net of refunds or paid `orders`", "points"))
+    window = Window(**_d("`lifetime`, `calendar_year` or `{rolling_months: N}`", "lifetime"))
+    grace_days = Integer(
+        minimum=0,
+        strict=True,
+        **_d("a downgrade waits this long after the period ends (rolling: after falling below)", 0),
+    )
+    warn_days = Integer(minimum=0, strict=True, **_d("a `tier_downgrade_warning` event this many days before", 14))
+    downgrade = Choice(DOWNGRADES, **_d("`one_level` per review, or `to_qualified` at once", "one_level"))
+    levels = Items(TierLevelSchema, unique="id", noun="tier", **_d("the levels, lowest first"))
+
+    @validates_schema
+    def _ascending(self, data: dict[str, Any], **kwargs: Any) -> None:
+        levels = data.get("levels") or ()
+        if not levels:
+            raise ValidationError("at least one level", "levels")
+        for i in range(1, len(levels)):
+            if levels[i].threshold <= levels[i - 1].threshold:
+                raise ValidationError({i: {"threshold": ["must be more than the level before's"]}}, "levels")
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> TierSettings:
+        kind, months = data["window"]
+        return TierSettings(
+            levels=tuple(data["levels"]),
+            metric=data["metric"],
+            window=kind,
+            rolling_months=months,
+            grace_days=data["grace_days"],
+            warn_days=data["warn_days"],
+            downgrade=data["downgrade"],
+        )
+
+    @pre_dump
+    def _own_keys(self, tiers: TierSettings, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "metric": tiers.metric,
+            "window": (tiers.window, tiers.rolling_months),
+            "grace_days": tiers.grace_days,
+            "warn_days": tiers.warn_days,
+            "downgrade": tiers.downgrade,
+            "levels": [
+                {**{f.name: getattr(level, f.name) for f in dataclass_fields(level)}, "perks": list(level.perks)}
+                for level in tiers.levels
+            ],
+        }
+
+
 class ProgramSchema(Section):
     id = Text(
         validate=_pattern(SHOP_ID_PATTERN, "must be lower-case letters, digits, '-' or '_'"),
@@ -858,6 +963,7 @@ class ProgramSchema(Section):
         RedemptionSchema, **_described("coupon codes, waits, retries, recovery, expiry and refunds")
     )
     referrals = fields.Nested(ReferralsSchema, **_described("the referral program"))
+    tiers = fields.Nested(TiersSchema, **_d("tiers: see [Tiers](#tiers); `null`: none", None, allow_none=True))
 
     @validates_schema
     def _zone(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -865,6 +971,27 @@ class ProgramSchema(Section):
             ZoneInfo(data["timezone"])
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValidationError(f"unknown time zone {data['timezone']!r}", "timezone") from exc
+
+    @validates_schema
+    def _tier_references(self, data: dict[str, Any], **kwargs: Any) -> None:
+        tiers: TierSettings | None = data.get("tiers")
+        if tiers is not None and data["earn"]["tier_multipliers"]:
+            # One place for a tier's multiplier: the level. An old config moves it there (README: Tiers).
+            raise ValidationError(
+                {
+                    "tier_multipliers": [
+                        "with program.tiers, set each level's multiplier instead (tiers.levels[].multiplier)"
+                    ]
+                },
+                "earn",
+            )
+        known = {level.id for level in tiers.levels} if tiers is not None else set()
+        for i, reward in enumerate(data.get("rewards") or ()):
+            unknown = [tier for tier in reward.tiers if tier not in known]
+            if unknown:
+                raise ValidationError(
+                    {i: {"tiers": [f"unknown tier {unknown[0]!r} (program.tiers.levels[].id)"]}}, "rewards"
+                )
 
     @post_load
     def _settings(self, data: dict[str, Any], **kwargs: Any) -> ProgramSettings:
@@ -900,6 +1027,7 @@ class ProgramSchema(Section):
             redemption=data["redemption"],
             referrals=data["referrals"],
             earning=earning,
+            tiers=data["tiers"],
         )
 
     @pre_dump
@@ -913,6 +1041,7 @@ class ProgramSchema(Section):
             "rewards": program.rewards,
             "redemption": program.redemption,
             "referrals": program.referrals,
+            "tiers": program.tiers,
         }
 
 
@@ -1240,6 +1369,8 @@ def _type_name(field: fields.Field[Any]) -> str:
         return "date-time"
     if isinstance(field, Weekdays):
         return "list of weekdays"
+    if isinstance(field, Window):
+        return "`lifetime` \\| `calendar_year` \\| `{rolling_months: N}`"
     if type(field) is fields.Raw:
         return "any"
     if isinstance(field, fields.Float):
