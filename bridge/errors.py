@@ -86,3 +86,20 @@ class PointsOutOfRange(PermanentError):
 
     code = "points_out_of_range"
     status = 422
+
+
+class TierRequired(BridgeError):
+    """A reward only some tiers may redeem, asked for by a member of another tier (issue 16)."""
+
+    code = "tier_required"
+    status = 403
+
+
+class TiersNotConfigured(BridgeError):
+    code = "tiers_not_configured"
+    status = 409
+
+
+class UnknownTier(BridgeError):
+    code = "unknown_tier"
+    status = 422

@@ -15,7 +15,8 @@ def load() -> None:
     import bridge.ledger.jobs  # release of pending points, expiry, birthdays
     import bridge.redemption.jobs  # redemption recovery, coupon expiry, orphan coupons; coupon-used observer
     import bridge.referrals.jobs  # referral qualification; referral attribution observer
-    import bridge.sync.jobs  # noqa: F401  reconciliation, webhook health
+    import bridge.sync.jobs  # reconciliation, webhook health
+    import bridge.tiers.jobs  # noqa: F401  tier review; tier qualification observer
 
 
 def load_web() -> None:

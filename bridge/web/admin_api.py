@@ -12,6 +12,8 @@ from bridge.members import service as members
 from bridge.runtime import current_runtime
 from bridge.storage import db
 from bridge.storage import members as member_store
+from bridge.storage.clock import utcnow
+from bridge.tiers import service as tiers
 from bridge.web import schemas
 from bridge.web.auth import require_admin
 from bridge.web.body import idempotency_key, json_object
@@ -72,6 +74,7 @@ def adjust(member_id: int) -> tuple[Response, int]:
             actor=g.actor,
             request_key=request_key,
         )
+        tiers.qualify(conn, rt.settings.program, member_id, utcnow(), {"adjustment": entry.id})  # issue 16: up at once
         balance = ledger.balance(conn, member_id)
     body = {"entry": _entry_out.dump(entry), "balance": schemas.BalanceOut().dump(balance)}
     return jsonify(body), 201 if created else 200
@@ -95,6 +98,7 @@ def replay_delivery(delivery_id: int) -> tuple[Response, int]:
 def _with_balance(conn: Any, member: dict[str, Any]) -> dict[str, Any]:
     member.setdefault("identities", member_store.identities(conn, member["id"]))
     member["balance"] = ledger.balance(conn, member["id"])
+    member["tier"] = tiers.tier_view(current_runtime().settings.program, tiers.state(conn, member["id"]))
     return member
 
 

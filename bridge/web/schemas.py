@@ -82,6 +82,7 @@ class MemberOut(Schema):
     created_at = fields.DateTime()
     identities = fields.List(fields.Nested(IdentityOut))
     balance = fields.Nested(BalanceOut)
+    tier = fields.Raw(allow_none=True)  # issue 16: {id, name, since, source}, null below the first level
 
 
 class EntryOut(Schema):
