@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         referrals_api,
         rules_api,
         shops_api,
+        tiers_api,
         webhooks,
         widget_api,
         widget_assets,
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     widget_assets.register(app)  # issue 6: the widget's script and languages
     demo.register(app)  # issue 13: GET / for a shop with demo: true
     program_api.register(app)  # issue 14: the program as data
+    tiers_api.register(app)  # issue 16: tier history, overrides, the widget's tier section
     return app
 
 

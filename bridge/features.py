@@ -25,4 +25,5 @@ def load_web() -> None:
     import bridge.web.redemption_api  # "rewards"
     import bridge.web.referrals_api  # "referral"
     import bridge.web.rules_api  # "ways_to_earn"
+    import bridge.web.tiers_api  # "tier"
     import bridge.web.widget_api  # noqa: F401  "club", "member", "history"

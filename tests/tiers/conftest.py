@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bridge.storage import db
+from bridge.storage import clock, db
 from bridge.storage import tables as t
+from tests.support import clock as test_clock
 from tests.support import woo
 from tests.support.client import Bridge
 
@@ -50,3 +53,14 @@ def tier_row(bridge: Bridge, member_id: int) -> dict[str, Any]:
     with db.read(bridge.rt.engine) as conn:
         row = conn.execute(select(t.member_tier).where(t.member_tier.c.member_id == member_id)).mappings().one()
         return dict(row)
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """The bridge's clock (entries' and orders' times) moved to ``moment``, from TEST_NOW's offset."""
+    shift = (moment - test_clock.TEST_NOW).total_seconds()
+    previous = clock.install(clock.SystemClock(timedelta(seconds=test_clock.offset_seconds() + shift)))
+    try:
+        yield
+    finally:
+        clock.install(previous)
