@@ -103,3 +103,10 @@ class TiersNotConfigured(BridgeError):
 class UnknownTier(BridgeError):
     code = "unknown_tier"
     status = 422
+
+
+class TierIsEarned(BridgeError):
+    """With ``program.tiers`` a tier is earned (or overridden until a date), not set as a profile field."""
+
+    code = "tier_is_earned"
+    status = 409

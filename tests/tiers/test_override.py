@@ -98,3 +98,12 @@ def test_an_override_can_be_ended_by_the_owner(tiered: Callable[..., Bridge]) ->
     bridge.admin("PUT", path, json={"tier": "gold", "until": "2027-01-01T00:00:00Z", "reason": "trial"})
     response = bridge.admin("DELETE", path)
     assert response.status_code == 200 and response.get_json()["tier"]["id"] == "silver"
+
+
+def test_a_hand_set_profile_tier_is_refused_when_tiers_are_earned(tiered: Callable[..., Bridge]) -> None:
+    bridge = tiered()
+    order(bridge, 501)
+    response = bridge.admin("PATCH", f"/admin/v1/members/{carol(bridge)}/profile", json={"tier": "gold"})
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "tier_is_earned"
+    current = tier(bridge)
+    assert current is not None and current["id"] == "silver"
