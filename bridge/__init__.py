@@ -23,6 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         redemption_api,
         referrals_api,
         rules_api,
+        segments_api,
         shops_api,
         tiers_api,
         webhooks,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     demo.register(app)  # issue 13: GET / for a shop with demo: true
     program_api.register(app)  # issue 14: the program as data
     tiers_api.register(app)  # issue 16: tier history, overrides, the widget's tier section
+    segments_api.register(app)  # issue 16: segments with counts
     return app
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from bridge.errors import ConfigError
+from bridge.segments.settings import SegmentSettings
 from bridge.tiers.settings import TierSettings
 
 ENV_PREFIX = "BRIDGE_"
@@ -81,6 +82,7 @@ class ProgramSettings:
     referrals: ReferralSettings = field(default_factory=lambda: ReferralSettings())
     earning: EarningSettings = field(default_factory=lambda: EarningSettings())  # issue 3: rules, hold, expiry
     tiers: TierSettings | None = None  # issue 16: None when the program has no tiers
+    segments: SegmentSettings = field(default_factory=lambda: SegmentSettings())  # issue 16
 
 
 @dataclass(frozen=True)

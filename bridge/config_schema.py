@@ -72,6 +72,7 @@ from bridge.rules.config import (
     build_rule_set,
 )
 from bridge.rules.membership import POLICIES, Membership
+from bridge.segments.settings import RFM_SEGMENTS, CustomSegment, SegmentSettings
 from bridge.texts import LocalText
 from bridge.tiers.settings import (
     DOWNGRADES,
@@ -944,6 +945,63 @@ class TiersSchema(Section):
         }
 
 
+def _month(value: int) -> None:
+    if not 1 <= value <= 12:
+        raise ValidationError("must be a month, 1 to 12")
+
+
+class CustomSegmentSchema(Section):
+    builds = CustomSegment
+    id = Text(validate=_pattern(REWARD_ID_PATTERN, "must be lower-case letters, digits, '-' or '_'"), **_d("unique"))
+    name = ShopperText(**_d("what the owner (and campaigns) call it"))
+    tiers = Items(Text(), **_described("members of one of these tiers", **_ID_LIST))
+    min_balance = Integer(minimum=0, strict=True, **_d("at least this many available points", None, allow_none=True))
+    min_orders = Integer(minimum=0, strict=True, **_d("at least this many paid orders", None, allow_none=True))
+    max_orders = Integer(minimum=0, strict=True, **_d("at most this many paid orders", None, allow_none=True))
+    min_spent = Number(**_d("spent at least this much, net of refunds", None, allow_none=True))
+    ordered_within_days = Integer(
+        minimum=1, strict=True, **_d("last order within this many days", None, allow_none=True)
+    )
+    not_ordered_for_days = Integer(
+        minimum=1, strict=True, **_d("no order for at least this many days", None, allow_none=True)
+    )
+    birthday_months = Items(
+        Integer(minimum=1, strict=True, validate=_month), **_described("born in one of these months (1-12)", **_ID_LIST)
+    )
+
+
+class SegmentsSchema(Section):
+    names = fields.Dict(
+        keys=Choice(tuple(RFM_SEGMENTS)),
+        values=ShopperText(),
+        **_d("display names of the RFM segments (`{at_risk: Miss you}`)", {}, allow_none=True),
+    )
+    custom = Items(CustomSegmentSchema, unique="id", noun="segment", **_d("the owner's segments", [], allow_none=True))
+    interval_seconds = Number(as_float=True, **_d("how often workers score members (RFM) and fill segments", 86400))
+
+    @validates_schema
+    def _own_ids(self, data: dict[str, Any], **kwargs: Any) -> None:
+        for i, segment in enumerate(data.get("custom") or ()):
+            if segment.id in RFM_SEGMENTS:
+                raise ValidationError({i: {"id": [f"{segment.id!r} is an RFM segment's id"]}}, "custom")
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> SegmentSettings:
+        return SegmentSettings(
+            names=dict(data["names"] or {}),
+            custom=tuple(data["custom"] or ()),
+            interval_seconds=data["interval_seconds"],
+        )
+
+    @pre_dump
+    def _own_keys(self, segments: SegmentSettings, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "names": dict(segments.names),
+            "custom": list(segments.custom),
+            "interval_seconds": segments.interval_seconds,
+        }
+
+
 class ProgramSchema(Section):
     id = Text(
         validate=_pattern(SHOP_ID_PATTERN, "must be lower-case letters, digits, '-' or '_'"),
@@ -963,6 +1021,7 @@ class ProgramSchema(Section):
         RedemptionSchema, **_described("coupon codes, waits, retries, recovery, expiry and refunds")
     )
     referrals = fields.Nested(ReferralsSchema, **_described("the referral program"))
+    segments = fields.Nested(SegmentsSchema, **_described("segments: RFM names and the owner's own"))
     tiers = fields.Nested(TiersSchema, **_d("tiers: see [Tiers](#tiers); `null`: none", None, allow_none=True))
 
     @validates_schema
@@ -986,6 +1045,13 @@ class ProgramSchema(Section):
                 "earn",
             )
         known = {level.id for level in tiers.levels} if tiers is not None else set()
+        for i, segment in enumerate(data["segments"].custom):
+            unknown_tiers = [tier for tier in segment.tiers if tier not in known]
+            if unknown_tiers:
+                raise ValidationError(
+                    {"custom": {i: {"tiers": [f"unknown tier {unknown_tiers[0]!r} (program.tiers.levels[].id)"]}}},
+                    "segments",
+                )
         for i, reward in enumerate(data.get("rewards") or ()):
             unknown = [tier for tier in reward.tiers if tier not in known]
             if unknown:
@@ -1028,6 +1094,7 @@ class ProgramSchema(Section):
             referrals=data["referrals"],
             earning=earning,
             tiers=data["tiers"],
+            segments=data["segments"],
         )
 
     @pre_dump
@@ -1042,6 +1109,7 @@ class ProgramSchema(Section):
             "redemption": program.redemption,
             "referrals": program.referrals,
             "tiers": program.tiers,
+            "segments": program.segments,
         }
 
 

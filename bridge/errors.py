@@ -110,3 +110,8 @@ class TierIsEarned(BridgeError):
 
     code = "tier_is_earned"
     status = 409
+
+
+class UnknownSegment(BridgeError):
+    code = "segment_not_found"
+    status = 404

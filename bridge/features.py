@@ -15,6 +15,7 @@ def load() -> None:
     import bridge.ledger.jobs  # release of pending points, expiry, birthdays
     import bridge.redemption.jobs  # redemption recovery, coupon expiry, orphan coupons; coupon-used observer
     import bridge.referrals.jobs  # referral qualification; referral attribution observer
+    import bridge.segments.jobs  # nightly RFM scoring and segment members
     import bridge.sync.jobs  # reconciliation, webhook health
     import bridge.tiers.jobs  # noqa: F401  tier review; tier qualification observer
 

@@ -521,3 +521,12 @@ member_segment = Table(
     Column("scored_at", UtcDateTime(), nullable=False),
     Index("ix_member_segment_program_id_segment_member_id", "program_id", "segment", "member_id"),
 )
+
+# Who is in which segment (RFM and the owner's), refilled by the nightly scoring: listed by keyset, counted by group.
+member_in_segment = Table(
+    "member_in_segment",
+    metadata,
+    Column("program_id", String(64), ForeignKey("program.id"), primary_key=True),
+    Column("segment_id", String(64), primary_key=True),
+    Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
+)

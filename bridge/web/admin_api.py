@@ -6,12 +6,14 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from bridge.errors import UnknownSegment
 from bridge.inbox import service as inbox
 from bridge.ledger import service as ledger
 from bridge.members import service as members
 from bridge.runtime import current_runtime
 from bridge.storage import db
 from bridge.storage import members as member_store
+from bridge.storage import segments as segment_store
 from bridge.storage.clock import utcnow
 from bridge.tiers import service as tiers
 from bridge.web import schemas
@@ -32,9 +34,21 @@ def list_members() -> Response:
     rt = current_runtime()
     email = members.normalize_email(query["email"]) if query["email"] else None
     with db.read(rt.engine) as conn:
+        if query["segment"]:
+            return _segment_members(conn, rt.settings.program, query)
         found = member_store.search(conn, rt.settings.program.id, email, query["limit"])
         items = [_with_balance(conn, m) for m in found]
     return jsonify({"members": _member_out.dump(items, many=True)})
+
+
+def _segment_members(conn: Any, program: Any, query: dict[str, Any]) -> Response:
+    """A keyset page of a segment's members (issue 16): ``next_after`` continues it, never an OFFSET."""
+    if query["segment"] not in program.segments.ids():
+        raise UnknownSegment(f"no segment {query['segment']!r}")
+    ids = segment_store.members(conn, program.id, query["segment"], query["after"], query["limit"])
+    items = [_with_balance(conn, members.get(conn, program.id, member_id)) for member_id in ids]
+    next_after = ids[-1] if len(ids) == query["limit"] else None
+    return jsonify({"members": _member_out.dump(items, many=True), "next_after": next_after})
 
 
 @bp.get("/members/<int:member_id>")

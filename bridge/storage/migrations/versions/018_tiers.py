@@ -78,9 +78,19 @@ def upgrade() -> None:
     op.create_index(
         "ix_member_segment_program_id_segment_member_id", "member_segment", ["program_id", "segment", "member_id"]
     )
+    op.create_table(
+        "member_in_segment",
+        sa.Column("program_id", sa.String(length=64), nullable=False),
+        sa.Column("segment_id", sa.String(length=64), nullable=False),
+        sa.Column("member_id", _id(), nullable=False),
+        sa.ForeignKeyConstraint(["program_id"], ["program.id"], name="fk_member_in_segment_program_id_program"),
+        sa.ForeignKeyConstraint(["member_id"], ["member.id"], name="fk_member_in_segment_member_id_member"),
+        sa.PrimaryKeyConstraint("program_id", "segment_id", "member_id", name="pk_member_in_segment"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("member_in_segment")
     op.drop_index("ix_member_segment_program_id_segment_member_id", table_name="member_segment")
     op.drop_table("member_segment")
     op.drop_index("ix_member_tier_history_member_id_id", table_name="member_tier_history")
