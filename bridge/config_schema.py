@@ -540,6 +540,7 @@ class CampaignRuleSchema(RuleSchema):
     starts = Moment(**_d("window start (in `program.timezone` without an offset)", None, allow_none=True))
     ends = Moment(**_d("window end", None, allow_none=True))
     weekdays = Weekdays(**_d("only on these days (`sat`, `sun` ...)", []))
+    segments = Items(Text(), **_d("only for members in one of these segments (issue 16); empty: all", []))
 
 
 class CapRuleSchema(RuleSchema):
@@ -1045,6 +1046,13 @@ class ProgramSchema(Section):
                 "earn",
             )
         known = {level.id for level in tiers.levels} if tiers is not None else set()
+        segment_ids = set(data["segments"].ids())
+        for spec in data["earn"]["rules"] or ():
+            unknown_segments = [s for s in spec.options.get("segments", ()) if s not in segment_ids]
+            if spec.type == "campaign" and unknown_segments:
+                raise ValidationError(
+                    {"rules": {spec.id: {"segments": [f"unknown segment {unknown_segments[0]!r}"]}}}, "earn"
+                )
         for i, segment in enumerate(data["segments"].custom):
             unknown_tiers = [tier for tier in segment.tiers if tier not in known]
             if unknown_tiers:

@@ -178,8 +178,9 @@ def members(conn: Connection, program_id: str, segment_id: str, after_member_id:
     return [int(member_id) for member_id in conn.scalars(stmt)]
 
 
-def of_member(conn: Connection, program_id: str, member_id: int) -> frozenset[str]:
-    stmt = select(mis.segment_id).where(mis.program_id == program_id, mis.member_id == member_id)
+def of_member(conn: Connection, member_id: int) -> frozenset[str]:
+    """The member's segments (a member belongs to one program)."""
+    stmt = select(mis.segment_id).where(mis.member_id == member_id)
     return frozenset(conn.scalars(stmt))
 
 

@@ -529,4 +529,5 @@ member_in_segment = Table(
     Column("program_id", String(64), ForeignKey("program.id"), primary_key=True),
     Column("segment_id", String(64), primary_key=True),
     Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
+    Index("ix_member_in_segment_member_id", "member_id"),  # a member's segments, read when a campaign asks
 )

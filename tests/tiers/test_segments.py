@@ -119,3 +119,34 @@ def test_owner_segments_and_the_keyset_listing(make_bridge: Callable[..., Bridge
 
     unknown = bridge.admin("GET", "/admin/v1/members", query_string={"segment": "nobody"})
     assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "segment_not_found"
+
+
+def test_a_campaign_for_a_segment_boosts_only_its_members(make_bridge: Callable[..., Bridge]) -> None:
+    winback = {"id": "winback", "type": "campaign", "multiplier": 2, "segments": ["lost"]}
+    bridge = make_bridge(program={"earn": {"rules": [winback]}})
+    ids = buy(bridge)
+    run_scoring(bridge.rt, TEST_NOW)  # buyer 5 is lost, buyer 0 a champion (see the test above)
+
+    for i, order_id in ((5, 2001), (0, 2002)):
+        data = woo.payload("order.updated.processing-paid")
+        data.update(id=order_id, customer_id=100 + i, total="10.00")
+        data["billing"] = {**data["billing"], "email": f"buyer{i}@example.test"}
+        data["line_items"][0]["total"] = "10.00"
+        bridge.send_ok(*woo.signed("order.updated.processing-paid", data))
+    bridge.drain()
+
+    def earned(member_id: int, order_id: int) -> int:
+        return sum(e["points"] for e in bridge.ledger(member_id) if e["cause"]["id"] == str(order_id))
+
+    assert earned(ids[5], 2001) == 20  # lost: double points to win them back
+    assert earned(ids[0], 2002) == 10
+
+
+def test_a_campaign_names_only_known_segments(make_bridge: Callable[..., Bridge]) -> None:
+    from bridge.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        make_bridge(
+            program={"earn": {"rules": [{"id": "w", "type": "campaign", "multiplier": 2, "segments": ["vip"]}]}}
+        )
+    assert "unknown segment 'vip'" in err.value.reason

@@ -87,9 +87,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["member_id"], ["member.id"], name="fk_member_in_segment_member_id_member"),
         sa.PrimaryKeyConstraint("program_id", "segment_id", "member_id", name="pk_member_in_segment"),
     )
+    op.create_index("ix_member_in_segment_member_id", "member_in_segment", ["member_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_member_in_segment_member_id", table_name="member_in_segment")
     op.drop_table("member_in_segment")
     op.drop_index("ix_member_segment_program_id_segment_member_id", table_name="member_segment")
     op.drop_table("member_segment")
