@@ -3,7 +3,7 @@ next one ("earn 25 more points by 31 Dec for Gold") and a downgrade warning when
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +28,7 @@ def section(conn: Connection, program: ProgramSettings, member_id: int, now: dat
     metric = store.metrics(conn, tiers.metric, [member_id], start, end).get(member_id, Decimal(0))
     level = tiers.levels[current] if current >= 0 else None
     following = tiers.levels[current + 1] if current + 1 < len(tiers.levels) else None
-    by = (end - timedelta(microseconds=1)).astimezone(zone).date().isoformat() if end is not None else None
+    by = _last_day(end, zone) if end is not None else None
     return {
         "metric": tiers.metric,
         "value": _number(metric),
@@ -39,7 +39,7 @@ def section(conn: Connection, program: ProgramSettings, member_id: int, now: dat
             if following is not None
             else None
         ),
-        "warning": _warning(conn, member_id, level, now) if level is not None else None,
+        "warning": _warning(conn, member_id, level, now, zone) if level is not None else None,
     }
 
 
@@ -53,7 +53,7 @@ def _level(level: TierLevel) -> dict[str, Any]:
     }
 
 
-def _warning(conn: Connection, member_id: int, level: TierLevel, now: datetime) -> dict[str, Any] | None:
+def _warning(conn: Connection, member_id: int, level: TierLevel, now: datetime, zone: tzinfo) -> dict[str, Any] | None:
     ev = t.point_event.c
     row = conn.execute(
         select(ev.details, ev.due_at)
@@ -63,7 +63,12 @@ def _warning(conn: Connection, member_id: int, level: TierLevel, now: datetime) 
     ).first()
     if row is None or row.details.get("tier") != level.id:
         return None
-    return {"needed": row.details.get("needed"), "by": row.details.get("by")}
+    return {"needed": row.details.get("needed"), "by": _last_day(row.due_at, zone)}
+
+
+def _last_day(end: datetime, zone: tzinfo) -> str:
+    """The last day before ``end`` (exclusive) in the program's zone: "by 31 Dec" for a year ending 1 Jan."""
+    return (end - timedelta(microseconds=1)).astimezone(zone).date().isoformat()
 
 
 def _number(value: Decimal) -> str:
