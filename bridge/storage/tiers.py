@@ -79,6 +79,12 @@ def save(conn: Connection, member_id: int, now: datetime, **values: Any) -> None
     conn.execute(update(t.member_tier).where(mt.member_id == member_id).values(updated_at=now, **values))
 
 
+def save_many(conn: Connection, member_ids: list[int], now: datetime, **values: Any) -> None:
+    """The same values for many members, in one statement."""
+    if member_ids:
+        conn.execute(update(t.member_tier).where(mt.member_id.in_(member_ids)).values(updated_at=now, **values))
+
+
 def add_history(
     conn: Connection,
     *,
