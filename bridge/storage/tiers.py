@@ -111,6 +111,24 @@ def add_history(
     )
 
 
+def add_history_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    conn.execute(insert(t.member_tier_history), rows)
+
+
+def set_profile_tiers(conn: Connection, program_id: str, tiers: dict[int, str | None], now: datetime) -> None:
+    """``member_profile.tier`` (what the rules engine reads) for many members: a statement per tier."""
+    p = t.member_profile.c
+    have = set(conn.scalars(select(p.member_id).where(p.member_id.in_(list(tiers)))))
+    missing = [{"member_id": m, "program_id": program_id, "updated_at": now} for m in tiers if m not in have]
+    if missing:
+        conn.execute(insert(t.member_profile), missing)
+    by_tier: dict[str | None, list[int]] = defaultdict(list)
+    for member_id, tier in tiers.items():
+        by_tier[tier].append(member_id)
+    for tier, ids in by_tier.items():
+        conn.execute(update(t.member_profile).where(p.member_id.in_(ids)).values(tier=tier, updated_at=now))
+
+
 def history(conn: Connection, member_id: int, limit: int, before_id: int | None) -> list[dict[str, Any]]:
     stmt = select(t.member_tier_history).where(h.member_id == member_id)
     if before_id is not None:

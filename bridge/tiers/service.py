@@ -226,17 +226,44 @@ def end_override(conn: Connection, program: ProgramSettings, state: TierState, n
 # --- down fairly ----------------------------------------------------------------------------------------------------
 @dataclass
 class _Bulk:
-    """What most members of a page only need: one UPDATE for them all, at the page's end (1M members: 1,000
-    statements, not 1,000,000)."""
+    """A page's writes, made at its end in a few statements whatever its size (1M members: a few thousand
+    statements, not millions): tiers kept, graces started or cleared, moves down, warnings."""
 
     reviewed: list[int] = field(default_factory=list)  # calendar year end reviewed, tier kept
     below_now: list[int] = field(default_factory=list)  # rolling: fell below their level now (grace starts)
     above_again: list[int] = field(default_factory=list)  # rolling: back at their level
+    moves: list[tuple[TierState, str | None, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
-    def write(self, conn: Connection, now: datetime, ended: str) -> None:
+    def write(self, conn: Connection, program: ProgramSettings, now: datetime, ended: str) -> int:
+        """Write it all; returns how many warnings were recorded now (a repeated one is not)."""
         store.save_many(conn, self.reviewed, now, reviewed_period=ended)
         store.save_many(conn, self.below_now, now, below_since=now)
         store.save_many(conn, self.above_again, now, below_since=None)
+        if self.moves:
+            store.add_history_many(
+                conn,
+                [
+                    {
+                        "program_id": program.id,
+                        "member_id": state.member_id,
+                        "from_tier": state.tier_id,
+                        "to_tier": to,
+                        "reason": "review",
+                        "actor": "",
+                        "details": facts,
+                        "created_at": now,
+                    }
+                    for state, to, facts, _ in self.moves
+                ],
+            )
+            groups: dict[tuple[Any, ...], list[int]] = {}
+            for state, to, _, values in self.moves:
+                groups.setdefault((to, *sorted(values.items())), []).append(state.member_id)
+            for (to, *pairs), ids in groups.items():
+                store.save_many(conn, ids, now, tier_id=to, earned_tier_id=to, since=now, **dict(pairs))
+            store.set_profile_tiers(conn, program.id, {state.member_id: to for state, to, _, _ in self.moves}, now)
+        return announce_warnings(conn, program, self.warnings, now)
 
 
 @dataclass
@@ -284,7 +311,8 @@ def review_batch(
             _review_year(conn, program, tiers, state, metric, prev, now, outcome, bulk)
         elif tiers.window == "rolling":
             _review_rolling(conn, program, tiers, state, metric, now, outcome, bulk)
-    bulk.write(conn, now, str(windows.year_bounds(now, zone)[0].year - 1))
+    outcome.down += len(bulk.moves)
+    outcome.warned += bulk.write(conn, program, now, str(windows.year_bounds(now, zone)[0].year - 1))
     return states[-1].member_id, outcome
 
 
@@ -308,15 +336,13 @@ def _review_year(
         if kept < current and state.since < year_start:
             to = _step_down(tiers, current, kept)
             facts = {"period": ended, "metric": tiers.metric, "value": str(prev_metric)}
-            _record(conn, program.id, state, to, "review", now, details=facts)
-            store.save(conn, state.member_id, now, tier_id=to, earned_tier_id=to, since=now, reviewed_period=ended)
-            outcome.down += 1
+            bulk.moves.append((state, to, facts, {"reviewed_period": ended}))
             return
         bulk.reviewed.append(state.member_id)
     if now >= year_end - timedelta(days=tiers.warn_days) and tiers.qualified_index(metric) < current:
         level = tiers.levels[current]
         key = f"{program.id}:{WARNING}:{state.member_id}:{level.id}:{year_start.year}"
-        outcome.warned += announce_warning(conn, program, state, level, level.threshold - metric, year_end, key, now)
+        bulk.warnings.append(_warning(tiers, state, level, level.threshold - metric, year_end, key))
 
 
 def _review_rolling(
@@ -341,24 +367,14 @@ def _review_rolling(
         to = _step_down(tiers, current, reached)
         still_below = tiers.index(to) > reached
         facts = {"below_since": below.isoformat(), "metric": tiers.metric, "value": str(metric)}
-        _record(conn, program.id, state, to, "review", now, details=facts)
-        store.save(
-            conn,
-            state.member_id,
-            now,
-            tier_id=to,
-            earned_tier_id=to,
-            since=now,
-            below_since=now if still_below else None,
-        )
-        outcome.down += 1
+        bulk.moves.append((state, to, facts, {"below_since": now if still_below else None}))
         return
     if state.below_since is None:
         bulk.below_now.append(state.member_id)
     if now >= due - timedelta(days=tiers.warn_days):
         level = tiers.levels[current]
         key = f"{program.id}:{WARNING}:{state.member_id}:{level.id}:{below.isoformat()}"
-        outcome.warned += announce_warning(conn, program, state, level, level.threshold - metric, due, key, now)
+        bulk.warnings.append(_warning(tiers, state, level, level.threshold - metric, due, key))
 
 
 def _step_down(tiers: TierSettings, current: int, reached: int) -> str | None:
@@ -366,39 +382,26 @@ def _step_down(tiers: TierSettings, current: int, reached: int) -> str | None:
     return tiers.levels[to].id if to >= 0 else None
 
 
-def announce_warning(
-    conn: Connection,
-    program: ProgramSettings,
-    state: TierState,
-    level: TierLevel,
-    needed: Decimal,
-    by: datetime,
-    key: str,
-    now: datetime,
-) -> bool:
-    """``tier_downgrade_warning``: what the member must earn (or spend, or order) by when to keep ``level``.
-
-    Recorded once per key as a point event (``GET /admin/v1/members/<id>/point-events``); this is the one place a
-    notification outbox hooks into. Returns whether it was recorded now."""
-    details = {
-        "tier": level.id,
-        "metric": program.tiers.metric if program.tiers else "points",
-        "needed": str(max(needed, Decimal(0))),
-        "by": by.isoformat(),
+def _warning(
+    tiers: TierSettings, state: TierState, level: TierLevel, needed: Decimal, by: datetime, key: str
+) -> dict[str, Any]:
+    needed = max(needed, Decimal(0))
+    return {
+        "member_id": state.member_id,
+        "key": key,
+        "points": int(needed) if tiers.metric == "points" else 0,
+        "due_at": by,
+        "details": {"tier": level.id, "metric": tiers.metric, "needed": str(needed), "by": by.isoformat()},
     }
-    recorded = life.record_event(
-        conn,
-        program_id=program.id,
-        member_id=state.member_id,
-        kind=WARNING,
-        key=key,
-        points=int(needed) if details["metric"] == "points" else 0,
-        due_at=by,
-        details=details,
-        now=now,
-    )
+
+
+def announce_warnings(conn: Connection, program: ProgramSettings, warnings: list[dict[str, Any]], now: datetime) -> int:
+    """``tier_downgrade_warning``: what each member must earn (or spend, or order) by when to keep their tier.
+
+    Recorded once per key as point events (``GET /admin/v1/members/<id>/point-events``); this is the one place a
+    notification outbox hooks into. Returns how many were recorded now."""
+    events = [{**w, "program_id": program.id, "kind": WARNING, "now": now} for w in warnings]
+    recorded = life.record_events(conn, events)
     if recorded:
-        log.info(
-            "member %s may leave tier %s: %s more %s by %s", state.member_id, level.id, needed, details["metric"], by
-        )
+        log.info("%s tier downgrade warnings recorded", recorded)
     return recorded
