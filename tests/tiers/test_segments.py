@@ -150,3 +150,22 @@ def test_a_campaign_names_only_known_segments(make_bridge: Callable[..., Bridge]
             program={"earn": {"rules": [{"id": "w", "type": "campaign", "multiplier": 2, "segments": ["vip"]}]}}
         )
     assert "unknown segment 'vip'" in err.value.reason
+
+
+def test_owner_segments_by_tier_birthday_month_and_balance(make_bridge: Callable[..., Bridge]) -> None:
+    from tests.tiers.conftest import LEVELS, carol, order
+
+    custom = [
+        {"id": "march_silver", "name": "March silver", "tiers": ["silver"], "birthday_months": [3], "min_balance": 45},
+        {"id": "rich", "name": "Rich", "min_balance": 46},
+        {"id": "june", "name": "June", "birthday_months": [6]},
+    ]
+    bridge = make_bridge(
+        program={"earn": {"signup_points": 0}, "tiers": {"levels": LEVELS}, "segments": {"custom": custom}}
+    )
+    order(bridge, 501)  # 35 points + silver's 10
+    member_id = carol(bridge)
+    response = bridge.admin("PATCH", f"/admin/v1/members/{member_id}/profile", json={"birthday": "1990-03-04"})
+    assert response.status_code == 200
+    counts = run_scoring(bridge.rt, TEST_NOW)
+    assert counts.get("march_silver") == 1 and "rich" not in counts and "june" not in counts
