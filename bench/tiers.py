@@ -103,6 +103,11 @@ def load(rt: Runtime, members: int) -> float:
     return time.perf_counter() - started
 
 
+def _progress(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 def run(label: str, url: str, members: int, data_dir: Path) -> dict[str, Any]:
     features.load()
     shop = {"id": SHOP, "url": "http://127.0.0.1:9", "currency": "USD", "webhook_secret": "x" * 32}
@@ -111,9 +116,11 @@ def run(label: str, url: str, members: int, data_dir: Path) -> dict[str, Any]:
     try:
         prepare_database(rt, migrate_schema=True)
         loaded = load(rt, members)
+        _progress(f"{label}: {members} members loaded in {loaded:.1f} s")
         started = time.perf_counter()
         review = run_review(rt, NOW)
         review_seconds = time.perf_counter() - started
+        _progress(f"{label}: review {review_seconds:.1f} s {review}")
         started = time.perf_counter()
         again = run_review(rt, NOW)
         again_seconds = time.perf_counter() - started
