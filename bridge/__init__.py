@@ -32,7 +32,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         redemption_api,
         referrals_api,
         rules_api,
+        segments_api,
         shops_api,
+        tiers_api,
         webhooks,
         widget_api,
         widget_assets,
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from bridge.observability import endpoint as metrics_endpoint
 
     metrics_endpoint.register(app, app.extensions[EXTENSION_KEY])  # issue 19: GET /metrics
+    tiers_api.register(app)  # issue 16: tier history, overrides, the widget's tier section
+    segments_api.register(app)  # issue 16: segments with counts
     return app
 
 

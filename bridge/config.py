@@ -23,6 +23,8 @@ import yaml
 
 from bridge.errors import ConfigError
 from bridge.notifications.settings import NotificationSettings
+from bridge.segments.settings import SegmentSettings
+from bridge.tiers.settings import TierSettings
 
 ENV_PREFIX = "BRIDGE_"
 DEFAULT_CONFIG_PATH = "config.yaml"
@@ -80,6 +82,8 @@ class ProgramSettings:
     redemption: RedemptionSettings = field(default_factory=lambda: RedemptionSettings())
     referrals: ReferralSettings = field(default_factory=lambda: ReferralSettings())
     earning: EarningSettings = field(default_factory=lambda: EarningSettings())  # issue 3: rules, hold, expiry
+    tiers: TierSettings | None = None  # issue 16: None when the program has no tiers
+    segments: SegmentSettings = field(default_factory=lambda: SegmentSettings())  # issue 16
 
 
 @dataclass(frozen=True)
@@ -308,6 +312,7 @@ class RewardSettings:
     excluded_product_categories: tuple[int, ...] = ()
     limit: RewardLimit | None = None
     enabled: bool = True
+    tiers: tuple[str, ...] = ()  # issue 16: only members of these tiers may redeem it (empty: everyone)
 
     @property
     def is_variable(self) -> bool:

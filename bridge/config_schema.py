@@ -88,7 +88,18 @@ from bridge.rules.config import (
     build_rule_set,
 )
 from bridge.rules.membership import POLICIES, Membership
+from bridge.segments.settings import RFM_SEGMENTS, CustomSegment, SegmentSettings
 from bridge.texts import LocalText
+from bridge.tiers.settings import (
+    DOWNGRADES,
+    METRICS,
+    PERK_PERIODS,
+    PERK_TYPES,
+    WINDOW_KINDS,
+    Perk,
+    TierLevel,
+    TierSettings,
+)
 
 TEN_YEARS_SECONDS = 10 * 366 * 86400
 
@@ -565,6 +576,7 @@ class CampaignRuleSchema(RuleSchema):
     starts = Moment(**_d("window start (in `program.timezone` without an offset)", None, allow_none=True))
     ends = Moment(**_d("window end", None, allow_none=True))
     weekdays = Weekdays(**_d("only on these days (`sat`, `sun` ...)", []))
+    segments = Items(Text(), **_d("only for members in one of these segments (issue 16); empty: all", []))
 
 
 class CapRuleSchema(RuleSchema):
@@ -737,6 +749,7 @@ class RewardSchema(Section):
     excluded_product_categories = Items(Integer(minimum=1), **_described("categories it excludes", **_ID_LIST))
     limit = fields.Nested(LimitSchema, **_d("`{count, period_days}` per member", None, allow_none=True))
     enabled = Flag(**_d("a disabled reward is not offered", True))
+    tiers = Items(Text(), **_described("only members of these tiers may redeem it (empty: everyone)", **_ID_LIST))
 
     @validates_schema
     def _by_type(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -891,6 +904,157 @@ class ReferralsSchema(Section):
         return ReferralSettings(**data)
 
 
+# --- program: tiers (issue 16) -------------------------------------------------------------------------------------
+class Window(fields.Field[tuple[str, int]]):
+    """``lifetime``, ``calendar_year`` or ``{rolling_months: N}``: read as (kind, months)."""
+
+    default_error_messages = {
+        "invalid": "must be lifetime, calendar_year or {{rolling_months: N}} (N from 1 to 120)",
+        "null": "must be lifetime, calendar_year or {{rolling_months: N}} (N from 1 to 120)",
+    }
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> tuple[str, int]:
+        if isinstance(value, str) and value.strip() in WINDOW_KINDS:
+            return value.strip(), 0
+        if isinstance(value, Mapping) and set(value) == {"rolling_months"}:
+            months = value["rolling_months"]
+            if isinstance(months, int) and not isinstance(months, bool) and 1 <= months <= 120:
+                return "rolling", months
+        raise self.make_error("invalid")
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        kind, months = value
+        return {"rolling_months": months} if kind == "rolling" else kind
+
+
+class PerkSchema(Section):
+    builds = Perk
+    id = Text(validate=_pattern(REWARD_ID_PATTERN, "must be lower-case letters, digits, '-' or '_'"), **_d("unique"))
+    type = Choice(PERK_TYPES, **_d("`free_shipping`: a single-use free-shipping coupon", "free_shipping"))
+    period = Choice(PERK_PERIODS, **_d("given once per `month` or `year` (in `program.timezone`)", "month"))
+
+
+class TierLevelSchema(Section):
+    id = Text(validate=_pattern(REWARD_ID_PATTERN, "must be lower-case letters, digits, '-' or '_'"), **_d("unique"))
+    name = ShopperText(**_d("what members see (a string, or one per locale: `{en: Gold, fa: طلایی}`)"))
+    threshold = Number(**_d("the metric over the window that reaches this level (ascending from level to level)"))
+    multiplier = Number(**_d("members of this level earn amount-rule points times this", 1))
+    entry_points = Integer(minimum=0, strict=True, **_d("a bonus on reaching this level, once per member", 0))
+    perks = Items(PerkSchema, unique="id", noun="perk", **_d("recurring benefits", [], allow_none=True))
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> TierLevel:
+        return TierLevel(**{**data, "perks": tuple(data["perks"] or ())})
+
+
+class TiersSchema(Section):
+    metric = Choice(METRICS, **_d("`points` earned (not spent), `spend` net of refunds or paid `orders`", "points"))
+    window = Window(**_d("`lifetime`, `calendar_year` or `{rolling_months: N}`", "lifetime"))
+    grace_days = Integer(
+        minimum=0,
+        strict=True,
+        **_d("a downgrade waits this long after the period ends (rolling: after falling below)", 0),
+    )
+    warn_days = Integer(minimum=0, strict=True, **_d("a `tier_downgrade_warning` event this many days before", 14))
+    downgrade = Choice(DOWNGRADES, **_d("`one_level` per review, or `to_qualified` at once", "one_level"))
+    levels = Items(TierLevelSchema, unique="id", noun="tier", **_d("the levels, lowest first"))
+
+    @validates_schema
+    def _ascending(self, data: dict[str, Any], **kwargs: Any) -> None:
+        levels = data.get("levels") or ()
+        if not levels:
+            raise ValidationError("at least one level", "levels")
+        for i in range(1, len(levels)):
+            if levels[i].threshold <= levels[i - 1].threshold:
+                raise ValidationError({i: {"threshold": ["must be more than the level before's"]}}, "levels")
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> TierSettings:
+        kind, months = data["window"]
+        return TierSettings(
+            levels=tuple(data["levels"]),
+            metric=data["metric"],
+            window=kind,
+            rolling_months=months,
+            grace_days=data["grace_days"],
+            warn_days=data["warn_days"],
+            downgrade=data["downgrade"],
+        )
+
+    @pre_dump
+    def _own_keys(self, tiers: TierSettings, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "metric": tiers.metric,
+            "window": (tiers.window, tiers.rolling_months),
+            "grace_days": tiers.grace_days,
+            "warn_days": tiers.warn_days,
+            "downgrade": tiers.downgrade,
+            "levels": [
+                {**{f.name: getattr(level, f.name) for f in dataclass_fields(level)}, "perks": list(level.perks)}
+                for level in tiers.levels
+            ],
+        }
+
+
+def _month(value: int) -> None:
+    if not 1 <= value <= 12:
+        raise ValidationError("must be a month, 1 to 12")
+
+
+class CustomSegmentSchema(Section):
+    builds = CustomSegment
+    id = Text(validate=_pattern(REWARD_ID_PATTERN, "must be lower-case letters, digits, '-' or '_'"), **_d("unique"))
+    name = ShopperText(**_d("what the owner (and campaigns) call it"))
+    tiers = Items(Text(), **_described("members of one of these tiers", **_ID_LIST))
+    min_balance = Integer(minimum=0, strict=True, **_d("at least this many available points", None, allow_none=True))
+    min_orders = Integer(minimum=0, strict=True, **_d("at least this many paid orders", None, allow_none=True))
+    max_orders = Integer(minimum=0, strict=True, **_d("at most this many paid orders", None, allow_none=True))
+    min_spent = Number(**_d("spent at least this much, net of refunds", None, allow_none=True))
+    ordered_within_days = Integer(
+        minimum=1, strict=True, **_d("last order within this many days", None, allow_none=True)
+    )
+    not_ordered_for_days = Integer(
+        minimum=1, strict=True, **_d("no order for at least this many days", None, allow_none=True)
+    )
+    birthday_months = Items(
+        Integer(minimum=1, strict=True, validate=_month), **_described("born in one of these months (1-12)", **_ID_LIST)
+    )
+
+
+class SegmentsSchema(Section):
+    names = fields.Dict(
+        keys=Choice(tuple(RFM_SEGMENTS)),
+        values=ShopperText(),
+        **_d("display names of the RFM segments (`{at_risk: Miss you}`)", {}, allow_none=True),
+    )
+    custom = Items(CustomSegmentSchema, unique="id", noun="segment", **_d("the owner's segments", [], allow_none=True))
+    interval_seconds = Number(as_float=True, **_d("how often workers score members (RFM) and fill segments", 86400))
+
+    @validates_schema
+    def _own_ids(self, data: dict[str, Any], **kwargs: Any) -> None:
+        for i, segment in enumerate(data.get("custom") or ()):
+            if segment.id in RFM_SEGMENTS:
+                raise ValidationError({i: {"id": [f"{segment.id!r} is an RFM segment's id"]}}, "custom")
+
+    @post_load
+    def _settings(self, data: dict[str, Any], **kwargs: Any) -> SegmentSettings:
+        return SegmentSettings(
+            names=dict(data["names"] or {}),
+            custom=tuple(data["custom"] or ()),
+            interval_seconds=data["interval_seconds"],
+        )
+
+    @pre_dump
+    def _own_keys(self, segments: SegmentSettings, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "names": dict(segments.names),
+            "custom": list(segments.custom),
+            "interval_seconds": segments.interval_seconds,
+        }
+
+
 class ProgramSchema(Section):
     id = Text(
         validate=_pattern(SHOP_ID_PATTERN, "must be lower-case letters, digits, '-' or '_'"),
@@ -910,6 +1074,8 @@ class ProgramSchema(Section):
         RedemptionSchema, **_described("coupon codes, waits, retries, recovery, expiry and refunds")
     )
     referrals = fields.Nested(ReferralsSchema, **_described("the referral program"))
+    segments = fields.Nested(SegmentsSchema, **_described("segments: RFM names and the owner's own"))
+    tiers = fields.Nested(TiersSchema, **_d("tiers: see [Tiers](#tiers); `null`: none", None, allow_none=True))
 
     @validates_schema
     def _zone(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -917,6 +1083,41 @@ class ProgramSchema(Section):
             ZoneInfo(data["timezone"])
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValidationError(f"unknown time zone {data['timezone']!r}", "timezone") from exc
+
+    @validates_schema
+    def _tier_references(self, data: dict[str, Any], **kwargs: Any) -> None:
+        tiers: TierSettings | None = data.get("tiers")
+        if tiers is not None and data["earn"]["tier_multipliers"]:
+            # One place for a tier's multiplier: the level. An old config moves it there (README: Tiers).
+            raise ValidationError(
+                {
+                    "tier_multipliers": [
+                        "with program.tiers, set each level's multiplier instead (tiers.levels[].multiplier)"
+                    ]
+                },
+                "earn",
+            )
+        known = {level.id for level in tiers.levels} if tiers is not None else set()
+        segment_ids = set(data["segments"].ids())
+        for spec in data["earn"]["rules"] or ():
+            unknown_segments = [s for s in spec.options.get("segments", ()) if s not in segment_ids]
+            if spec.type == "campaign" and unknown_segments:
+                raise ValidationError(
+                    {"rules": {spec.id: {"segments": [f"unknown segment {unknown_segments[0]!r}"]}}}, "earn"
+                )
+        for i, segment in enumerate(data["segments"].custom):
+            unknown_tiers = [tier for tier in segment.tiers if tier not in known]
+            if unknown_tiers:
+                raise ValidationError(
+                    {"custom": {i: {"tiers": [f"unknown tier {unknown_tiers[0]!r} (program.tiers.levels[].id)"]}}},
+                    "segments",
+                )
+        for i, reward in enumerate(data.get("rewards") or ()):
+            unknown = [tier for tier in reward.tiers if tier not in known]
+            if unknown:
+                raise ValidationError(
+                    {i: {"tiers": [f"unknown tier {unknown[0]!r} (program.tiers.levels[].id)"]}}, "rewards"
+                )
 
     @post_load
     def _settings(self, data: dict[str, Any], **kwargs: Any) -> ProgramSettings:
@@ -952,6 +1153,8 @@ class ProgramSchema(Section):
             redemption=data["redemption"],
             referrals=data["referrals"],
             earning=earning,
+            tiers=data["tiers"],
+            segments=data["segments"],
         )
 
     @pre_dump
@@ -965,6 +1168,8 @@ class ProgramSchema(Section):
             "rewards": program.rewards,
             "redemption": program.redemption,
             "referrals": program.referrals,
+            "tiers": program.tiers,
+            "segments": program.segments,
         }
 
 
@@ -1452,6 +1657,8 @@ def _type_name(field: fields.Field[Any]) -> str:
         return "date-time"
     if isinstance(field, Weekdays):
         return "list of weekdays"
+    if isinstance(field, Window):
+        return "`lifetime` \\| `calendar_year` \\| `{rolling_months: N}`"
     if type(field) is fields.Raw:
         return "any"
     if isinstance(field, fields.Float):

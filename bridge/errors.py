@@ -86,3 +86,32 @@ class PointsOutOfRange(PermanentError):
 
     code = "points_out_of_range"
     status = 422
+
+
+class TierRequired(BridgeError):
+    """A reward only some tiers may redeem, asked for by a member of another tier (issue 16)."""
+
+    code = "tier_required"
+    status = 403
+
+
+class TiersNotConfigured(BridgeError):
+    code = "tiers_not_configured"
+    status = 409
+
+
+class UnknownTier(BridgeError):
+    code = "unknown_tier"
+    status = 422
+
+
+class TierIsEarned(BridgeError):
+    """With ``program.tiers`` a tier is earned (or overridden until a date), not set as a profile field."""
+
+    code = "tier_is_earned"
+    status = 409
+
+
+class UnknownSegment(BridgeError):
+    code = "segment_not_found"
+    status = 404

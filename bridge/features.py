@@ -17,7 +17,9 @@ def load() -> None:
     import bridge.privacy.hooks  # issue 19: customer.deleted erases the account's member
     import bridge.redemption.jobs  # redemption recovery, coupon expiry, orphan coupons; coupon-used observer
     import bridge.referrals.jobs  # referral qualification; referral attribution observer
-    import bridge.sync.jobs  # noqa: F401  reconciliation, webhook health
+    import bridge.segments.jobs  # nightly RFM scoring and segment members
+    import bridge.sync.jobs  # reconciliation, webhook health
+    import bridge.tiers.jobs  # noqa: F401  tier review; tier qualification observer
 
 
 def load_web() -> None:
@@ -26,4 +28,5 @@ def load_web() -> None:
     import bridge.web.redemption_api  # "rewards"
     import bridge.web.referrals_api  # "referral"
     import bridge.web.rules_api  # "ways_to_earn"
+    import bridge.web.tiers_api  # "tier"
     import bridge.web.widget_api  # noqa: F401  "club", "member", "history"

@@ -181,7 +181,7 @@
     'input{padding:8px;border:1px solid #6b6b6b;border-radius:6px;width:100%;box-sizing:border-box;font:inherit;color:var(--fg);background:var(--bg)}' +
     '.row{display:flex;gap:8px;flex-wrap:wrap;margin-top:10px;align-items:center}.row input{width:7em}' +
     '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}' +
-    '.ltr{direction:ltr;unicode-bidi:embed}';
+    '.ltr{direction:ltr;unicode-bidi:embed}.tier{margin:10px 0}.tier b{color:var(--a)}.tier li{display:list-item;border:0;padding:1px 0}';
 
   var host, root, wrap, launcher, launcherText, panel, title, body, live;
   var st = { open: false, data: null, mode: '', tab: 'rewards', token: '', nonce: '', keys: {} };
@@ -442,9 +442,24 @@
         m.pending ? h('div', null, [h('div', { class: 'mid', 'data-lb': 'pending', text: num(m.pending) }), h('div', { class: 'mu', text: t('pending') })]) : null
       ]),
       m.pending ? pendingNote(m.pending_lots) : null,
-      nextLine, nav, box
+      tierBox(p.tier), nextLine, nav, box
     ]);
     showTab(box);
+  }
+  // Tier (issue 16): the badge, the way to the next tier, this tier's benefits, a downgrade warning when one is due.
+  function tierBox(s) {
+    if (!s || !s.tier && !s.next) return null;
+    var c = s.tier, n = s.next, perks = c ? c.perks.map(function (k) { return t('tier_perk_' + k.type + '_' + k.period); }) : [];
+    function much(v) { return s.metric === 'spend' ? t('tier_spend', { amount: money(v) }) : tp('tier_' + s.metric, v); }
+    function day(v) { return date(v + 'T12:00:00Z'); }
+    if (c && Number(c.multiplier) !== 1) perks.unshift(t('tier_multiplier', { x: num(c.multiplier) }));
+    return h('div', { class: 'tier', 'data-lb': 'tier' }, [
+      c ? h('p', null, [h('b', { text: t('tier_badge', { name: c.name }) })]) : null,
+      n ? h('p', { text: t(n.by ? 'tier_next_by' : 'tier_next', { verb: t('tier_verb_' + s.metric), amount: much(n.needed), name: n.name, date: n.by ? day(n.by) : '' }) }) : null,
+      n ? h('progress', { max: String(n.threshold), value: String(Math.min(Number(s.value), Number(n.threshold))), 'aria-label': t('tier_progress', { name: n.name }) }) : null,
+      perks.length ? h('ul', null, perks.map(function (x) { return h('li', { text: x }); })) : null,
+      s.warning ? h('p', { class: 'msg', role: 'status', text: t('tier_keep', { amount: much(s.warning.needed), name: c.name, date: day(s.warning.by) }) }) : null
+    ]);
   }
   // When pending points become available: the date of each lot (order completed + hold), else "once complete".
   function pendingNote(lots) {

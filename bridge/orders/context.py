@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from bridge.connectors.base import ShopOrder
 from bridge.rules import MemberContext, OrderContext, RuleSet
 from bridge.storage import life
+from bridge.storage import segments as segment_store
 from bridge.storage.clock import utcnow
 from bridge.write_guard import NetworkInWriteTransaction
 
@@ -182,6 +183,7 @@ def member_context(
         previous_order_at=previous,
         earned=earned,
         birthday=profile.birthday,
+        segments=segment_store.of_member(conn, member_id) if rules.needs_segments else frozenset(),
     )
 
 

@@ -77,6 +77,8 @@ def describe(reward: RewardSettings, available: int | None, minor_unit: int) -> 
     else:
         item["points_cost"] = reward.points
         item["value"] = None if reward.type == "free_shipping" else format(reward.value, "f")
+    if reward.tiers:
+        item["tiers"] = list(reward.tiers)  # issue 16: only members of these tiers may redeem it
     item["minimum_amount"] = money(reward.minimum_amount, minor_unit)
     item["validity_days"] = reward.validity_days
     if available is not None:

@@ -41,6 +41,7 @@ from bridge.storage import audit, db
 from bridge.storage import members as member_store
 from bridge.storage import redemptions as store
 from bridge.storage.clock import utcnow
+from bridge.tiers import gate as tier_gate
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,7 @@ def reserve(
     if email is None:
         raise UnknownMember(f"no member {member_id} in this program")
     reward = catalogue.find(program.rewards, reward_id)
+    tier_gate.check(conn, program, reward, member_id)  # issue 16: rewards only some tiers may redeem
     priced = catalogue.price(reward, points, shop.minor_unit)
     expires_at = (now + timedelta(days=reward.validity_days)).replace(microsecond=0)
     settings = program.redemption

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from bridge.rules.base import Award, MemberContext, OrderContext
@@ -38,8 +39,11 @@ def build_rules(program: ProgramSettings) -> RuleSet:
     from bridge.rules.config import build_rule_set
 
     earn = program.earn
+    earning = program.earning
+    if program.tiers is not None:  # issue 16: a tier's multiplier is its level's
+        earning = dataclasses.replace(earning, tier_multipliers=program.tiers.multipliers())
     return build_rule_set(
-        program.earning,
+        earning,
         points_per_currency_unit=earn.points_per_currency_unit,
         signup_points=earn.signup_points,
         rounding=earn.rounding,

@@ -27,6 +27,7 @@ class MemberContext:
     previous_order_at: datetime | None = None  # when the member's previous paid order was paid
     earned: Mapping[str, int] = field(default_factory=dict)  # cap window key -> points already earned in it
     birthday: date | None = None
+    segments: frozenset[str] = frozenset()  # issue 16: the member's segments (nightly), read when a campaign asks
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,10 @@ class Campaign:
     weekdays: frozenset[int] = frozenset()  # 0 = Monday; empty: every day
     name: str = ""
     description: str = ""
+    segments: frozenset[str] = frozenset()  # issue 16: only members in one of these segments; empty: everyone
+
+    def applies_to(self, member_segments: frozenset[str]) -> bool:
+        return not self.segments or bool(self.segments & member_segments)
 
     def active(self, at: datetime, tz: tzinfo) -> bool:
         if self.starts is not None and at < self.starts:

@@ -191,6 +191,7 @@ def _campaign(source: str, s: RuleSpec, key: str, zone: tzinfo) -> Campaign:
         weekdays=frozenset(WEEKDAYS.index(day) for day in o["weekdays"]),
         name=s.name,
         description=s.description,
+        segments=frozenset(o.get("segments", ())),
     )
     if campaign.multiplier == ONE and campaign.points == 0:
         raise ConfigError(source, key, "a campaign needs a multiplier other than 1 or some points")

@@ -60,6 +60,11 @@ class RuleSet:
         return self.membership.policy != "open" or bool(self.tier_multipliers) or self.needs_member_history
 
     @property
+    def needs_segments(self) -> bool:
+        """Whether a campaign is for some segments only: then the worker reads the member's segments."""
+        return any(c.segments for c in self.campaigns)
+
+    @property
     def needs_categories(self) -> bool:
         """Whether the worker must look up product categories (an HTTP call when not cached) for this program."""
         return any(r.needs_categories for r in self.line_rules)
@@ -114,7 +119,7 @@ def explain_order(order: ShopOrder, rules: RuleSet, ctx: OrderContext) -> Evalua
     admitted, why = rules.membership.admits(order, ctx.member)
     if not admitted:
         return Evaluation((), (RuleOutcome("membership", rules.membership.policy, 0, note=why),), False, False)
-    active = [c for c in rules.campaigns if c.active(ctx.at, rules.timezone)]
+    active = [c for c in rules.campaigns if c.active(ctx.at, rules.timezone) and c.applies_to(ctx.member.segments)]
     boosts = tuple(Boost(f"campaign:{c.id}", c.multiplier) for c in active if c.multiplier != ONE)
     tier = ctx.member.tier
     tier_multiplier = rules.tier_multipliers.get(tier, ONE) if tier else ONE

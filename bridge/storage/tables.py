@@ -605,3 +605,68 @@ member_event = Table(
     UniqueConstraint("program_id", "request_key"),
     Index("ix_member_event_member_id_type_created_at", "member_id", "type", "created_at"),
 )
+
+# --- issue 16: tiers and segments -----------------------------------------------------------------------------------
+# A member's place on the program's ladder. ``tier_id`` is what counts (earning multiplier, rewards, the widget);
+# ``earned_tier_id`` what earning alone gives (the two differ during an owner's override, which ends at
+# ``override_until``). ``below_since``: a rolling window's member fell below their level then (grace counts from it);
+# ``reviewed_period``: the last calendar period whose end was reviewed (one review, so at most one level, per end).
+member_tier = Table(
+    "member_tier",
+    metadata,
+    Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("tier_id", String(64), nullable=True),
+    Column("source", String(16), nullable=False),  # earned | override
+    Column("since", UtcDateTime(), nullable=False),
+    Column("earned_tier_id", String(64), nullable=True),
+    Column("override_until", UtcDateTime(), nullable=True),
+    Column("below_since", UtcDateTime(), nullable=True),
+    Column("reviewed_period", String(16), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_member_tier_program_id_tier_id_member_id", "program_id", "tier_id", "member_id"),
+)
+
+# Every change of a member's tier: from, to, why (qualified | review | override | override_end), when, by whom.
+member_tier_history = Table(
+    "member_tier_history",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("member_id", Id, ForeignKey("member.id"), nullable=False),
+    Column("from_tier", String(64), nullable=True),
+    Column("to_tier", String(64), nullable=True),
+    Column("reason", String(32), nullable=False),
+    Column("actor", String(200), nullable=False, default=""),
+    Column("details", JSON, nullable=False, default=dict),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_member_tier_history_member_id_id", "member_id", "id"),
+)
+
+# Nightly segments: RFM quintiles (1-5) and the named RFM segment of each member who ordered, with the facts
+# owner-defined segments read (last order, order count, total spent).
+member_segment = Table(
+    "member_segment",
+    metadata,
+    Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("recency", Integer, nullable=False),
+    Column("frequency", Integer, nullable=False),
+    Column("monetary", Integer, nullable=False),
+    Column("segment", String(64), nullable=False),
+    Column("last_order_at", UtcDateTime(), nullable=True),
+    Column("order_count", Integer, nullable=False),
+    Column("spent_hundredths", BigInteger, nullable=False),  # net of refunds, x100 (no float, no SQLite Decimal)
+    Column("scored_at", UtcDateTime(), nullable=False),
+    Index("ix_member_segment_program_id_segment_member_id", "program_id", "segment", "member_id"),
+)
+
+# Who is in which segment (RFM and the owner's), refilled by the nightly scoring: listed by keyset, counted by group.
+member_in_segment = Table(
+    "member_in_segment",
+    metadata,
+    Column("program_id", String(64), ForeignKey("program.id"), primary_key=True),
+    Column("segment_id", String(64), primary_key=True),
+    Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
+    Index("ix_member_in_segment_member_id", "member_id"),  # a member's segments, read when a campaign asks
+)

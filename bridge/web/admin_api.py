@@ -6,12 +6,16 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
+from bridge.errors import UnknownSegment
 from bridge.inbox import service as inbox
 from bridge.ledger import service as ledger
 from bridge.members import service as members
 from bridge.runtime import current_runtime
 from bridge.storage import db
 from bridge.storage import members as member_store
+from bridge.storage import segments as segment_store
+from bridge.storage.clock import utcnow
+from bridge.tiers import service as tiers
 from bridge.web import schemas
 from bridge.web.auth import require_admin
 from bridge.web.body import idempotency_key, json_object
@@ -30,9 +34,21 @@ def list_members() -> Response:
     rt = current_runtime()
     email = members.normalize_email(query["email"]) if query["email"] else None
     with db.read(rt.engine) as conn:
+        if query["segment"]:
+            return _segment_members(conn, rt.settings.program, query)
         found = member_store.search(conn, rt.settings.program.id, email, query["limit"])
         items = [_with_balance(conn, m) for m in found]
     return jsonify({"members": _member_out.dump(items, many=True)})
+
+
+def _segment_members(conn: Any, program: Any, query: dict[str, Any]) -> Response:
+    """A keyset page of a segment's members (issue 16): ``next_after`` continues it, never an OFFSET."""
+    if query["segment"] not in program.segments.ids():
+        raise UnknownSegment(f"no segment {query['segment']!r}")
+    ids = segment_store.members(conn, program.id, query["segment"], query["after"], query["limit"])
+    items = [_with_balance(conn, members.get(conn, program.id, member_id)) for member_id in ids]
+    next_after = ids[-1] if len(ids) == query["limit"] else None
+    return jsonify({"members": _member_out.dump(items, many=True), "next_after": next_after})
 
 
 @bp.get("/members/<int:member_id>")
@@ -72,6 +88,7 @@ def adjust(member_id: int) -> tuple[Response, int]:
             actor=g.actor,
             request_key=request_key,
         )
+        tiers.qualify(conn, rt.settings.program, member_id, utcnow(), {"adjustment": entry.id})  # issue 16: up at once
         balance = ledger.balance(conn, member_id)
     body = {"entry": _entry_out.dump(entry), "balance": schemas.BalanceOut().dump(balance)}
     return jsonify(body), 201 if created else 200
@@ -95,6 +112,7 @@ def replay_delivery(delivery_id: int) -> tuple[Response, int]:
 def _with_balance(conn: Any, member: dict[str, Any]) -> dict[str, Any]:
     member.setdefault("identities", member_store.identities(conn, member["id"]))
     member["balance"] = ledger.balance(conn, member["id"])
+    member["tier"] = tiers.tier_view(current_runtime().settings.program, tiers.state(conn, member["id"]))
     return member
 
 

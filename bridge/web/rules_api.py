@@ -9,7 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 
 from bridge.connectors.woocommerce.webhooks import parse_order
-from bridge.errors import MalformedPayload, UnknownMember, UnknownShop
+from bridge.errors import MalformedPayload, TierIsEarned, UnknownMember, UnknownShop
 from bridge.orders.explain import explain
 from bridge.program import context as program_context
 from bridge.rules.describe import ways_to_earn
@@ -126,6 +126,8 @@ def admin_update_profile(member_id: int) -> Response:
     """Set what the rules read about a member: the birthday (birthday bonus) and the tier (tier multiplier)."""
     rt = current_runtime()
     changes = ProfileIn().load(request.get_json(silent=True) or {})
+    if "tier" in changes and rt.settings.program.tiers is not None:  # issue 16
+        raise TierIsEarned("this program's tiers are earned: set one until a date with PUT .../tier-override")
     program_id = rt.settings.program.id
     with db.write(rt.engine) as conn:
         if not member_store.lock(conn, program_id, member_id):

@@ -42,6 +42,8 @@ class _Strict(Schema):
 class MemberQuery(_Strict):
     email = email(load_default=None)
     limit = page_limit()
+    segment = text_id(load_default=None)  # issue 16: the segment's members, a keyset page after ``after``
+    after = fields.Integer(load_default=0, validate=validate.Range(0, limits.MAX_ROW_ID))
 
 
 class PageQuery(_Strict):
@@ -82,6 +84,7 @@ class MemberOut(Schema):
     created_at = fields.DateTime()
     identities = fields.List(fields.Nested(IdentityOut))
     balance = fields.Nested(BalanceOut)
+    tier = fields.Raw(allow_none=True)  # issue 16: {id, name, since, source}, null below the first level
 
 
 class EntryOut(Schema):

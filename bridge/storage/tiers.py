@@ -1,0 +1,206 @@
+"""Rows for tiers (issue 16): each member's tier state, its history, and the metrics tiers are reached by.
+
+The metrics read what the ledger and ``order_state`` already hold (nothing is counted twice):
+
+* ``points``: points earned, not spent: order earns and their reversals, referral rewards, admin adjustments;
+  never spends, expiries, releases (a pair summing to zero) or tier entry bonuses (a bonus must not lift itself);
+* ``spend``: order totals net of refunds, of orders paid in the window and not cancelled;
+* ``orders``: orders paid in the window and not cancelled or fully refunded.
+
+Each has a form for a batch of members (one grouped query), which the nightly review uses.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from bridge.ledger.model import EntryKind
+from bridge.storage import tables as t
+from bridge.storage.db import insert_or_ignore
+
+mt = t.member_tier.c
+h = t.member_tier_history.c
+e = t.ledger_entry.c
+o = t.order_state.c
+
+CAUSE_TIER = "tier"
+METRIC_KINDS = tuple(str(k) for k in (EntryKind.EARN, EntryKind.REVERSE, EntryKind.REFERRAL, EntryKind.ADJUST))
+NOT_SPENDING = ("cancelled", "failed", "trash", "deleted", "refunded")
+
+
+@dataclass(frozen=True)
+class TierState:
+    member_id: int
+    tier_id: str | None
+    source: str  # earned | override
+    since: datetime
+    earned_tier_id: str | None
+    override_until: datetime | None
+    below_since: datetime | None
+    reviewed_period: str | None
+
+
+def lock_state(conn: Connection, program_id: str, member_id: int, now: datetime) -> TierState:
+    """The member's tier state, created (no tier) when there is none, locked for this transaction."""
+    insert_or_ignore(
+        conn,
+        t.member_tier,
+        {"member_id": member_id, "program_id": program_id, "source": "earned", "since": now, "updated_at": now},
+        ["member_id"],
+    )
+    row = conn.execute(select(t.member_tier).where(mt.member_id == member_id).with_for_update()).mappings().one()
+    return _state(row)
+
+
+def state(conn: Connection, member_id: int) -> TierState | None:
+    row = conn.execute(select(t.member_tier).where(mt.member_id == member_id)).mappings().first()
+    return _state(row) if row is not None else None
+
+
+def states_after(conn: Connection, program_id: str, after_member_id: int, limit: int) -> list[TierState]:
+    """A keyset page of the program's tier states with a tier or an override (the review's input)."""
+    stmt = (
+        select(t.member_tier)
+        .where(mt.program_id == program_id, mt.member_id > after_member_id, mt.tier_id.is_not(None))
+        .order_by(mt.member_id)
+        .limit(limit)
+    )
+    return [_state(row) for row in conn.execute(stmt).mappings()]
+
+
+def save(conn: Connection, member_id: int, now: datetime, **values: Any) -> None:
+    conn.execute(update(t.member_tier).where(mt.member_id == member_id).values(updated_at=now, **values))
+
+
+def save_many(conn: Connection, member_ids: list[int], now: datetime, **values: Any) -> None:
+    """The same values for many members, in one statement."""
+    if member_ids:
+        conn.execute(update(t.member_tier).where(mt.member_id.in_(member_ids)).values(updated_at=now, **values))
+
+
+def add_history(
+    conn: Connection,
+    *,
+    program_id: str,
+    member_id: int,
+    from_tier: str | None,
+    to_tier: str | None,
+    reason: str,
+    now: datetime,
+    actor: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        insert(t.member_tier_history).values(
+            program_id=program_id,
+            member_id=member_id,
+            from_tier=from_tier,
+            to_tier=to_tier,
+            reason=reason,
+            actor=actor,
+            details=details or {},
+            created_at=now,
+        )
+    )
+
+
+def add_history_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    conn.execute(insert(t.member_tier_history), rows)
+
+
+def set_profile_tiers(conn: Connection, program_id: str, tiers: dict[int, str | None], now: datetime) -> None:
+    """``member_profile.tier`` (what the rules engine reads) for many members: a statement per tier."""
+    p = t.member_profile.c
+    have = set(conn.scalars(select(p.member_id).where(p.member_id.in_(list(tiers)))))
+    missing = [{"member_id": m, "program_id": program_id, "updated_at": now} for m in tiers if m not in have]
+    if missing:
+        conn.execute(insert(t.member_profile), missing)
+    by_tier: dict[str | None, list[int]] = defaultdict(list)
+    for member_id, tier in tiers.items():
+        by_tier[tier].append(member_id)
+    for tier, ids in by_tier.items():
+        conn.execute(update(t.member_profile).where(p.member_id.in_(ids)).values(tier=tier, updated_at=now))
+
+
+def history(conn: Connection, member_id: int, limit: int, before_id: int | None) -> list[dict[str, Any]]:
+    stmt = select(t.member_tier_history).where(h.member_id == member_id)
+    if before_id is not None:
+        stmt = stmt.where(h.id < before_id)
+    return [dict(row) for row in conn.execute(stmt.order_by(h.id.desc()).limit(limit)).mappings()]
+
+
+def tiers_of(conn: Connection, member_ids: Sequence[int]) -> dict[int, TierState]:
+    rows = conn.execute(select(t.member_tier).where(mt.member_id.in_(list(member_ids)))).mappings()
+    return {row["member_id"]: _state(row) for row in rows}
+
+
+def counts(conn: Connection, program_id: str) -> dict[str, int]:
+    stmt = (
+        select(mt.tier_id, func.count())
+        .where(mt.program_id == program_id, mt.tier_id.is_not(None))
+        .group_by(mt.tier_id)
+    )
+    return {str(tier): int(n) for tier, n in conn.execute(stmt)}
+
+
+# --- metrics --------------------------------------------------------------------------------------------------------
+def metrics(
+    conn: Connection, metric: str, member_ids: Sequence[int], start: datetime | None, end: datetime | None
+) -> dict[int, Decimal]:
+    """Each member's ``metric`` over [start, end) (``None``: unbounded); members with nothing are absent."""
+    ids = list(member_ids)
+    if not ids:
+        return {}
+    if metric == "points":
+        stmt = select(e.member_id, func.sum(e.points)).where(
+            e.member_id.in_(ids), e.kind.in_(METRIC_KINDS), e.cause_type != CAUSE_TIER
+        )
+        stmt = _window(stmt, e.created_at, start, end).group_by(e.member_id)
+        return {int(m): Decimal(int(v or 0)) for m, v in conn.execute(stmt)}
+    if metric == "orders":
+        stmt = select(o.member_id, func.count()).where(
+            o.member_id.in_(ids), o.paid_at.is_not(None), o.status.not_in(NOT_SPENDING)
+        )
+        stmt = _window(stmt, o.paid_at, start, end).group_by(o.member_id)
+        return {int(m): Decimal(int(v)) for m, v in conn.execute(stmt)}
+    # spend: totals are stored as decimal text; summed here exactly, never as floats
+    stmt = select(o.member_id, o.total, o.refunded_total).where(
+        o.member_id.in_(ids), o.paid_at.is_not(None), o.status.not_in(NOT_SPENDING)
+    )
+    sums: dict[int, Decimal] = defaultdict(Decimal)
+    for member_id, total, refunded in conn.execute(_window(stmt, o.paid_at, start, end)):
+        sums[int(member_id)] += max(Decimal(total or "0") - Decimal(refunded or "0"), Decimal(0))
+    return dict(sums)
+
+
+def _window(stmt: Any, column: Any, start: datetime | None, end: datetime | None) -> Any:
+    if start is not None:
+        stmt = stmt.where(column >= start)
+    if end is not None:
+        stmt = stmt.where(column < end)
+    return stmt
+
+
+def order_member(conn: Connection, shop_id: str, order_id: str) -> int | None:
+    found = conn.scalar(select(o.member_id).where(o.shop_id == shop_id, o.order_id == order_id))
+    return int(found) if found is not None else None
+
+
+def _state(row: Any) -> TierState:
+    return TierState(
+        member_id=row["member_id"],
+        tier_id=row["tier_id"],
+        source=row["source"],
+        since=row["since"],
+        earned_tier_id=row["earned_tier_id"],
+        override_until=row["override_until"],
+        below_since=row["below_since"],
+        reviewed_period=row["reviewed_period"],
+    )
