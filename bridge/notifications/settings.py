@@ -28,9 +28,12 @@ EVENT_TYPES = (
     "birthday",
     "win_back",
     "occasion",
+    "tier_up",
+    "tier_down",
+    "tier_downgrade_warning",
 )
-"""The events the bridge writes today. The list is open: ``tier_up``, ``tier_downgrade_warning`` and ``tier_down``
-come with the tiers issue, and ``events:`` accepts any such name (an event nobody writes is simply never sent)."""
+"""The events the bridge writes today (the tier events come from ``bridge.tiers``). The list is open: ``events:``
+accepts any such name (an event nobody writes is simply never sent)."""
 
 
 @dataclass(frozen=True)

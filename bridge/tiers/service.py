@@ -32,6 +32,7 @@ from bridge.config import ProgramSettings
 from bridge.errors import TiersNotConfigured, UnknownMember, UnknownTier
 from bridge.ledger import service as ledger
 from bridge.ledger.model import EntryKind, NewEntry
+from bridge.notifications import outbox
 from bridge.orders.service import lot_expiry
 from bridge.storage import audit, life
 from bridge.storage import members as member_store
@@ -117,7 +118,7 @@ def _up_to(
         to = tiers.levels[reached]
         values.update(tier_id=to.id, source="earned", since=now, override_until=None)
         facts = {**details, "metric": tiers.metric, "value": str(metric)}
-        change = _record(conn, program.id, state, to.id, "qualified", now, details=facts)
+        change = _record(conn, program, state, to.id, "qualified", now, details=facts)
         for level in tiers.levels[max(current, earned) + 1 : reached + 1]:
             _entry_bonus(conn, program, state.member_id, level, now)
     store.save(conn, state.member_id, now, **values)
@@ -147,7 +148,7 @@ def _entry_bonus(conn: Connection, program: ProgramSettings, member_id: int, lev
 
 def _record(
     conn: Connection,
-    program_id: str,
+    program: ProgramSettings,
     state: TierState,
     to_tier: str | None,
     reason: str,
@@ -155,7 +156,10 @@ def _record(
     actor: str = "",
     details: dict[str, Any] | None = None,
 ) -> Change:
-    """The history row and the profile the rules engine reads: every change of the effective tier goes here."""
+    """The history row, the profile the rules engine reads and the member's message (``tier_up`` / ``tier_down``,
+    issue 17's outbox): every change of the effective tier goes here."""
+    program_id = program.id
+    _announce_moves(conn, program, [(state, to_tier, reason)], now)
     store.add_history(
         conn,
         program_id=program_id,
@@ -195,7 +199,7 @@ def override(
     state = store.lock_state(conn, program.id, member_id, now)
     details = {"until": until.isoformat(), "reason": reason}
     if state.tier_id != tier_id:
-        _record(conn, program.id, state, tier_id, "override", now, actor=actor, details=details)
+        _record(conn, program, state, tier_id, "override", now, actor=actor, details=details)
     store.save(conn, member_id, now, tier_id=tier_id, source="override", override_until=until, since=now)
     audit.record(
         conn,
@@ -217,7 +221,7 @@ def end_override(conn: Connection, program: ProgramSettings, state: TierState, n
     earned = max(tiers.index(state.earned_tier_id), tiers.qualified_index(metric))
     to = tiers.levels[earned].id if earned >= 0 else None
     if to != state.tier_id:
-        _record(conn, program.id, state, to, "override_end", now, actor=actor)
+        _record(conn, program, state, to, "override_end", now, actor=actor)
     store.save(
         conn, state.member_id, now, tier_id=to, earned_tier_id=to, source="earned", override_until=None, since=now
     )
@@ -263,6 +267,7 @@ class _Bulk:
             for (to, *pairs), ids in groups.items():
                 store.save_many(conn, ids, now, tier_id=to, earned_tier_id=to, since=now, **dict(pairs))
             store.set_profile_tiers(conn, program.id, {state.member_id: to for state, to, _, _ in self.moves}, now)
+            _announce_moves(conn, program, [(state, to, "review") for state, to, _, _ in self.moves], now)
         return announce_warnings(conn, program, self.warnings, now)
 
 
@@ -395,6 +400,37 @@ def _warning(
     }
 
 
+def _announce_moves(
+    conn: Connection, program: ProgramSettings, moves: list[tuple[TierState, str | None, str]], now: datetime
+) -> None:
+    """``tier_up`` / ``tier_down`` for each change of a member's effective tier, in the change's transaction."""
+    levels = list(program.tiers.levels) if program.tiers else []
+    ids = [level.id for level in levels]
+    names = {level.id: str(level.name) for level in levels}
+
+    def rank(tier: str | None) -> int:
+        return ids.index(tier) + 1 if tier in ids else 0
+
+    events = [
+        outbox.NewEvent(
+            program.id,
+            "tier_up" if rank(to) > rank(state.tier_id) else "tier_down",
+            f"{program.id}:tier:{state.member_id}:{state.tier_id}:{to}:{now.isoformat()}",
+            state.member_id,
+            {"from_tier": state.tier_id, "to_tier": to, "tier_name": names.get(to or "", ""), "reason": reason},
+        )
+        for state, to, reason in moves
+        if to != state.tier_id
+    ]
+    outbox.add_many(conn, events)
+
+
+def _warning_payload(program: ProgramSettings, warning: dict[str, Any]) -> dict[str, Any]:
+    details = dict(warning["details"])
+    levels = {level.id: str(level.name) for level in program.tiers.levels} if program.tiers else {}
+    return {**details, "tier_name": levels.get(details.get("tier", ""), "")}
+
+
 def announce_warnings(conn: Connection, program: ProgramSettings, warnings: list[dict[str, Any]], now: datetime) -> int:
     """``tier_downgrade_warning``: what each member must earn (or spend, or order) by when to keep their tier.
 
@@ -402,6 +438,13 @@ def announce_warnings(conn: Connection, program: ProgramSettings, warnings: list
     notification outbox hooks into. Returns how many were recorded now."""
     events = [{**w, "program_id": program.id, "kind": WARNING, "now": now} for w in warnings]
     recorded = life.record_events(conn, events)
+    outbox.add_many(
+        conn,
+        [
+            outbox.NewEvent(program.id, WARNING, w["key"], w["member_id"], _warning_payload(program, w))
+            for w in warnings
+        ],
+    )
     if recorded:
         log.info("%s tier downgrade warnings recorded", recorded)
     return recorded
