@@ -68,6 +68,7 @@ from bridge.notifications.settings import (
     EMAIL_SECURITY,
     LOCALES,
     SMS_PROVIDERS,
+    Campaign,
     EmailSettings,
     EventSettings,
     NotificationSettings,
@@ -1352,11 +1353,23 @@ class OccasionSchema(Section):
     calendar = Choice(CALENDARS, **_d("`gregorian` or `jalali`", "gregorian"))
     month = Integer(minimum=1, **_d("1-12 in that calendar"))
     day = Integer(minimum=1, **_d("1-31 in that calendar"))
+    points = Integer(minimum=0, **_d("a gift on the day, once a year per member (0: a greeting only)", 0))
+    segments = _strings("only members of these segments (program.segments); empty: every member")
 
     @validates_schema
     def _real_day(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data["month"] > 12 or data["day"] > 31:
             raise ValidationError("must be a day of the year (month 1-12, day 1-31)", "day")
+
+
+class CampaignSchema(Section):
+    builds = Campaign
+    id = Text(validate=_pattern(SHOP_ID_PATTERN, "must be letters, digits, - or _"), **_d("unique; e.g. `yalda-offer`"))
+    at = Moment(**_d("when it goes out (in `program.timezone` without an offset); sent within a day after"))
+    subject = ShopperText(**_d("the e-mail's subject (a string, or one per locale)"))
+    text = ShopperText(**_d("the message (a string, or one per locale)"))
+    segments = _strings("only members of these segments (program.segments); empty: every member")
+    points = Integer(minimum=0, **_d("a gift with the message, once per member", 0))
 
 
 class NotificationsSchema(Section):
@@ -1396,7 +1409,21 @@ class NotificationsSchema(Section):
         OccasionSchema,
         unique="id",
         noun="occasion",
-        **_d("`[{id, calendar, month, day}]`: an `occasion` event for every member that day", [], allow_none=True),
+        **_d(
+            "`[{id, calendar, month, day, points, segments}]`: an `occasion` event (and gift) to members that day",
+            [],
+            allow_none=True,
+        ),
+    )
+    campaigns = Items(
+        CampaignSchema,
+        unique="id",
+        noun="campaign",
+        **_d(
+            "`[{id, at, subject, text, segments, points}]`: a `campaign` message to segments at a time",
+            [],
+            allow_none=True,
+        ),
     )
 
     @validates_schema
@@ -1494,6 +1521,22 @@ class SettingsSchema(Section):
         super().__init__(**kwargs)
         self.source = source
         self.base_dir = base_dir or Path()
+
+    @validates_schema
+    def _notification_segments(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """Occasions and campaigns name segments of the program: a typo would reach nobody, so it stops the start."""
+        known = set(data["program"].segments.ids())
+        notifications: NotificationSettings = data["notifications"]
+        named: tuple[tuple[str, tuple[Occasion | Campaign, ...]], ...] = (
+            ("occasions", notifications.occasions),
+            ("campaigns", notifications.campaigns),
+        )
+        for field_name, items in named:
+            for i, item in enumerate(items):
+                unknown = [s for s in item.segments if s not in known]
+                if unknown:
+                    reason = f"unknown segment {unknown[0]!r} (program.segments)"
+                    raise ValidationError({field_name: {i: {"segments": [reason]}}}, "notifications")
 
     @post_load
     def _settings(self, data: dict[str, Any], **kwargs: Any) -> Settings:

@@ -1,5 +1,6 @@
 """Events that no single change causes, found by a periodic job: coupons about to expire, win-back after
-``win_back_days`` without an order, and occasions (Gregorian or Jalali dates: Nowruz is Jalali 1/1, Yalda 9/30).
+``win_back_days`` without an order, occasions (Gregorian or Jalali dates: Nowruz is Jalali 1/1, Yalda 9/30; with an
+optional gift of points, for some segments) and campaigns to segments at a scheduled time.
 
 Each event's key names its moment (the coupon, the member's last order, the occasion's year), so running the job
 every hour, in two workers, writes each event once. Members are read in id order a batch at a time (keyset, never
@@ -15,15 +16,25 @@ from zoneinfo import ZoneInfo
 import jdatetime
 from sqlalchemy import Connection, func, select
 
+from bridge.ledger import service as ledger
+from bridge.ledger.model import EntryKind, NewEntry
 from bridge.notifications import outbox
 from bridge.notifications.locale import jalali_today
 from bridge.redemption.model import State
 from bridge.runtime import Runtime
 from bridge.storage import db
 from bridge.storage import tables as t
+from bridge.texts import LocalText
 
 INTERVAL_SECONDS = 3600.0
+CAUSE_OCCASION = "occasion"
+CAUSE_CAMPAIGN = "campaign"
 BATCH = 1000
+
+
+SEND_WINDOW = timedelta(days=1)
+"""A campaign goes out during the day after its time, to whoever is in its segments then; never later (a campaign
+configured long ago does not reach every member who joins afterwards)."""
 
 
 def run(rt: Runtime, now: datetime) -> dict[str, int]:
@@ -31,6 +42,7 @@ def run(rt: Runtime, now: datetime) -> dict[str, int]:
         "coupon_expiring": coupons_expiring(rt, now),
         "win_back": win_back(rt, now),
         "occasion": occasions(rt, now),
+        "campaign": campaigns(rt, now),
     }
 
 
@@ -115,37 +127,101 @@ def occasions_on(rt: Runtime, now: datetime) -> list[tuple[str, int]]:
 
 def occasions(rt: Runtime, now: datetime) -> int:
     program_id = rt.settings.program.id
+    by_id = {o.id: o for o in rt.settings.notifications.occasions}
     written = 0
     for occasion_id, year in occasions_on(rt, now):
-        for member_ids in _members(rt, program_id):
-            written += _write(
-                rt,
-                [
-                    outbox.NewEvent(
-                        program_id,
-                        "occasion",
-                        f"{program_id}:occasion:{occasion_id}:{year}:{member_id}",
-                        member_id,
-                        {"occasion": occasion_id, "year": year},
-                    )
-                    for member_id in member_ids
-                ],
-            )
+        occasion = by_id[occasion_id]
+        key = f"{program_id}:occasion:{occasion_id}:{year}"
+        payload = {"occasion": occasion_id, "year": year, "points": occasion.points}
+        gift = (occasion.points, CAUSE_OCCASION, f"{occasion_id}:{year}")
+        written += _reach(rt, occasion.segments, "occasion", key, payload, gift)
     return written
 
 
-def _members(rt: Runtime, program_id: str) -> Iterator[list[int]]:
+def campaigns(rt: Runtime, now: datetime) -> int:
+    """Each campaign whose time has come (within ``SEND_WINDOW``): a ``campaign`` event (and its gift) once per
+    member of its segments."""
+    program_id = rt.settings.program.id
+    zone = ZoneInfo(rt.settings.program.earning.timezone)
+    written = 0
+    for campaign in rt.settings.notifications.campaigns:
+        at = campaign.at if campaign.at.tzinfo else campaign.at.replace(tzinfo=zone)
+        if not at <= now < at + SEND_WINDOW:
+            continue
+        payload = {
+            "campaign": campaign.id,
+            "subject": _document(campaign.subject),
+            "text": _document(campaign.text),
+            "points": campaign.points,
+        }
+        key = f"{program_id}:campaign:{campaign.id}"
+        written += _reach(
+            rt, campaign.segments, "campaign", key, payload, (campaign.points, CAUSE_CAMPAIGN, campaign.id)
+        )
+    return written
+
+
+def _document(text: str) -> object:
+    return text.document() if isinstance(text, LocalText) else text
+
+
+def _reach(
+    rt: Runtime,
+    segments: tuple[str, ...],
+    event_type: str,
+    key: str,
+    payload: dict[str, object],
+    gift: tuple[int, str, str],  # (points, cause type, cause id); 0 points: a message only
+) -> int:
+    """The event for every member (of ``segments``, when given), and the gift, each once per member: the event's
+    key and the ledger's idempotency key are the moment's key plus the member."""
+    points, cause_type, cause_id = gift
+    program_id = rt.settings.program.id
+    written = 0
+    for member_ids in _members(rt, program_id, segments):
+        with db.write(rt.engine) as conn:
+            events = [
+                outbox.NewEvent(program_id, event_type, f"{key}:{member_id}", member_id, payload)
+                for member_id in member_ids
+            ]
+            written += outbox.add_many(conn, events)
+            if points:
+                ledger.post_many(
+                    conn,
+                    [
+                        NewEntry(
+                            program_id=program_id,
+                            member_id=member_id,
+                            points=points,
+                            kind=EntryKind.EARN,
+                            idempotency_key=f"{key}:{member_id}:gift",
+                            cause_type=cause_type,
+                            cause_id=cause_id,
+                            note=f"{event_type} {cause_id}",
+                        )
+                        for member_id in member_ids
+                    ],
+                )
+    return written
+
+
+def _members(rt: Runtime, program_id: str, segments: tuple[str, ...] = ()) -> Iterator[list[int]]:
     after = 0
     while True:
         with db.read(rt.engine) as conn:
-            ids = _member_ids(conn, program_id, after)
+            ids = _member_ids(conn, program_id, after, segments)
         if not ids:
             return
         yield ids
         after = ids[-1]
 
 
-def _member_ids(conn: Connection, program_id: str, after: int) -> list[int]:
+def _member_ids(conn: Connection, program_id: str, after: int, segments: tuple[str, ...] = ()) -> list[int]:
+    """The next batch of members by id (keyset), optionally only those in one of ``segments``."""
     m = t.member.c
-    stmt = select(m.id).where(m.program_id == program_id, m.id > after).order_by(m.id).limit(BATCH)
-    return [int(member_id) for member_id in conn.scalars(stmt)]
+    stmt = select(m.id).where(m.program_id == program_id, m.id > after)
+    if segments:
+        s = t.member_in_segment.c
+        inside = select(s.member_id).where(s.program_id == program_id, s.segment_id.in_(segments))
+        stmt = stmt.where(m.id.in_(inside))
+    return [int(member_id) for member_id in conn.scalars(stmt.order_by(m.id).limit(BATCH))]

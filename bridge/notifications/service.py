@@ -55,6 +55,21 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "birthday": {"points": 100},
     "win_back": {"days": 90},
     "occasion": {"occasion": "nowruz", "year": 1405},
+    "campaign": {
+        "campaign": "yalda",
+        "subject": {"en": "A Yalda gift", "fa": "هدیهٔ یلدا"},
+        "text": {"en": "Double points tonight.", "fa": "امشب امتیاز دوبرابر."},
+        "points": 0,
+    },
+    "tier_up": {"from_tier": "silver", "to_tier": "gold", "tier_name": "Gold", "reason": "qualified"},
+    "tier_down": {"from_tier": "gold", "to_tier": "silver", "tier_name": "Silver", "reason": "review"},
+    "tier_downgrade_warning": {
+        "tier": "gold",
+        "tier_name": "Gold",
+        "metric": "points",
+        "needed": "120",
+        "by": "2026-12-31T00:00:00+00:00",
+    },
 }
 
 

@@ -6,7 +6,7 @@ Imports nothing of ours: ``bridge.config`` holds a ``NotificationSettings`` in i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import datetime, time
 
 CHANNELS = ("email", "sms", "webhook")
 MEMBER_CHANNELS = ("email", "sms")  # reach a person: opt-outs, quiet hours and the daily cap apply
@@ -31,6 +31,7 @@ EVENT_TYPES = (
     "tier_up",
     "tier_down",
     "tier_downgrade_warning",
+    "campaign",
 )
 """The events the bridge writes today (the tier events come from ``bridge.tiers``). The list is open: ``events:``
 accepts any such name (an event nobody writes is simply never sent)."""
@@ -102,6 +103,21 @@ class Occasion:
     calendar: str  # gregorian | jalali
     month: int
     day: int
+    points: int = 0  # a gift on the day, once a year per member (0: a greeting only)
+    segments: tuple[str, ...] = ()  # only members of these segments (issue 16); empty: every member
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """A message to a segment at a scheduled time ("double points this weekend", a special offer), sent once to
+    each member who is in one of its segments when the campaign's time comes (within ``SEND_WINDOW`` after)."""
+
+    id: str
+    at: datetime  # aware, UTC (read in the program's zone when given without an offset)
+    subject: str  # a shopper text: a string or one per locale (bridge.texts.LocalText)
+    text: str
+    segments: tuple[str, ...] = ()  # empty: every member
+    points: int = 0  # an optional gift with the message, once per member
 
 
 @dataclass(frozen=True)
@@ -123,6 +139,7 @@ class NotificationSettings:
     win_back_days: int = 0  # 0: off
     coupon_expiring_days: int = 3
     occasions: tuple[Occasion, ...] = ()
+    campaigns: tuple[Campaign, ...] = ()
 
     def event(self, event_type: str) -> EventSettings | None:
         """What members get for this event; None: nothing (an event not configured reaches only webhooks)."""

@@ -97,7 +97,7 @@ class Templates:
 
 
 def _filters(zone: ZoneInfo) -> dict[str, Any]:
-    """``number``, ``money``, ``day`` and ``digits``, in the locale of the message being rendered."""
+    """``number``, ``money``, ``day``, ``digits`` and ``text``, in the locale of the message being rendered."""
 
     @pass_context
     def number(ctx: Context, value: object) -> str:
@@ -115,4 +115,12 @@ def _filters(zone: ZoneInfo) -> dict[str, Any]:
     def digits(ctx: Context, value: object) -> str:
         return fmt.digits(str(value), ctx.get("locale", "en"))
 
-    return {"number": number, "money": money, "day": day, "digits": digits}
+    @pass_context
+    def text(ctx: Context, value: object) -> str:
+        """An owner's text in the message's locale: a string, or one per locale (a campaign's subject)."""
+        if isinstance(value, dict):
+            locale = str(ctx.get("locale", "en"))
+            return str(value.get(locale) or value.get("en") or next(iter(value.values()), ""))
+        return "" if value is None else str(value)
+
+    return {"number": number, "money": money, "day": day, "digits": digits, "text": text}
