@@ -258,6 +258,9 @@ def _register_commands() -> None:
     from bridge import cli_program  # issue 14: the program as data
 
     cli.add_command(cli_program.program)
+    from bridge import cli_users  # issue 15: the console's accounts
+
+    cli.add_command(cli_users.users)
 
 
 @click.group("config")
