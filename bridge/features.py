@@ -15,6 +15,7 @@ def load() -> None:
     import bridge.ledger.jobs  # release of pending points, expiry, birthdays
     import bridge.redemption.jobs  # redemption recovery, coupon expiry, orphan coupons; coupon-used observer
     import bridge.referrals.jobs  # referral qualification; referral attribution observer
+    import bridge.reports.jobs  # report rollups (daily points and members, member activity)
     import bridge.sync.jobs  # noqa: F401  reconciliation, webhook health
 
 
