@@ -17,10 +17,11 @@
         series: [{}, { label: names.joined, stroke: "#107c41", width: 2, fill: "rgba(16,124,65,.12)" }]
       }
     };
-    document.querySelectorAll("figure.chart").forEach(function (figure) {
+    var figures = document.querySelectorAll("figure.chart");
+    figures.forEach(function (figure) { figure.hidden = false; }); // all shown first: the grid settles, then measure
+    figures.forEach(function (figure) {
       var chart = charts[figure.dataset.chart];
       var plot = figure.querySelector(".plot");
-      figure.hidden = false;
       var width = Math.max(280, plot.clientWidth || 480);
       // The chart's x values are UTC midnights of the program's days: draw them as UTC, not the browser's zone.
       new window.uPlot({ width: width, height: 220, series: chart.series, tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); } }, chart.data, plot);
