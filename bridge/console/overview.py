@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import render_template
 
-from bridge.console.i18n import NONE, digits
+from bridge.console.i18n import NONE, digits, gettext
 from bridge.console.routing import Role, console_route
 from bridge.reports import overview as report
 from bridge.runtime import current_runtime
@@ -36,6 +36,7 @@ def overview() -> str:
         "console/overview.html",
         o=figures,
         percent=percent,
+        problem=problem,
         chart=chart_data(figures),
         active_days=report.ACTIVE_DAYS,
         period_days=report.PERIOD_DAYS,
@@ -59,3 +60,20 @@ def chart_data(figures: report.Overview) -> dict[str, Any]:
         "redeemed": [d.redeemed for d in figures.series],
         "joined": [d.joined for d in figures.series],
     }
+
+
+def problem(found: report.Problem) -> str:
+    """A shop's problem in the page's language."""
+    details = found.details
+    match found.code:
+        case "not_connected":
+            return gettext("Not connected: run bridge connect for this shop.")
+        case "webhook":
+            return gettext("The {topic} webhook is {status} in the shop.", **details)
+        case "failed_deliveries":
+            return gettext("{count} deliveries failed: see the inbox.", **details)
+        case "reconcile_failed":
+            return gettext("Reconciliation failed: {error}", **details)
+        case "reconcile_behind":
+            return gettext("Reconciliation is {hours} hours behind.", **details)
+    return found.code

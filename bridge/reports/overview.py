@@ -123,6 +123,17 @@ class Inbox:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """Something to look at in a shop's connection: a stable ``code`` and its details (the console words it).
+
+    Codes: ``not_connected``; ``webhook`` (``topic``, ``status``); ``failed_deliveries`` (``count``);
+    ``reconcile_failed`` (``error``); ``reconcile_behind`` (``hours``)."""
+
+    code: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ShopHealth:
     """One shop's connection as the bridge last saw it, without calling the shop (the page must stay fast).
 
@@ -138,7 +149,7 @@ class ShopHealth:
     pending: int
     failed: int
     reconcile_watermark: datetime | None
-    problems: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -384,14 +395,18 @@ def _shop_health(conn: Connection, shop_id: str, per_shop: dict[tuple[str, str],
     pending, failed = per_shop.get((shop_id, "pending"), 0), per_shop.get((shop_id, "failed"), 0)
     problems = []
     if not connected:
-        problems.append("not connected (bridge connect)")
-    problems += [f"webhook {topic} is {status}" for topic, status in sorted(webhooks.items()) if status != "active"]
+        problems.append(Problem("not_connected"))
+    problems += [
+        Problem("webhook", {"topic": topic, "status": status})
+        for topic, status in sorted(webhooks.items())
+        if status != "active"
+    ]
     if failed:
-        problems.append(f"{failed} failed deliveries")
+        problems.append(Problem("failed_deliveries", {"count": failed}))
     if reconcile.get("last_error"):
-        problems.append("reconciliation failed: " + str(reconcile["last_error"])[:200])
+        problems.append(Problem("reconcile_failed", {"error": str(reconcile["last_error"])[:200]}))
     elif connected and watermark is not None and now - watermark > RECONCILE_LAG_WARNING:
-        problems.append(f"reconciliation is {int((now - watermark).total_seconds() // 3600)} h behind")
+        problems.append(Problem("reconcile_behind", {"hours": int((now - watermark).total_seconds() // 3600)}))
     return ShopHealth(
         shop_id=shop_id,
         connected=connected,

@@ -47,7 +47,7 @@ def test_the_overview_shows_the_figures_without_javascript(make_bridge: Callable
     assert len(rows) == 90
     assert re.findall(r">([^<]*)</td>", rows[0]) == ["85", "0", "1"]
     # the shop's connection: configured in the tests but never connected with `bridge connect`
-    assert "not connected (bridge connect)" in page
+    assert "Not connected: run bridge connect for this shop." in page
 
 
 def test_the_charts_use_the_vendored_chart_library(make_bridge: Callable[..., Bridge]) -> None:
