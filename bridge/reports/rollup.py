@@ -19,6 +19,7 @@ earn or spend per member) does not depend on the zone and is kept.
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -78,12 +79,18 @@ def state(conn: Connection, program_id: str) -> RollupState | None:
     return RollupState(row[0], row[1]) if row else None
 
 
-def roll_up(engine: Engine, program_id: str, timezone: str, now: datetime) -> int:
+def roll_up(
+    engine: Engine, program_id: str, timezone: str, now: datetime, *, budget_seconds: float | None = None
+) -> int:
     """Derive every closed day not yet rolled up, and the last ``REDO_DAYS`` again; returns the days derived.
 
+    ``budget_seconds``: stop after the chunk (``CHUNK_DAYS`` days, one transaction) that passes it; the next run
+    goes on from there. The first run over a big ledger (two years of 10M entries: minutes) then never holds up
+    the worker's other periodic jobs, and the reports stay exact meanwhile (they read raw rows past the rollups).
     Safe to run in two workers at once: the state row is locked first (PostgreSQL), or the database is
     (SQLite), so the second run waits and then finds little to do.
     """
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     zone = ZoneInfo(timezone)
     target = local_day(now - GRACE, zone)  # days before it are closed
     derived = 0
@@ -101,7 +108,7 @@ def roll_up(engine: Engine, program_id: str, timezone: str, now: datetime) -> in
                 .where(s.program_id == program_id)
                 .values(rolled_until=day_start(end, zone), updated_at=now)
             )
-        if end >= target:
+        if end >= target or (deadline is not None and time.monotonic() >= deadline):
             return derived
 
 

@@ -24,6 +24,7 @@ from bridge.ledger.jobs import run_expiry, run_release
 from bridge.ledger.model import EntryKind, EntryState, NewEntry
 from bridge.members import service as members
 from bridge.reports import overview as report
+from bridge.reports import rollup
 from bridge.reports.jobs import run_rollup
 from bridge.storage import clock, db
 from bridge.storage import tables as t
@@ -266,3 +267,25 @@ def test_liability_is_valued_at_the_cheapest_point_a_reward_gives(make_bridge: C
     cents = Decimal("0.01")
     assert liability.available_value == (Decimal(liability.available) * Decimal("0.004")).quantize(cents, ROUND_DOWN)
     assert liability.pending_value == (Decimal(liability.pending) * Decimal("0.004")).quantize(cents, ROUND_DOWN)
+
+
+def test_a_first_build_on_a_budget_goes_on_over_several_runs(make_bridge: Callable[..., Bridge]) -> None:
+    bridge = club(make_bridge)
+    workload(bridge)
+    now = at(TEST_NOW)
+    with db.write(bridge.rt.engine) as conn:  # as after an upgrade: a ledger and no rollup yet
+        conn.execute(delete(t.report_rollup_state))
+        conn.execute(delete(t.report_daily_points))
+        conn.execute(delete(t.report_daily_members))
+        conn.execute(delete(t.report_member_activity))
+    expected = recount(bridge, TEHRAN, now)
+    program = bridge.rt.settings.program
+    runs, derived = 0, []
+    while True:
+        derived.append(rollup.roll_up(bridge.rt.engine, program.id, TEHRAN, now, budget_seconds=0))
+        runs += 1
+        assert_exact(figures(bridge, now), expected)  # exact after every partial run
+        if figures(bridge, now).rolled_until == datetime(2026, 11, 25, 20, 30, tzinfo=UTC):  # Tehran's midnight
+            break
+        assert runs < 10
+    assert runs == 3 and derived[0] == rollup.CHUNK_DAYS  # 81 days: one chunk of 31 days per run
