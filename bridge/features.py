@@ -17,6 +17,7 @@ def load() -> None:
     import bridge.privacy.hooks  # issue 19: customer.deleted erases the account's member
     import bridge.redemption.jobs  # redemption recovery, coupon expiry, orphan coupons; coupon-used observer
     import bridge.referrals.jobs  # referral qualification; referral attribution observer
+    import bridge.reports.jobs  # report rollups (daily points and members, member activity)
     import bridge.segments.jobs  # nightly RFM scoring and segment members
     import bridge.sync.jobs  # reconciliation, webhook health
     import bridge.tiers.jobs  # noqa: F401  tier review; tier qualification observer

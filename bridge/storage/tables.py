@@ -670,3 +670,49 @@ member_in_segment = Table(
     Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
     Index("ix_member_in_segment_member_id", "member_id"),  # a member's segments, read when a campaign asks
 )
+
+
+# --- issue 15/18: report rollups, kept exact by bridge/reports/rollup.py (a periodic job re-derives them) ---
+# The reports read these for the days before ``rolled_until`` and the raw rows from then on.
+report_rollup_state = Table(
+    "report_rollup_state",
+    metadata,
+    Column("program_id", String(64), ForeignKey("program.id"), primary_key=True),
+    Column("timezone", String(64), nullable=False),  # the days are this zone's; another zone: rebuilt
+    Column("rolled_until", UtcDateTime(), nullable=True),  # a local midnight: rows created before it are rolled up
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+report_daily_points = Table(
+    "report_daily_points",
+    metadata,
+    Column("program_id", String(64), ForeignKey("program.id"), primary_key=True),
+    Column("day", Date(), primary_key=True),  # in the program's time zone
+    Column("shop_id", String(64), primary_key=True),  # "" for entries of no shop
+    Column("kind", String(16), primary_key=True),
+    Column("state", String(16), primary_key=True),
+    Column("direction", String(1), primary_key=True),  # "+" or "-": the sign of the entries' points
+    Column("points", BigInteger, nullable=False),  # the sum of the entries' points (signed)
+    Column("entries", BigInteger, nullable=False),
+)
+
+report_daily_members = Table(
+    "report_daily_members",
+    metadata,
+    Column("program_id", String(64), ForeignKey("program.id"), primary_key=True),
+    Column("day", Date(), primary_key=True),
+    Column("joined", BigInteger, nullable=False),  # member rows created that day
+)
+
+report_member_activity = Table(
+    "report_member_activity",
+    metadata,
+    Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("last_active_at", UtcDateTime(), nullable=False),  # the latest earn or spend before rolled_until
+    Index("ix_report_member_activity_program_id_last_active_at", "program_id", "last_active_at"),
+)
+
+# The rollup job and the reports' live tail read by creation time.
+Index("ix_ledger_entry_created_at", ledger_entry.c.created_at)
+Index("ix_member_program_id_created_at", member.c.program_id, member.c.created_at)
