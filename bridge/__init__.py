@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         demo,
         errors,
         health,
+        openapi,
         program_api,
         redemption_api,
         referrals_api,
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     widget_assets.register(app)  # issue 6: the widget's script and languages
     demo.register(app)  # issue 13: GET / for a shop with demo: true
     program_api.register(app)  # issue 14: the program as data
+    openapi.register(app)  # issue 19: /openapi.json and /docs
     return app
 
 
