@@ -101,7 +101,7 @@ def build(app: Flask) -> dict[str, Any]:
         op = OPERATIONS.get(rule.endpoint)
         if op is None:
             continue
-        path, parameters = _path(rule)
+        path, parameters = _path(rule, op)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             spec.path(path=path, operations={method.lower(): _operation(rule, op, method, parameters)})
     return _query_never_null(spec.to_dict())
@@ -115,7 +115,7 @@ def _schema_name(schema: type[marshmallow.Schema] | marshmallow.Schema) -> str:
     return "_without_".join([name, *excluded])
 
 
-def _path(rule: Rule) -> tuple[str, list[dict[str, Any]]]:
+def _path(rule: Rule, op: Op) -> tuple[str, list[dict[str, Any]]]:
     """``/members/<int:member_id>`` → ``/members/{member_id}`` and its parameter, bounded as the converter is."""
     parameters = []
     for match in _CONVERTERS.finditer(rule.rule):
@@ -124,7 +124,7 @@ def _path(rule: Rule) -> tuple[str, list[dict[str, Any]]]:
             schema: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": limits.MAX_ROW_ID}
         else:
             schema = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
-        parameters.append({"in": "path", "name": name, "required": True, "schema": schema})
+        parameters.append({"in": "path", "name": name, "required": True, "schema": op.path.get(name, schema)})
     return _CONVERTERS.sub(lambda m: "{" + m["name"] + "}", rule.rule), parameters
 
 
@@ -142,6 +142,7 @@ def _operation(rule: Rule, op: Op, method: str, path_parameters: list[dict[str, 
         operation["security"] = [{_SECURITY[op.auth]: []}]
     if op.query is not None:
         operation["parameters"].append({"in": "query", "schema": op.query})
+    operation["parameters"].extend(op.headers)
     if op.idempotency_key:
         operation["parameters"].append(
             {
@@ -161,7 +162,6 @@ def _operation(rule: Rule, op: Op, method: str, path_parameters: list[dict[str, 
         operation["responses"][str(status)] = _success(status, answer)
     for status, found in _errors(rule, op, method).items():
         operation["responses"][str(status)] = _error_response(status, found)
-    operation.update(op.extra)
     return operation
 
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from marshmallow import Schema
 
+from bridge.connectors import platforms
+from bridge.connectors.woocommerce.consts import HEADER_TOPIC
 from bridge.errors import (
     BridgeError,
     IdempotencyConflict,
@@ -55,7 +57,8 @@ class Op:
     body_required: bool = True
     idempotency_key: str | None = None  # "required" or "optional"
     description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)  # merged into the operation as is
+    path: dict[str, dict[str, Any]] = field(default_factory=dict)  # a path parameter's schema, beyond its converter's
+    headers: tuple[dict[str, Any], ...] = ()  # header parameters, as OpenAPI writes them
 
 
 def codes(*specs: ErrorSpec) -> list[tuple[int, str]]:
@@ -120,7 +123,9 @@ OPERATIONS: dict[str, Op] = {
         "What the point-life jobs recorded for a member", "admin", {200: out.PointEvents}, (UnknownMember,)
     ),
     # -- admin: program and rules --------------------------------------------------------------------------------------
-    "rules_admin.admin_program": Op("The program's ways to earn", "admin", {200: out.ProgramView}, query=out.ShopQuery),
+    "rules_admin.admin_program": Op(
+        "The program's ways to earn", "admin", {200: out.ProgramView}, query=schemas.ShopQuery
+    ),
     "rules_admin.admin_preview": Op(
         "What an order would earn (writes nothing)",
         "admin",
@@ -172,7 +177,7 @@ OPERATIONS: dict[str, Op] = {
         "admin",
         {200: out.ShopStatus},
         (UnknownShop,),
-        query=out.StatusQuery,
+        query=schemas.StatusQuery,
     ),
     "shops_api.get_settings": Op(
         "A shop's live settings (never the secret)", "admin", {200: out.ShopSettingsView}, (ShopNotServed,)
@@ -228,7 +233,7 @@ OPERATIONS: dict[str, Op] = {
         None,
         {200: out.Club},
         (UnknownShop,),
-        query=out.RequiredShopQuery,
+        query=schemas.ClubQuery,
     ),
     "redemption_widget.widget_rewards": Op(
         "The catalogue and the shopper's rewards", "shopper", {200: out.RewardsSection}
@@ -260,8 +265,8 @@ OPERATIONS: dict[str, Op] = {
         "What a friend gets for a referral code (no token)",
         None,
         {200: out.Offer},
-        (MalformedPayload, UnknownShop, referral.ReferralsDisabled),
-        query=out.OfferQuery,
+        (MalformedPayload, UnknownShop, referral.ReferralsDisabled, (422, f"referral_{Reason.UNKNOWN_CODE}")),
+        query=schemas.OfferQuery,
     ),
     "referral_widget.friend_claim": Op(
         "A friend claims a referral: a welcome coupon (no token)",
@@ -299,7 +304,18 @@ OPERATIONS: dict[str, Op] = {
         {200: out.WebhookAnswer},
         (UnknownShop, InvalidSignature, MalformedPayload),
         body=out.WebhookBody,
-        description="WooCommerce: the X-WC-Webhook-* headers as the shop sends them; the body is signed as is.",
+        description="WooCommerce: the X-WC-Webhook-* headers as the shop sends them; the body is signed as is. "
+        "An unsigned form-encoded `webhook_id=N` (the shop's probe when a webhook is created) answers `pong`.",
+        path={"platform": {"type": "string", "enum": platforms()}},
+        headers=(
+            {
+                "in": "header",
+                "name": HEADER_TOPIC,
+                "required": False,
+                "description": "order.created, order.updated, customer.created...; other topics are ignored (200)",
+                "schema": {"type": "string"},
+            },
+        ),
     ),
     # -- operations and links ------------------------------------------------------------------------------------------
     "health.healthz": Op("The process answers", None, {200: out.Healthy}),

@@ -42,34 +42,6 @@ class Error(Schema):
 
 
 # -- small inputs read by hand ---------------------------------------------------------------------------------------
-class ShopQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    shop = schemas.text_id(metadata={"description": "the shop's id (optional when the bridge serves one shop)"})
-
-
-class RequiredShopQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    shop = schemas.text_id(required=True)
-
-
-class OfferQuery(ShopQuery):
-    code = fields.String(validate=validate.Length(max=64), metadata={"description": "the referral code"})
-
-
-class StatusQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    check = fields.String(
-        validate=validate.OneOf(["true", "false", "1", "0", "yes", "no"]),
-        metadata={"description": "false: do not ask the shop (default true)"},
-    )
-
-
 class ReasonQuery(Schema):
     class Meta:
         unknown = RAISE

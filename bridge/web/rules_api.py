@@ -54,8 +54,9 @@ def _currency(rt: Runtime, shop_id: str | None = None) -> str:
 @admin_bp.get("/program")
 @require_admin
 def admin_program() -> Response:
+    query = schemas.ShopQuery().load(request.args)
     rt = current_runtime()
-    return jsonify(program_view(rt, _currency(rt, request.args.get("shop"))))
+    return jsonify(program_view(rt, _currency(rt, query["shop"])))
 
 
 @admin_bp.post("/rules/preview")
