@@ -29,6 +29,11 @@ DOCUMENTED_PREFIXES = ("/admin/", "/widget/", "/webhooks/")
 """Every route under these is in the document (``tests/api`` checks it); a few others are too (health, links)."""
 
 EXTENSION_KEY = "bridge.openapi"
+DESCRIPTION = (
+    "The admin, widget and webhook APIs of Loyalty Bridge. Every error is JSON, "
+    '`{"error": {"code": ..., "message": ...}}` (some add details, e.g. `fields`), and its `code` is stable: '
+    "each operation lists the codes it can answer, by status."
+)
 
 bp = Blueprint("openapi", __name__, static_folder="static", static_url_path="/docs/static", template_folder="templates")
 
@@ -80,20 +85,23 @@ def register(app: Flask) -> None:
 
 
 # -- building the document ---------------------------------------------------------------------------------------------
-def build(app: Flask) -> dict[str, Any]:
+def new_spec() -> APISpec:
+    """An empty document with our marshmallow converter (names, and the Decimal fix of DESIGN.md §9)."""
     plugin = MarshmallowPlugin(schema_name_resolver=_schema_name)
     spec = APISpec(
         title=TITLE,
         version=API_VERSION,
         openapi_version="3.1.0",
         plugins=[plugin],
-        info={
-            "description": "The admin, widget and webhook APIs of Loyalty Bridge. Every error is JSON: "
-            '`{"error": {"code", "message", ...}}`; the codes are stable.'
-        },
+        info={"description": DESCRIPTION},
     )
     assert plugin.converter is not None
     plugin.converter.add_attribute_function(_decimal_as_text)  # type: ignore[no-untyped-call]
+    return spec
+
+
+def build(app: Flask) -> dict[str, Any]:
+    spec = new_spec()
     for name, scheme in SECURITY_SCHEMES.items():
         spec.components.security_scheme(name, scheme)
     spec.components.schema("Error", schema=out.Error)
