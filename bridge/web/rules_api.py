@@ -19,6 +19,7 @@ from bridge.storage import members as member_store
 from bridge.storage.clock import utcnow
 from bridge.web import schemas, widget_panel
 from bridge.web.auth import require_admin
+from bridge.web.body import json_object
 
 admin_bp = Blueprint("rules_admin", __name__, url_prefix="/admin/v1")
 
@@ -63,7 +64,7 @@ def admin_program() -> Response:
 @require_admin
 def admin_preview() -> Response:
     rt = current_runtime()
-    body = PreviewIn().load(request.get_json(silent=True) or {})
+    body = PreviewIn().load(json_object())
     shop_id = body["shop_id"] or (rt.settings.shops[0].id if rt.settings.shops else "")
     if rt.settings.shop(shop_id) is None:
         raise UnknownShop(f"no shop {shop_id!r} in the configuration")
@@ -126,7 +127,7 @@ def admin_profile(member_id: int) -> Response:
 def admin_update_profile(member_id: int) -> Response:
     """Set what the rules read about a member: the birthday (birthday bonus) and the tier (tier multiplier)."""
     rt = current_runtime()
-    changes = ProfileIn().load(request.get_json(silent=True) or {})
+    changes = ProfileIn().load(json_object())  # not JSON is a 400: it answered 200, changing nothing
     program_id = rt.settings.program.id
     with db.write(rt.engine) as conn:
         if not member_store.lock(conn, program_id, member_id):
