@@ -138,7 +138,7 @@ def _path(rule: Rule, op: Op) -> tuple[str, list[dict[str, Any]]]:
 
 def _operation(rule: Rule, op: Op, method: str, path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
     operation: dict[str, Any] = {
-        "operationId": rule.endpoint.replace(".", "__"),
+        "operationId": _operation_id(rule.endpoint),
         "summary": op.summary,
         "tags": [_tag(rule.rule)],
         "parameters": list(path_parameters),
@@ -168,9 +168,18 @@ def _operation(rule: Rule, op: Op, method: str, path_parameters: list[dict[str, 
         }
     for status, answer in op.ok.items():
         operation["responses"][str(status)] = _success(status, answer)
+        if answer is not None and op.links:
+            operation["responses"][str(status)]["links"] = {
+                name: {"operationId": _operation_id(endpoint), "parameters": parameters}
+                for name, (endpoint, parameters) in op.links.items()
+            }
     for status, found in _errors(rule, op, method).items():
         operation["responses"][str(status)] = _error_response(status, found)
     return operation
+
+
+def _operation_id(endpoint: str) -> str:
+    return endpoint.replace(".", "__")
 
 
 def _tag(rule: str) -> str:

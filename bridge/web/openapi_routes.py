@@ -59,6 +59,9 @@ class Op:
     description: str = ""
     path: dict[str, dict[str, Any]] = field(default_factory=dict)  # a path parameter's schema, beyond its converter's
     headers: tuple[dict[str, Any], ...] = ()  # header parameters, as OpenAPI writes them
+    links: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    """OpenAPI links from every success answer: name → (endpoint, its parameters from this exchange); what a
+    client does next (and what schemathesis's stateful run follows)."""
 
 
 def codes(*specs: ErrorSpec) -> list[tuple[int, str]]:
@@ -82,10 +85,28 @@ REDEEM_ERRORS: tuple[ErrorSpec, ...] = (
 # A claim is refused with the reason's code; a repeated claim of a rejected referral, with the reason it was rejected.
 CLAIM_REFUSALS = tuple((referral.ReferralRefused.status, f"referral_{reason}") for reason in Reason)
 REDEEMED = {201: out.RedemptionBody, 200: out.RedemptionBody, 202: out.RedemptionBody}
+_DRAFT = {"draft_id": "$response.body#/id"}
+_VERSION = {"number": "$response.body#/version"}
+_REDEMPTION = {"redemption_id": "$response.body#/redemption/id"}
+_MEMBER = {"member_id": "$request.path.member_id"}
+_FIRST_MEMBER = {"member_id": "$response.body#/members/0/id"}
+_FIRST_REDEMPTION = {"redemption_id": "$response.body#/redemptions/0/id"}
 
 OPERATIONS: dict[str, Op] = {
     # -- admin: members, ledger, inbox ------------------------------------------------------------------------------
-    "admin_api.list_members": Op("Find members (by e-mail)", "admin", {200: out.MemberList}, query=schemas.MemberQuery),
+    "admin_api.list_members": Op(
+        "Find members (by e-mail)",
+        "admin",
+        {200: out.MemberList},
+        query=schemas.MemberQuery,
+        links={
+            "member": ("admin_api.get_member", _FIRST_MEMBER),
+            "ledger": ("admin_api.member_ledger", _FIRST_MEMBER),
+            "adjust": ("admin_api.adjust", _FIRST_MEMBER),
+            "profile": ("rules_admin.admin_update_profile", _FIRST_MEMBER),
+            "redeem": ("redemption_admin.admin_redeem", _FIRST_MEMBER),
+        },
+    ),
     "admin_api.get_member": Op(
         "A member with identities and balance", "admin", {200: schemas.MemberOut}, (UnknownMember,)
     ),
@@ -104,6 +125,7 @@ OPERATIONS: dict[str, Op] = {
         body=schemas.AdjustmentIn,
         idempotency_key="optional",
         description="201: a new entry; 200: the same Idempotency-Key again, the entry it made.",
+        links={"member": ("admin_api.get_member", _MEMBER), "ledger": ("admin_api.member_ledger", _MEMBER)},
     ),
     "admin_api.list_inbox": Op(
         "Webhook deliveries in the inbox", "admin", {200: out.DeliveryList}, query=schemas.InboxQuery
@@ -134,7 +156,15 @@ OPERATIONS: dict[str, Op] = {
         body=PreviewIn,
     ),
     "program_api.published": Op("The published program", "admin", {200: out.PublishedView}),
-    "program_api.versions": Op("Every published version", "admin", {200: out.VersionList}),
+    "program_api.versions": Op(
+        "Every published version",
+        "admin",
+        {200: out.VersionList},
+        links={
+            "version": ("program_api.get_version", {"number": "$response.body#/published"}),
+            "restore": ("program_api.restore", {"number": "$response.body#/versions/0/version"}),
+        },
+    ),
     "program_api.get_version": Op(
         "One published version", "admin", {200: out.VersionView}, (programs.VersionNotFound,)
     ),
@@ -145,6 +175,11 @@ OPERATIONS: dict[str, Op] = {
         (MalformedPayload,),
         query=out.ReasonQuery,
         body=out.ProgramDocument,
+        links={
+            "draft": ("program_api.get_draft", _DRAFT),
+            "preview": ("program_api.preview", _DRAFT),
+            "publish": ("program_api.publish", _DRAFT),
+        },
     ),
     "program_api.get_draft": Op("A draft", "admin", {200: out.DraftView}, (programs.DraftNotFound,)),
     "program_api.preview": Op(
@@ -161,6 +196,7 @@ OPERATIONS: dict[str, Op] = {
         (programs.DraftNotFound, programs.DraftAlreadyPublished, programs.ProgramMoved, MalformedPayload),
         body=ReasonIn,
         body_required=False,
+        links={"version": ("program_api.get_version", _VERSION), "restore": ("program_api.restore", _VERSION)},
     ),
     "program_api.restore": Op(
         "Publish an old version again, as a new version",
@@ -169,6 +205,7 @@ OPERATIONS: dict[str, Op] = {
         (programs.VersionNotFound, programs.ProgramMoved, MalformedPayload),
         body=ReasonIn,
         body_required=False,
+        links={"version": ("program_api.get_version", _VERSION)},
     ),
     # -- admin: shops --------------------------------------------------------------------------------------------------
     "shops_api.list_shops": Op("The shops this bridge serves", "admin", {200: out.ShopList}),
@@ -192,7 +229,14 @@ OPERATIONS: dict[str, Op] = {
     # -- admin: rewards and redemptions --------------------------------------------------------------------------------
     "redemption_admin.admin_rewards": Op("The reward catalogue", "admin", {200: out.RewardList}),
     "redemption_admin.admin_list": Op(
-        "Redemptions, newest first", "admin", {200: out.RedemptionPage}, query=RedemptionQuery
+        "Redemptions, newest first",
+        "admin",
+        {200: out.RedemptionPage},
+        query=RedemptionQuery,
+        links={
+            "redemption": ("redemption_admin.admin_get", _FIRST_REDEMPTION),
+            "cancel": ("redemption_admin.admin_cancel", _FIRST_REDEMPTION),
+        },
     ),
     "redemption_admin.admin_get": Op(
         "One redemption", "admin", {200: out.RedemptionBody}, (redemption.RedemptionNotFound,)
@@ -204,6 +248,10 @@ OPERATIONS: dict[str, Op] = {
         REDEEM_ERRORS,
         body=AdminRedeemIn,
         idempotency_key="required",
+        links={
+            "redemption": ("redemption_admin.admin_get", _REDEMPTION),
+            "cancel": ("redemption_admin.admin_cancel", _REDEMPTION),
+        },
         description="201 issued, 202 reserved (the shop is slow: poll the redemption), 200/201 a replayed key.",
     ),
     "redemption_admin.admin_cancel": Op(
@@ -245,6 +293,11 @@ OPERATIONS: dict[str, Op] = {
         (*REDEEM_ERRORS, RateLimited),
         body=RedeemIn,
         idempotency_key="required",
+        links={
+            "redemption": ("redemption_widget.widget_redemption", _REDEMPTION),
+            "give_back": ("redemption_widget.widget_cancel", _REDEMPTION),
+            "support_view": ("redemption_admin.admin_get", _REDEMPTION),
+        },
     ),
     "redemption_widget.widget_redemption": Op(
         "One of the shopper's redemptions", "shopper", {200: out.RedemptionBody}, (redemption.RedemptionNotFound,)

@@ -30,7 +30,7 @@ def shopper_headers(bridge: Bridge, customer_id: str = "2", email: str = woo.CAR
 
 @pytest.fixture
 def club(make_bridge: Callable[..., Bridge], woo_shop: FakeWooShop) -> Bridge:
-    """Carol (customer 2) with 750 points and one issued reward; one draft of the program; the shop faked."""
+    """Carol (customer 2) with 750 points and one issued reward; a published program version; the shop faked."""
     bridge = make_bridge(**CLUB)
     bridge.deliver_ok("customer.created")
     bridge.deliver_ok("order.updated.processing-paid")
@@ -41,6 +41,11 @@ def club(make_bridge: Callable[..., Bridge], woo_shop: FakeWooShop) -> Bridge:
         headers={**shopper_headers(bridge), "Idempotency-Key": "seed-1"},
     )
     assert redeemed.status_code == 201, redeemed.get_json()
+    program = bridge.admin("GET", "/admin/v1/program/published").get_json()["program"]
+    draft = bridge.admin("POST", "/admin/v1/program/drafts", json=program)
+    assert draft.status_code == 201, draft.get_json()
+    published = bridge.admin("POST", f"/admin/v1/program/drafts/{draft.get_json()['id']}/publish")
+    assert published.status_code == 200, published.get_json()
     return bridge
 
 

@@ -111,6 +111,22 @@ def test_every_error_a_view_raises_itself_is_documented_for_its_route(bridge: Br
     assert missing == []
 
 
+def test_every_link_leads_to_an_operation_with_the_parameters_it_fills(bridge: Bridge) -> None:
+    operations = _operations(_document(bridge)).values()
+    by_id = {operation["operationId"]: operation for operation in operations}
+    links = [
+        link
+        for operation in operations
+        for response in operation["responses"].values()
+        for link in response.get("links", {}).values()
+    ]
+
+    assert len(links) >= 20
+    for link in links:
+        target = by_id[link["operationId"]]
+        assert set(link["parameters"]) <= {p["name"] for p in target["parameters"] if p["in"] == "path"}
+
+
 def test_a_decimal_range_is_written_as_valid_openapi(bridge: Bridge) -> None:
     """apispec writes ``"minimum": "0.00"`` for a Range on ``Decimal(as_string=True)`` (DESIGN.md §9)."""
 

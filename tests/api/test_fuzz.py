@@ -91,3 +91,26 @@ def test_no_answer_is_a_server_error_or_undocumented(club: Bridge, mode: Generat
         except (Exception, BaseExceptionGroup) as exc:  # every operation's failures, reported together
             failures.append(f"{operation.label}: {type(exc).__name__}: {exc}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_workflows_along_the_documents_links_stay_within_it(club: Bridge) -> None:
+    """Stateful: schemathesis chains calls along the document's links (a draft → preview → publish → restore; a
+    redemption → look at it → give it back), so operations meet real drafts, versions and redemptions."""
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", club.app).exclude(path=WEBHOOK)
+
+    class Workflow(schema.as_state_machine()):  # type: ignore[misc]
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+            return {"headers": _credentials(club, case.operation)}
+
+        def validate_response(self, response: Any, case: schemathesis.Case, *args: Any, **kwargs: Any) -> None:
+            case.validate_response(response, headers=kwargs.get("headers"), excluded_checks=_not_checked(case))
+
+    Workflow.run(
+        settings=settings(
+            max_examples=25,
+            stateful_step_count=6,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
