@@ -14,6 +14,7 @@ from typing import Any
 
 from marshmallow import Schema
 
+from bridge.config_schema import ProgramSchema
 from bridge.connectors import platforms
 from bridge.connectors.woocommerce.consts import HEADER_TOPIC
 from bridge.errors import (
@@ -174,7 +175,7 @@ OPERATIONS: dict[str, Op] = {
         {201: out.DraftCreated},
         (MalformedPayload,),
         query=out.ReasonQuery,
-        body=out.ProgramDocument,
+        body=ProgramSchema,  # what the draft is checked with: the configuration's own program schema
         links={
             "draft": ("program_api.get_draft", _DRAFT),
             "preview": ("program_api.preview", _DRAFT),

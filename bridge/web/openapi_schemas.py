@@ -137,8 +137,8 @@ class Explained(_Open):
 
 
 class ProgramDocument(_Open):
-    """The ``program:`` section of ``config.yaml`` as JSON (see README, "The program as data"); checked by the
-    configuration's own schema: a document it refuses is a 422 naming the key path."""
+    """The ``program:`` section of ``config.yaml`` as JSON (see README, "The program as data"), as stored. (A draft
+    sent in is described by the configuration's own ``ProgramSchema``, which checks it: a 422 names the key path.)"""
 
 
 class VersionAbout(Schema):
