@@ -62,7 +62,9 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
 _SECURITY = {"admin": "adminKey", "shopper": "widgetToken", "webhook": "webhookSignature"}
 WIDGET_TOKEN_CODES = ("token_missing", "token_invalid", "token_wrong_shop", "widget_disabled", "token_expired")
 _TOKEN_CODES = (*WIDGET_TOKEN_CODES, "token_lifetime")
-_CONVERTERS = re.compile(r"<(?:(?P<converter>[a-zA-Z_]+)(?:\([^)]*\))?:)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
+_CONVERTERS = re.compile(
+    r"<(?:(?P<converter>[a-zA-Z_]+)(?:\((?P<arguments>[^)]*)\))?:)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>"
+)
 
 
 @bp.get("/openapi.json")
@@ -129,7 +131,9 @@ def _path(rule: Rule, op: Op) -> tuple[str, list[dict[str, Any]]]:
     for match in _CONVERTERS.finditer(rule.rule):
         name = match["name"]
         if match["converter"] == "int":
-            schema: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": limits.MAX_ROW_ID}
+            bound = re.search(r"max=(\d+)", match["arguments"] or "")
+            maximum = int(bound[1]) if bound else limits.MAX_ROW_ID
+            schema: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": maximum}
         else:
             schema = {"type": "string", "minLength": 1, "pattern": "^[^/]+$"}
         parameters.append({"in": "path", "name": name, "required": True, "schema": op.path.get(name, schema)})

@@ -66,7 +66,7 @@ def test_the_document_is_valid_openapi_3_1_with_the_three_security_schemes(bridg
 def test_every_admin_widget_and_webhook_route_is_in_the_document(bridge: Bridge) -> None:
     documented = set(_operations(_document(bridge)))
     routes = {
-        (method, re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule))
+        (method, re.sub(r"<(?:[a-z]+(?:\([^)]*\))?:)?([a-z_]+)>", r"{\1}", rule.rule))
         for rule in bridge.app.url_map.iter_rules()
         if rule.rule.startswith(openapi.DOCUMENTED_PREFIXES)
         for method in rule.methods or ()

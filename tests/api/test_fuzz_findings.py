@@ -6,6 +6,7 @@ import pytest
 
 from bridge import limits
 from tests.api.conftest import admin_headers, shopper_headers
+from tests.integration.conftest import BOTH_BACKENDS
 from tests.support.client import SHOP, Bridge
 
 PAST_ANY_ID = str(limits.MAX_ROW_ID + 1)
@@ -28,6 +29,22 @@ def test_an_id_past_64_bits_is_404_not_405_whatever_the_method(
     headers = admin_headers() if auth == "admin" else shopper_headers(bridge)
 
     response = bridge.client.open(path, method=method, headers=headers, json={"points": 1, "reason": "x"})
+
+    assert response.status_code == 404, response.get_json()
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+@pytest.fixture(params=BOTH_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.mark.parametrize(("method", "suffix"), [("GET", ""), ("POST", "/restore")])
+def test_a_program_version_past_32_bits_is_404_not_a_server_error(bridge: Bridge, method: str, suffix: str) -> None:
+    """Version numbers are a 32-bit column: PostgreSQL answered ``integer out of range`` (a 500)."""
+    response = bridge.client.open(
+        f"/admin/v1/program/versions/{2**31}{suffix}", method=method, headers=admin_headers(), json={}
+    )
 
     assert response.status_code == 404, response.get_json()
     assert response.get_json()["error"]["code"] == "not_found"
