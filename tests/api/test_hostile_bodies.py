@@ -18,6 +18,7 @@ from schemathesis.specs.openapi.checks import (
 
 from bridge.connectors.woocommerce.webhooks import signature_for
 from tests.api.conftest import admin_headers, member_id, shopper_headers
+from tests.integration.conftest import BOTH_BACKENDS
 from tests.support import woo
 from tests.support.client import SHOP, Bridge
 
@@ -31,6 +32,13 @@ HOSTILE: dict[str, bytes] = {
     "not JSON": b"{'points': 1,",
     "invalid UTF-8": b'{"reason": "\xff\xfe"}',
 }
+
+
+@pytest.fixture(params=BOTH_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
