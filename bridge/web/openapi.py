@@ -60,8 +60,15 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     },
 }
 _SECURITY = {"admin": "adminKey", "shopper": "widgetToken", "webhook": "webhookSignature"}
-WIDGET_TOKEN_CODES = ("token_missing", "token_invalid", "token_wrong_shop", "widget_disabled", "token_expired")
-_TOKEN_CODES = (*WIDGET_TOKEN_CODES, "token_lifetime")
+_TOKEN_CODES = (
+    "token_missing",
+    "token_invalid",
+    "token_wrong_shop",
+    "widget_disabled",
+    "token_expired",
+    "token_lifetime",
+)
+"""``bridge.web.widget_auth.WidgetUnauthorized``'s codes (401)."""
 _CONVERTERS = re.compile(
     r"<(?:(?P<converter>[a-zA-Z_]+)(?:\((?P<arguments>[^)]*)\))?:)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>"
 )
@@ -77,9 +84,19 @@ def document() -> Response:
     return response
 
 
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; frame-ancestors 'none'"
+)
+"""Redoc 3 would fetch its logo from its CDN and send usage telemetry to its vendor (``disable-telemetry`` asks it
+not to): with this policy the browser itself lets the page reach nothing but the bridge."""
+
+
 @bp.get("/docs")
-def docs() -> str:
-    return render_template("docs.html")
+def docs() -> Response:
+    response = current_app.make_response(render_template("docs.html"))
+    response.headers["Content-Security-Policy"] = DOCS_POLICY
+    return response
 
 
 def register(app: Flask) -> None:

@@ -148,6 +148,7 @@ def test_the_docs_page_renders_the_document_with_the_vendored_redoc(bridge: Brid
     page = bridge.client.get("/docs")
 
     assert page.status_code == 200
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]  # Redoc reaches nothing but the bridge
     html = page.get_data(as_text=True)
     assert 'spec-url="/openapi.json"' in html
     sources = re.findall(r'(?:src|href)="([^"]+)"', html)
