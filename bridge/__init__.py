@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         events_api,
         health,
         notifications_api,
+        openapi,
         privacy_api,
         program_api,
         redemption_api,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics_endpoint.register(app, app.extensions[EXTENSION_KEY])  # issue 19: GET /metrics
     tiers_api.register(app)  # issue 16: tier history, overrides, the widget's tier section
     segments_api.register(app)  # issue 16: segments with counts
+    openapi.register(app)  # issue 19: /openapi.json and /docs
     return app
 
 

@@ -11,3 +11,8 @@ _CONNECTORS: dict[str, Connector] = {"woocommerce": WooCommerceConnector()}
 def connector_for(platform: str) -> Connector:
     """The connector for ``platform`` (validated in config, so a miss is a programming error)."""
     return _CONNECTORS[platform]
+
+
+def platforms() -> list[str]:
+    """The platforms a webhook URL may name (``/webhooks/<platform>/<shop>``)."""
+    return sorted(_CONNECTORS)

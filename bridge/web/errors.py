@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify, request
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from bridge.errors import BridgeError
 
@@ -51,8 +51,26 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> tuple[Response, int]:
+        if isinstance(exc, MethodNotAllowed) and not _answered_by_another_method(exc):
+            exc = NotFound()
         status = exc.code or 500
-        return error_response(status, _HTTP_CODES.get(status, "http_error"), exc.description or exc.name)
+        response, status = error_response(status, _HTTP_CODES.get(status, "http_error"), exc.description or exc.name)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response, status
+
+    def _answered_by_another_method(exc: MethodNotAllowed) -> bool:
+        """werkzeug answers 405 for ``PATCH /members/<huge id>/profile``: the GET rule's path pattern matched
+        before the id failed its converter (``<int:>`` is at most 2**63 - 1), though no method has that URL. A 405
+        is only right when one of the methods it names answers this very URL."""
+        adapter = current_app.url_map.bind_to_environ(request.environ)
+        for method in exc.valid_methods or ():
+            try:
+                adapter.match(method=method)
+            except HTTPException:
+                continue
+            return True
+        return False
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:

@@ -27,6 +27,9 @@ from bridge.web.rules_api import PreviewIn
 
 bp = Blueprint("program_api", __name__, url_prefix="/admin/v1/program")
 
+MAX_VERSION = 2**31 - 1
+"""Version numbers are a 32-bit column: a larger one matches no route (404), where PostgreSQL failed (a 500)."""
+
 
 class ReasonIn(Schema):
     class Meta:
@@ -76,7 +79,7 @@ def versions() -> Response:
     )
 
 
-@bp.get("/versions/<int:number>")
+@bp.get(f"/versions/<int(max={MAX_VERSION}):number>")
 @require_admin
 def get_version(number: int) -> Response:
     rt = current_runtime()
@@ -142,7 +145,7 @@ def publish(draft_id: int) -> Response:
     return jsonify({"version": number, "draft_id": draft_id})
 
 
-@bp.post("/versions/<int:number>/restore")
+@bp.post(f"/versions/<int(max={MAX_VERSION}):number>/restore")
 @require_admin
 def restore(number: int) -> Response:
     rt = current_runtime()

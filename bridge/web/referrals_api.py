@@ -91,8 +91,9 @@ def _shop_id(given: str | None) -> str:
 
 @widget_bp.get("/referral/offer")
 def friend_offer() -> Response:
-    code = request.args.get("code", "")
-    shop_id = _shop_id(request.args.get("shop"))
+    query = schemas.OfferQuery().load(request.args)
+    code = query["code"]
+    shop_id = _shop_id(query["shop"])
     if current_runtime().settings.shop(shop_id) is None:
         raise UnknownShop(f"no shop {shop_id!r}")
     return shopper_json({"offer": service.offer(current_runtime(), code)})

@@ -19,6 +19,7 @@ from bridge.storage import members as member_store
 from bridge.storage.clock import utcnow
 from bridge.web import schemas, widget_panel
 from bridge.web.auth import require_admin
+from bridge.web.body import json_object
 
 admin_bp = Blueprint("rules_admin", __name__, url_prefix="/admin/v1")
 
@@ -54,15 +55,16 @@ def _currency(rt: Runtime, shop_id: str | None = None) -> str:
 @admin_bp.get("/program")
 @require_admin
 def admin_program() -> Response:
+    query = schemas.ShopQuery().load(request.args)
     rt = current_runtime()
-    return jsonify(program_view(rt, _currency(rt, request.args.get("shop"))))
+    return jsonify(program_view(rt, _currency(rt, query["shop"])))
 
 
 @admin_bp.post("/rules/preview")
 @require_admin
 def admin_preview() -> Response:
     rt = current_runtime()
-    body = PreviewIn().load(request.get_json(silent=True) or {})
+    body = PreviewIn().load(json_object())
     shop_id = body["shop_id"] or (rt.settings.shops[0].id if rt.settings.shops else "")
     if rt.settings.shop(shop_id) is None:
         raise UnknownShop(f"no shop {shop_id!r} in the configuration")
@@ -125,7 +127,7 @@ def admin_profile(member_id: int) -> Response:
 def admin_update_profile(member_id: int) -> Response:
     """Set what the rules read about a member: the birthday (birthday bonus) and the tier (tier multiplier)."""
     rt = current_runtime()
-    changes = ProfileIn().load(request.get_json(silent=True) or {})
+    changes = ProfileIn().load(json_object())  # not JSON is a 400: it answered 200, changing nothing
     if "tier" in changes and rt.settings.program.tiers is not None:  # issue 16
         raise TierIsEarned("this program's tiers are earned: set one until a date with PUT .../tier-override")
     program_id = rt.settings.program.id

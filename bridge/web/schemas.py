@@ -120,3 +120,28 @@ class DeliveryOut(Schema):
     last_error = fields.String(allow_none=True)
     received_at = fields.DateTime()
     processed_at = fields.DateTime(allow_none=True)
+
+
+# -- query strings routes once read value by value (issue 19: described, and held to what is described); the widget
+# sends exactly these (widgets/loyalty-bridge.js), so an unknown parameter is refused like everywhere else ----------
+def locale() -> fields.String:
+    return fields.String(metadata={"description": "the widget's language (en, fa-IR...); else Accept-Language"})
+
+
+class ShopQuery(_Strict):
+    shop = text_id(load_default=None, metadata={"description": "a shop's id; default: the first shop"})
+
+
+class ClubQuery(_Strict):
+    shop = text_id(required=True)
+    locale = locale()
+
+
+class OfferQuery(_Strict):
+    shop = text_id(load_default=None, metadata={"description": "required when the bridge serves several shops"})
+    code = fields.String(load_default="", validate=validate.Length(max=limits.MAX_ID_LENGTH))
+    locale = locale()
+
+
+class StatusQuery(_Strict):
+    check = fields.Boolean(load_default=True, metadata={"description": "false: do not ask the shop"})

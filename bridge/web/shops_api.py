@@ -8,6 +8,7 @@ from bridge.errors import ConfigError
 from bridge.runtime import current_runtime
 from bridge.sync import shop_settings
 from bridge.sync.status import shop_status
+from bridge.web import schemas
 from bridge.web.auth import require_admin
 from bridge.web.body import json_object
 from bridge.web.errors import error_response
@@ -33,7 +34,7 @@ def list_shops() -> Response:
 @require_admin
 def status(shop_id: str) -> Response:
     """Keys, webhooks as the shop sees them (``?check=false`` skips asking the shop), backlog, reconciliation."""
-    check = request.args.get("check", "true").lower() not in ("0", "false", "no")
+    check = schemas.StatusQuery().load(request.args)["check"]
     return jsonify(shop_status(current_runtime(), shop_id, check_shop=check))
 
 

@@ -19,7 +19,7 @@ from bridge.redemption import catalogue
 from bridge.redemption import service as redemptions
 from bridge.runtime import Runtime, current_runtime
 from bridge.storage import db, life
-from bridge.web import widget_panel
+from bridge.web import schemas, widget_panel
 from bridge.web.shopper_texts import request_locale, shopper_json
 from bridge.web.widget_auth import current_shopper, require_shopper
 
@@ -116,8 +116,7 @@ def panel() -> Response:
 def club() -> Response:
     """Public: the club's offer for a shop's guests (no personal data, so no token)."""
     rt = current_runtime()
-    shop_id = request.args.get("shop", "")
-    shop = rt.settings.shop(shop_id)
+    shop = rt.settings.shop(schemas.ClubQuery().load(request.args)["shop"])
     if shop is None or not shop.widget_secret:
         raise UnknownShop("no shop with the widget enabled has this id")
     rewards = [catalogue.describe(r, None, shop.minor_unit) for r in rt.settings.program.rewards if r.enabled]
