@@ -926,6 +926,8 @@ class Window(fields.Field[tuple[str, int]]):
         raise self.make_error("invalid")
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str | Mapping):  # a default as written (the API document shows it)
+            return value
         kind, months = value
         return {"rolling_months": months} if kind == "rolling" else kind
 

@@ -25,9 +25,13 @@ from bridge.errors import (
     InvalidSignature,
     MalformedPayload,
     PointsOutOfRange,
+    TierIsEarned,
+    TiersNotConfigured,
     UnknownMember,
     UnknownShop,
+    UnknownTier,
 )
+from bridge.notifications import service as notification_service
 from bridge.program import service as programs
 from bridge.redemption import model as redemption
 from bridge.referrals import model as referral
@@ -36,6 +40,9 @@ from bridge.referrals.model import Reason
 from bridge.sync.shop_settings import ShopNotServed, ShopSettingsIn
 from bridge.web import openapi_schemas as out
 from bridge.web import schemas
+from bridge.web.events_api import EventIn
+from bridge.web.notifications_api import DeliveryQuery, PreferencesIn
+from bridge.web.notifications_api import PreviewQuery as NotificationPreviewQuery
 from bridge.web.program_api import ReasonIn
 from bridge.web.ratelimit import RateLimited
 from bridge.web.redemption_api import AdminRedeemIn, CancelIn, RedeemIn
@@ -43,6 +50,7 @@ from bridge.web.redemption_api import ListQuery as RedemptionQuery
 from bridge.web.referrals_api import ClaimIn, VanityIn
 from bridge.web.referrals_api import ListQuery as ReferralQuery
 from bridge.web.rules_api import PreviewIn, ProfileIn
+from bridge.web.tiers_api import OverrideIn
 
 ErrorSpec = type[BridgeError] | tuple[int, str]
 
@@ -140,7 +148,11 @@ OPERATIONS: dict[str, Op] = {
         "What the rules read about a member", "admin", {200: out.Profile}, (UnknownMember,)
     ),
     "rules_admin.admin_update_profile": Op(
-        "Set a member's birthday and tier", "admin", {200: out.Profile}, (UnknownMember,), body=ProfileIn
+        "Set a member's birthday and tier (409 when the program's tiers are earned)",
+        "admin",
+        {200: out.Profile},
+        (UnknownMember, TierIsEarned),
+        body=ProfileIn,
     ),
     "rules_admin.admin_point_events": Op(
         "What the point-life jobs recorded for a member", "admin", {200: out.PointEvents}, (UnknownMember,)
@@ -384,5 +396,71 @@ OPERATIONS: dict[str, Op] = {
         {302: None},
         (UnknownShop,),
         query=out.LinkQuery,
+    ),
+    # -- admin: messages to members (issue 17) -------------------------------------------------------------------------
+    "notifications_admin.list_deliveries": Op(
+        "Notification deliveries, newest first (filter by state)",
+        "admin",
+        {200: out.AnyObject},
+        query=DeliveryQuery,
+    ),
+    "notifications_admin.replay_delivery": Op(
+        "Send a dead or skipped delivery again",
+        "admin",
+        {200: out.AnyObject},
+        (notification_service.DeliveryNotFound, notification_service.DeliveryInFlight),
+    ),
+    "notifications_admin.preview": Op(
+        "A member's message for an event, rendered (writes nothing)",
+        "admin",
+        {200: out.AnyObject},
+        (UnknownMember,),
+        query=NotificationPreviewQuery,
+    ),
+    "notifications_admin.put_preferences": Op(
+        "A member's phone, language and opt-outs, as the owner sets them",
+        "admin",
+        {200: out.AnyObject},
+        (UnknownMember, MalformedPayload),
+        body=PreferencesIn,
+    ),
+    # -- admin: privacy and custom events (issue 19) -----------------------------------------------------------------
+    "privacy_api.export": Op("Everything held about a member (GDPR)", "admin", {200: out.AnyObject}, (UnknownMember,)),
+    "privacy_api.erase": Op(
+        "Erase a member: pseudonymised, the ledger kept (idempotent: 201, then 200)",
+        "admin",
+        {201: out.AnyObject, 200: out.AnyObject},
+        (UnknownMember,),
+    ),
+    "events_api.post_event": Op(
+        "A custom event (a review, a visit) for a member; awarded by explicit points or the program's event rules",
+        "admin",
+        {201: out.AnyObject, 200: out.AnyObject},
+        (UnknownShop, UnknownMember, IdempotencyConflict, MalformedPayload, PointsOutOfRange),
+        body=EventIn,
+    ),
+    # -- admin: tiers and segments (issue 16) ------------------------------------------------------------------------
+    "tiers_admin.member_tiers": Op(
+        "A member's tier history, newest first",
+        "admin",
+        {200: out.AnyObject},
+        (UnknownMember, TiersNotConfigured),
+        query=schemas.PageQuery,
+    ),
+    "tiers_admin.set_override": Op(
+        "Set a member's tier until a date (audited)",
+        "admin",
+        {200: out.AnyObject},
+        (UnknownMember, UnknownTier, TiersNotConfigured, MalformedPayload),
+        body=OverrideIn,
+    ),
+    "tiers_admin.end_override": Op(
+        "End a member's tier override (the earned tier returns)",
+        "admin",
+        {200: out.AnyObject},
+        (UnknownMember, TiersNotConfigured),
+    ),
+    "segments_admin.list_segments": Op(
+        "The program's segments with their member counts", "admin", {200: out.AnyObject}
     ),
 }

@@ -8,7 +8,7 @@ sections, a shop's status) leaves unknown keys open (``EXCLUDE``: no ``additiona
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
 
 from bridge import limits
 from bridge.redemption.model import State as RedemptionState
@@ -21,6 +21,13 @@ class _Open(Schema):
 
     class Meta:
         unknown = EXCLUDE
+
+
+class AnyObject(Schema):
+    """An answer described in prose (README) rather than field by field: a JSON object."""
+
+    class Meta:
+        unknown = INCLUDE
 
 
 def _iso(*, required: bool = False, allow_none: bool = False) -> fields.String:
