@@ -28,6 +28,7 @@ from bridge.errors import (
     TierIsEarned,
     TiersNotConfigured,
     UnknownMember,
+    UnknownSegment,
     UnknownShop,
     UnknownTier,
 )
@@ -81,6 +82,7 @@ REDEEM_ERRORS: tuple[ErrorSpec, ...] = (
     redemption.IdempotencyKeyRequired,
     MalformedPayload,
     UnknownMember,
+    UnknownSegment,
     UnknownShop,
     redemption.RewardNotFound,
     redemption.InvalidPoints,
@@ -107,7 +109,9 @@ OPERATIONS: dict[str, Op] = {
         "Find members (by e-mail)",
         "admin",
         {200: out.MemberList},
+        (UnknownSegment,),
         query=schemas.MemberQuery,
+        description="Or a segment's members (`segment`), by member id (`after`).",
         links={
             "member": ("admin_api.get_member", _FIRST_MEMBER),
             "ledger": ("admin_api.member_ledger", _FIRST_MEMBER),
