@@ -56,6 +56,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     widget_assets.register(app)  # issue 6: the widget's script and languages
     demo.register(app)  # issue 13: GET / for a shop with demo: true
     program_api.register(app)  # issue 14: the program as data
+    from bridge import console
+
+    console.register(app)  # issue 15: the owner console at /console/
     return app
 
 

@@ -172,7 +172,12 @@ def run(ctx: click.Context, host: str, port: int) -> None:
     except (BridgeAlreadyRunning, PortInUse) as exc:
         click.echo(str(exc), err=True)
         sys.exit(1)
-    prepare_database(Runtime.build(settings), migrate_schema=True)
+    runtime = Runtime.build(settings)
+    prepare_database(runtime, migrate_schema=True)
+    from bridge.console.demo import announcement, ensure_demo_owner  # issue 15: the demo config's console owner
+
+    console_note = announcement(f"http://{host}:{port}", ensure_demo_owner(runtime))
+    runtime.close()
     supervisor = Supervisor(child_env(ctx.obj.get("config")))
     try:
         if settings.uses_embedded_redis:
@@ -183,6 +188,8 @@ def run(ctx: click.Context, host: str, port: int) -> None:
         supervisor.stop_all()
         raise
     click.echo(f"Loyalty Bridge listening on http://{host}:{port} (Ctrl-C to stop)", err=True)
+    if console_note:
+        click.echo(console_note, err=True)
     status = supervisor.wait()
     listener.close()
     lock.close()
@@ -258,6 +265,9 @@ def _register_commands() -> None:
     from bridge import cli_program  # issue 14: the program as data
 
     cli.add_command(cli_program.program)
+    from bridge import cli_users  # issue 15: the console's accounts
+
+    cli.add_command(cli_users.users)
 
 
 @click.group("config")

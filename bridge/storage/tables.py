@@ -466,3 +466,46 @@ shop_setting = Table(
     Column("updated_by", String(200), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+# --- issue 15: the owner console's accounts, server-side sessions and login throttle ---
+console_user = Table(
+    "console_user",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),  # trimmed and lower-cased: unique whatever the case
+    Column("role", String(16), nullable=False),  # owner | staff | viewer
+    Column("password_hash", String(255), nullable=False),  # Argon2id (argon2-cffi), the parameters inside
+    Column("language", String(8), nullable=True),  # the console's language for this user; None: cookie or ?lang=
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("password_changed_at", UtcDateTime(), nullable=False),
+    Column("disabled_at", UtcDateTime(), nullable=True),
+    Column("last_login_at", UtcDateTime(), nullable=True),
+)
+
+console_session = Table(
+    "console_session",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    # sha256 of the random session id the cookie carries: a copy of this table opens no session.
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("user_id", Id, ForeignKey("console_user.id"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("ip", String(64), nullable=False, default=""),
+    Column("user_agent", String(300), nullable=False, default=""),
+    Index("ix_console_session_user_id_revoked_at", "user_id", "revoked_at"),
+)
+
+console_login_throttle = Table(
+    "console_login_throttle",
+    metadata,
+    # One row per e-mail tried (known or not, so a lock says nothing about whether an account exists) and per IP.
+    Column("kind", String(8), primary_key=True),  # email | ip
+    Column("key", String(254), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),  # within the window that started at window_start
+    Column("window_start", UtcDateTime(), nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=True),
+    Index("ix_console_login_throttle_window_start", "window_start"),
+)
