@@ -509,3 +509,10 @@ console_login_throttle = Table(
     Column("locked_until", UtcDateTime(), nullable=True),
     Index("ix_console_login_throttle_window_start", "window_start"),
 )
+
+# --- issue 15: the console's member search, member timeline and redemption list (015_console_indexes) ---
+Index("ix_member_identity_platform_customer_id", member_identity.c.platform_customer_id)
+Index("ix_member_profile_program_id_tier", member_profile.c.program_id, member_profile.c.tier)
+Index("ix_referral_friend_member_id", referral.c.friend_member_id)
+Index("ix_audit_log_target", audit_log.c.program_id, audit_log.c.target_type, audit_log.c.target_id, audit_log.c.id)
+Index("ix_redemption_state_id", redemption.c.state, redemption.c.id)
