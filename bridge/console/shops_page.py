@@ -1,0 +1,46 @@
+"""The Shops page: per shop, its keys, each bridge webhook's status in the shop, the last delivery and the
+backlog, the reconciliation's lag and the backfill's progress (``bridge status`` and the admin API's shop status).
+
+The page reads what the bridge recorded (the webhook statuses of the last health check); "ask the shop now"
+(``?check=1``) asks the shop during the request, with no database transaction open. The owner's buttons
+"reconcile now" and "re-check webhooks" enqueue the same work as the periodic jobs, for a worker."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from bridge.console import forms
+from bridge.console.routing import Role, console_route
+from bridge.runtime import current_runtime
+from bridge.sync import jobs as sync_jobs
+from bridge.sync.status import shop_status
+
+
+@console_route("/shops", role=Role.VIEWER)
+def shops() -> str:
+    rt = current_runtime()
+    check = request.args.get("check") == "1"
+    rt.reload_shops()
+    statuses: list[dict[str, Any]] = [shop_status(rt, s.id, check_shop=check) for s in rt.settings.shops]
+    return render_template(
+        "console/shops.html",
+        statuses=statuses,
+        checked=check,
+        can_act=forms.actor().role.allows(Role.OWNER),
+        done=request.args.get("done", "")[:16],
+    )
+
+
+@console_route("/shops/<shop_id>/reconcile", role=Role.OWNER, methods=("POST",))
+def shop_reconcile(shop_id: str) -> ResponseReturnValue:
+    sync_jobs.request_now(current_runtime(), sync_jobs.RECONCILE_JOB, shop_id[:64], actor=forms.actor().actor)
+    return redirect(url_for("console.shops", done="reconcile"))
+
+
+@console_route("/shops/<shop_id>/check-webhooks", role=Role.OWNER, methods=("POST",))
+def shop_check_webhooks(shop_id: str) -> ResponseReturnValue:
+    sync_jobs.request_now(current_runtime(), sync_jobs.CHECK_WEBHOOKS_JOB, shop_id[:64], actor=forms.actor().actor)
+    return redirect(url_for("console.shops", done="webhooks"))
