@@ -192,7 +192,9 @@ def test_inbox_shows_failed_deliveries_and_staff_replay_one_or_all(console: Cons
     assert console.post(staff, "/console/inbox/424242/replay").status_code == 404
 
 
-def test_a_stuck_redemption_is_highlighted_retried_and_cancelled_from_the_console(make_down_club: Any) -> None:
+def test_a_stuck_redemption_is_highlighted_retried_and_cancelled_from_the_console(
+    make_down_club: Any,  # noqa: F811  (the fixture imported above)
+) -> None:
     club = make_down_club(give_up_after_seconds=3600)
     club.shop.down = True
     red = club.redeem("five-off").get_json()["redemption"]
