@@ -109,3 +109,40 @@ def reset_password(ctx: click.Context, email: str, password_stdin: bool) -> None
     finally:
         rt.close()
     click.echo(f"password of {done['email']} changed; {done['sessions_ended']} session(s) ended")
+
+
+@users.command("enable")
+@click.argument("email")
+@click.pass_context
+def enable(ctx: click.Context, email: str) -> None:
+    """Let a disabled console user sign in again."""
+    from bridge.console import users as console_users
+
+    rt = runtime_from(ctx)
+    try:
+        done = console_users.enable(rt.engine, rt.settings.program.id, email, actor=ACTOR)
+    except console_users.UnknownConsoleUser as exc:
+        fail(str(exc))
+    finally:
+        rt.close()
+    click.echo(f"console user {done['email']} enabled")
+
+
+@users.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(["owner", "staff", "viewer"], case_sensitive=False))
+@click.pass_context
+def set_role(ctx: click.Context, email: str, role: str) -> None:
+    """Change a console user's role (effective on their next page)."""
+    from bridge.console import users as console_users
+
+    rt = runtime_from(ctx)
+    try:
+        done = console_users.set_role(
+            rt.engine, rt.settings.program.id, email, console_users.parse_role(role), actor=ACTOR
+        )
+    except console_users.UnknownConsoleUser as exc:
+        fail(str(exc))
+    finally:
+        rt.close()
+    click.echo(f"console user {done['email']} is now {done['role']}")

@@ -33,10 +33,19 @@ Adding a page (what the other console helpers do)
    message without one. Filters: ``{{ moment|when }}`` (``|when("date")``: the program's time zone, Jalali in
    Persian), ``{{ n|points }}``, ``{{ amount|money(currency) }}``, ``{{ text|digits }}``. Never OFFSET:
    page with ``?before=<last id>`` (see ``audit_page.py``).
+   A form whose effect must happen once (an adjustment: a double click must not double it) includes
+   ``{% include "console/_once.html" %}``; the view passes ``bridge.console.forms.once_key()`` to the service
+   as its idempotency key. After a POST, redirect and say what happened with ``forms.done(_("..."))`` (or
+   ``forms.problem``); ``base.html`` shows it on the next page.
 4. Styles: ``static/console.css`` (plain CSS; logical properties such as ``margin-inline-start`` so RTL works).
-   Vendored browser libraries go into ``static/vendor/`` with their version and licence.
-5. Tests: ``tests/console/conftest.py`` gives ``console`` (a client signed in as ``console.login_as(role)``)
-   and ``console.csrf()``; browser tests use ``tests/console/browser.py``.
+   Vendored browser libraries go into ``static/vendor/`` with their version and licence. The pages' CSP allows
+   scripts from the console's static files only (no inline ``<script>``; give a script its data in ``data-*``
+   attributes or a ``<script type="application/json">`` block); inline ``style`` attributes are allowed.
+5. Tests: ``tests/console/conftest.py`` gives ``console``: ``console.login_as(Role.STAFF)`` (a test client
+   signed in through the real login form), ``console.post(client, path, data)`` (a form POST with the
+   session's CSRF token), ``console.add_user(role)``. Browser tests (``tests/console/browser.py``): fixtures
+   ``chromium`` and ``console_site`` (``console_site.sign_in(page, Role.OWNER, lang="fa")``), ``shot(page,
+   name)`` into ``test-artifacts/console/``.
 """
 
 from __future__ import annotations

@@ -40,6 +40,9 @@ def login() -> ResponseReturnValue:
             token = console_users.start_session(
                 rt.engine, program_id, user, ip=ip, user_agent=request.headers.get("User-Agent", ""), password=password
             )
+            previous = signed_in()
+            if previous is not None:  # signing in again (perhaps as someone else) ends the session it replaces
+                console_users.end_session(rt.engine, program_id, previous)
             session.clear()  # a fresh session (and CSRF secret) after the login: no fixation of a planted one
             found = console_users.session_user(rt.engine, token)
             assert found is not None
@@ -123,3 +126,38 @@ def account_language() -> ResponseReturnValue:
     if language:
         response.set_cookie(i18n.COOKIE, language, max_age=365 * 86400, path="/console", samesite="Lax", httponly=True)
     return response
+
+
+@console_route("/account/password", role=Role.VIEWER, methods=("POST",))
+def account_password() -> ResponseReturnValue:
+    """Change one's own password: the current one first (a left-open session is not enough), the new one twice."""
+    user = signed_in()
+    assert user is not None
+    rt = current_runtime()
+    current = request.form.get("current_password", "")[:MAX_FIELD]
+    new = request.form.get("new_password", "")[:MAX_FIELD]
+    again = request.form.get("new_password_again", "")[:MAX_FIELD]
+    ip = (request.remote_addr or "")[:64]
+    error = None
+    if throttle.locked(rt.engine, user.email, ip) is not None:
+        error = i18n.gettext("Too many failed attempts: try again later.")
+    else:
+        with db.read(rt.engine) as conn:
+            row = console_users.find(conn, user.email)
+        if not console_users.verify(row, current):
+            with db.write(rt.engine) as conn:
+                throttle.failed(conn, user.email, ip)  # guessing the current password counts like a login
+            error = i18n.gettext("The current password is wrong.")
+        elif new != again:
+            error = i18n.gettext("The two new passwords differ.")
+        elif len(new) < console_users.MIN_PASSWORD_LENGTH:
+            error = i18n.gettext(
+                "The new password must have at least {n} characters.", n=console_users.MIN_PASSWORD_LENGTH
+            )
+    if error is not None:
+        sessions = console_users.live_sessions(rt.engine, user.id)
+        return render_template("console/account.html", sessions=sessions, password_error=error), 400
+    ended = console_users.change_own_password(rt.engine, rt.settings.program.id, user, new)
+    sessions = console_users.live_sessions(rt.engine, user.id)
+    done = i18n.gettext("Password changed. Other sessions ended: {n}.", n=ended)
+    return render_template("console/account.html", sessions=sessions, password_done=done)

@@ -75,11 +75,11 @@ def choose(user_language: str | None) -> str:
     return DEFAULT
 
 
-def gettext(message: str, **params: Any) -> str:
-    """``message`` in this request's language; ``{name}`` placeholders filled from ``params`` (numbers in the
-    language's digits)."""
+def gettext(message: str, **params: Any) -> Markup:
+    """``message`` in this request's language, HTML-safe; ``{name}`` placeholders filled from ``params``, each
+    escaped unless it is markup itself (``when``'s ``<time>``), numbers in the language's digits."""
     lang = language().code
-    text = catalogue(lang).get(message, message) if lang != DEFAULT else message
+    text = escape(catalogue(lang).get(message, message) if lang != DEFAULT else message)
     if not params:
         return text
     return text.format(
@@ -133,8 +133,11 @@ def when(moment: datetime | date | None, style: str = "datetime") -> Markup:
 
 
 def init_jinja(env: Any) -> None:
-    """The console's template helpers: ``_``, ``when``, ``points``, ``money``, ``digits``."""
+    """The console's template helpers: ``_``, ``once_key``, ``when``, ``points``, ``money``, ``digits``."""
+    from bridge.console.forms import new_once_key
+
     env.globals["_"] = gettext
+    env.globals["once_key"] = new_once_key
     env.globals["console_language"] = language
     env.globals["console_languages"] = LANGUAGES
     env.filters["when"] = when

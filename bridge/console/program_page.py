@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from bridge.console import forms, i18n
 from bridge.console.guard import signed_in
 from bridge.console.routing import Role, console_route
 from bridge.program import document
@@ -35,5 +36,6 @@ def program_restore(number: int) -> ResponseReturnValue:
     assert user is not None
     rt = current_runtime()
     reason = request.form.get("reason", "").strip()[:MAX_REASON]
-    programs.restore(rt.engine, rt.settings.program.id, number, actor=user.actor, reason=reason)
+    published = programs.restore(rt.engine, rt.settings.program.id, number, actor=user.actor, reason=reason)
+    forms.done(i18n.gettext("Version {old} is published again as version {new}.", old=number, new=published))
     return redirect(url_for("console.program"))

@@ -33,6 +33,7 @@ MAX_EMAIL_LENGTH = 254
 SESSION_LIFETIME = timedelta(days=7)  # at most, from the login
 SESSION_IDLE = timedelta(hours=12)  # a session unused this long has ended
 LAST_SEEN_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often (not on every page)
+FORGET_ENDED_SESSIONS = timedelta(days=30)  # ended sessions are kept this long (who was signed in, from where)
 
 _hasher = PasswordHasher()  # Argon2id
 
@@ -156,6 +157,24 @@ def disable(engine: Engine, program_id: str, email: str, *, actor: str) -> dict[
     return {"id": user["id"], "email": user["email"], "sessions_ended": ended}
 
 
+def enable(engine: Engine, program_id: str, email: str, *, actor: str) -> dict[str, Any]:
+    with db.write(engine) as conn:
+        user = _existing(conn, email)
+        conn.execute(update(t.console_user).where(t.console_user.c.id == user["id"]).values(disabled_at=None))
+        _audit(conn, program_id, actor, "console_user.enabled", user["id"], {"email": user["email"]})
+    return {"id": user["id"], "email": user["email"]}
+
+
+def set_role(engine: Engine, program_id: str, email: str, role: Role, *, actor: str) -> dict[str, Any]:
+    """A new role, effective on the user's next request (the role is read with the session, never cached)."""
+    with db.write(engine) as conn:
+        user = _existing(conn, email)
+        conn.execute(update(t.console_user).where(t.console_user.c.id == user["id"]).values(role=role.value))
+        details = {"email": user["email"], "from": user["role"], "to": role.value}
+        _audit(conn, program_id, actor, "console_user.role", user["id"], details)
+    return {"id": user["id"], "email": user["email"], "role": role.value}
+
+
 def reset_password(engine: Engine, program_id: str, email: str, password: str, *, actor: str) -> dict[str, Any]:
     password_hash = hash_password(password)
     now = utcnow()
@@ -181,6 +200,26 @@ def reset_password(engine: Engine, program_id: str, email: str, password: str, *
             {"email": user["email"], "sessions": ended},
         )
     return {"id": user["id"], "email": user["email"], "sessions_ended": ended}
+
+
+def change_own_password(engine: Engine, program_id: str, user: ConsoleUser, password: str) -> int:
+    """The signed-in user's new password; their *other* sessions end (this one goes on). Returns how many."""
+    password_hash = hash_password(password)
+    now = utcnow()
+    s = t.console_session.c
+    with db.write(engine) as conn:
+        conn.execute(
+            update(t.console_user)
+            .where(t.console_user.c.id == user.id)
+            .values(password_hash=password_hash, password_changed_at=now)
+        )
+        ended = conn.execute(
+            update(t.console_session)
+            .where(s.user_id == user.id, s.revoked_at.is_(None), s.id != user.session_id)
+            .values(revoked_at=now)
+        ).rowcount
+        _audit(conn, program_id, user.actor, "console_user.password_changed", user.id, {"sessions": ended})
+    return int(ended)
 
 
 def set_language(engine: Engine, program_id: str, user: ConsoleUser, language: str | None) -> None:
@@ -257,6 +296,14 @@ def start_session(
                 expires_at=now + SESSION_LIFETIME,
                 ip=ip[:64],
                 user_agent=user_agent[:300],
+            )
+        )
+        # This user's sessions that ended long ago go (the table stays as small as the number of live sessions).
+        conn.execute(
+            t.console_session.delete().where(
+                t.console_session.c.user_id == user["id"],
+                (t.console_session.c.expires_at < now - FORGET_ENDED_SESSIONS)
+                | (t.console_session.c.revoked_at < now - FORGET_ENDED_SESSIONS),
             )
         )
         values: dict[str, Any] = {"last_login_at": now}

@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import count
+from typing import TYPE_CHECKING
 
 import pytest
 from flask.testing import FlaskClient
@@ -17,6 +19,11 @@ from werkzeug.test import TestResponse
 from bridge.console import users
 from bridge.console.routing import Role
 from tests.support.client import Bridge
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+    from tests.console.browser import ConsoleSite
 
 PASSWORD = "correct horse battery staple"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -68,3 +75,20 @@ class Console:
 @pytest.fixture
 def console(bridge: Bridge) -> Console:
     return Console(bridge)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    from tests.console.browser import launch
+
+    yield from launch()
+
+
+@pytest.fixture
+def console_site(console: Console) -> Iterator[ConsoleSite]:
+    from tests.console.browser import ConsoleSite
+    from tests.widgets.servers import ServedApp
+
+    served = ServedApp(console.bridge.app)
+    yield ConsoleSite(console, served)
+    served.stop()

@@ -96,6 +96,8 @@ def test_numbers_and_money_in_each_language(bridge: Bridge) -> None:
         assert i18n.money(Decimal("1234.50"), "USD") == "1,234.50 USD"
         assert i18n.money(Decimal("-0.05"), "EUR") == "-0.05 EUR"
         assert i18n.gettext("{n} points", n=1500) == "1,500 points"
+        assert i18n.gettext("<b>{who}</b>", who="<script>") == "&lt;b&gt;&lt;script&gt;&lt;/b&gt;"  # all escaped
+        assert i18n.gettext("at {when}", when=i18n.when(TEST_NOW)).startswith("at <time datetime=")  # markup kept
         g.console_lang = "fa"
         assert i18n.points(1234567) == "۱٬۲۳۴٬۵۶۷"  # noqa: RUF001
         assert i18n.money(Decimal("1234.50"), "USD") == "۱٬۲۳۴٫۵۰ USD"  # noqa: RUF001

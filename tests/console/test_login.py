@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -99,7 +100,7 @@ def test_lockout_says_when_it_ends_and_lifts_after_that_time(console: Console) -
     assert locked.status_code == 429
     until = test_clock.TEST_NOW + throttle.LOCK
     text = locked.get_data(as_text=True)
-    assert "this account is locked until" in text
+    assert "this account is locked until <time datetime=" in text  # the date is markup, not escaped text
     assert until.strftime("%Y-%m-%d %H:%M") in text  # in the program's time zone (UTC here)
     assert (f"console:{email}", "console.locked") in audit_actions(console.bridge)
 
@@ -221,3 +222,90 @@ def test_sessions_end_after_the_idle_time(console: Console) -> None:
     assert client.get("/console/").status_code == 200
     move_clock(timedelta(hours=34, minutes=1))
     assert client.get("/console/").status_code == 302
+
+
+def test_login_and_its_throttle_work_while_redis_is_down(make_bridge: Callable[..., Bridge], tmp_path: Path) -> None:
+    """Sessions and the throttle live in the database: an unreachable Redis changes nothing for the console."""
+    bridge = make_bridge(redis_url=f"unix://{tmp_path / 'no-redis.sock'}")
+    console = Console(bridge)
+    email = console.add_user(Role.OWNER)
+    for _ in range(throttle.ACCOUNT_FAILURES - 1):
+        assert console.login(console.client(), email, "wrong password!").status_code == 401
+    assert console.login(console.client(), email, "wrong password!").status_code == 429
+    other = console.add_user(Role.VIEWER)
+    client = console.client()
+    assert console.login(client, other).status_code == 302
+    assert client.get("/console/").status_code == 200
+
+
+def test_ended_sessions_are_forgotten_after_a_while(console: Console) -> None:
+    email = console.add_user(Role.VIEWER)
+    client = console.client()
+    console.login(client, email)
+    console.post(client, "/console/logout")
+    move_clock(timedelta(days=31))
+    console.login(console.client(), email)
+    with db.read(console.bridge.rt.engine) as conn:
+        assert len(conn.execute(select(t.console_session)).all()) == 1  # only the live one
+
+
+def test_changing_ones_password_needs_the_current_one_and_ends_the_other_sessions(console: Console) -> None:
+    email = console.add_user(Role.STAFF)
+    here, elsewhere = console.client(), console.client()
+    console.login(here, email)
+    console.login(elsewhere, email)
+    new = "another long passphrase"
+
+    wrong = console.post(
+        here, "/console/account/password", {"current_password": "guess", "new_password": new, "new_password_again": new}
+    )
+    assert wrong.status_code == 400 and "The current password is wrong." in wrong.get_data(as_text=True)
+    differ = console.post(
+        here,
+        "/console/account/password",
+        {"current_password": PASSWORD, "new_password": new, "new_password_again": new + "!"},
+    )
+    assert differ.status_code == 400 and "The two new passwords differ." in differ.get_data(as_text=True)
+    short = console.post(
+        here,
+        "/console/account/password",
+        {"current_password": PASSWORD, "new_password": "short", "new_password_again": "short"},
+    )
+    assert short.status_code == 400 and "at least 12 characters" in short.get_data(as_text=True)
+
+    done = console.post(
+        here,
+        "/console/account/password",
+        {"current_password": PASSWORD, "new_password": new, "new_password_again": new},
+    )
+    assert done.status_code == 200 and "Other sessions ended: 1." in done.get_data(as_text=True)
+    assert here.get("/console/").status_code == 200  # this session goes on
+    assert elsewhere.get("/console/").status_code == 302  # the other one is over
+    assert console.login(console.client(), email).status_code == 401
+    assert console.login(console.client(), email, new).status_code == 302
+    assert (f"console:{email}", "console_user.password_changed") in audit_actions(console.bridge)
+
+
+def test_signing_in_again_ends_the_session_it_replaces(console: Console) -> None:
+    first = console.add_user(Role.OWNER)
+    second = console.add_user(Role.VIEWER)
+    client = console.client()
+    console.login(client, first)
+    with client.session_transaction("/console/") as cookie:
+        old = dict(cookie)
+    token = console.csrf(client, "/console/account")
+    response = client.post("/console/login", data={"email": second, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    assert "viewer" in client.get("/console/").get_data(as_text=True)
+    replay = console.client()
+    with replay.session_transaction("/console/") as cookie:
+        cookie.update(old)
+    assert replay.get("/console/").status_code == 302  # the owner's earlier session was ended, not left open
+
+
+def test_console_pages_are_never_cached_nor_framed(console: Console) -> None:
+    response = console.login_as(Role.VIEWER).get("/console/")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp

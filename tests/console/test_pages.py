@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from werkzeug.exceptions import BadRequest
+
 from bridge.console.routing import Role
 from bridge.program import service as programs
 from bridge.storage import audit, db
 from tests.console.conftest import Console
+from tests.support.client import Bridge
 
 
 def test_audit_log_filters_and_pages_by_keyset(console: Console) -> None:
@@ -59,6 +63,8 @@ def test_program_page_shows_the_published_version_and_the_owner_restores_one(con
     assert "Restore" in owner.get("/console/program").get_data(as_text=True)
     response = console.post(owner, "/console/program/versions/1/restore", {"reason": "back to one"})
     assert response.status_code == 302
+    after = owner.get(response.headers["Location"]).get_data(as_text=True)
+    assert '<p class="notice" role="status">Version 1 is published again as version 3.</p>' in after
     current = programs.published(bridge.rt.engine, program_id)
     assert current is not None
     assert (current["version"], current["actor"], current["reason"]) == (3, "console:boss@shop.test", "back to one")
@@ -75,3 +81,29 @@ def test_account_page_lists_the_users_sessions(console: Console) -> None:
     console.login(second, email)
     page = first.get("/console/account", headers={"User-Agent": "Laptop"}).get_data(as_text=True)
     assert email in page and page.count('<td dir="ltr">127.0.0.1</td>') == 2
+
+
+def test_the_stylesheet_is_served_without_a_session(console: Console) -> None:
+    response = console.client().get("/console/static/console.css")
+    body = response.get_data(as_text=True)
+    response.close()  # a file response: closed as a WSGI server would
+    assert response.status_code == 200 and response.mimetype == "text/css"
+    assert "margin-inline-start" in body  # logical properties: RTL mirrors
+
+
+def test_a_once_key_is_required_and_bounded(bridge: Bridge) -> None:
+    from bridge.console import forms
+
+    for sent, ok in (
+        ({"once": "abc123"}, True),
+        ({}, False),
+        ({"once": "x" * 65}, False),
+        ({"once": "a\u00e9"}, False),
+    ):
+        with bridge.app.test_request_context("/console/", method="POST", data=sent):
+            if ok:
+                assert forms.once_key() == sent["once"]
+            else:
+                with pytest.raises(BadRequest):
+                    forms.once_key()
+    assert forms.new_once_key() != forms.new_once_key()

@@ -74,3 +74,23 @@ def test_list_disable_and_reset_password(bridge: Bridge, console: Console, tmp_p
     assert kim.get("/console/").status_code == 302
     assert console.login(console.client(), email).status_code == 401  # the old password no longer works
     assert console.login(console.client(), email, new_password).status_code == 302
+
+
+def test_enable_and_set_role_take_effect_on_the_next_page(bridge: Bridge, console: Console, tmp_path: Path) -> None:
+    client = console.login_as(Role.STAFF, "sam@shop.test")
+    assert client.get("/console/audit").status_code == 403
+    promoted = users_cli(tmp_path, "set-role", "sam@shop.test", "owner")
+    assert promoted.exit_code == 0 and "is now owner" in promoted.output
+    assert client.get("/console/audit").status_code == 200  # the same session, the new role
+
+    assert users_cli(tmp_path, "disable", "sam@shop.test").exit_code == 0
+    assert console.login(console.client(), "sam@shop.test").status_code == 401
+    assert client.get("/console/").status_code == 302  # disabling ended the session
+    assert users_cli(tmp_path, "enable", "sam@shop.test").exit_code == 0
+    client = console.client()
+    assert console.login(client, "sam@shop.test").status_code == 302
+    assert users_cli(tmp_path, "set-role", "nobody@shop.test", "viewer").exit_code == 1
+
+    audit_page = client.get("/console/audit?actor=cli").get_data(as_text=True)
+    for action in ("console_user.role", "console_user.disabled", "console_user.enabled"):
+        assert action in audit_page

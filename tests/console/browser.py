@@ -1,0 +1,58 @@
+"""Browser tests of the console: the real app over HTTP on loopback, Debian's headless Chromium driven by
+Playwright (no browser download), as the widget's tests do. Screenshots go to ``test-artifacts/console/``.
+
+Other console pages' browser tests use the fixtures of ``tests/console/conftest.py``: ``chromium`` (one browser
+per session), ``console_site`` (the bridge served over HTTP) and its ``sign_in(page, role)``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from bridge.console.routing import Role
+from tests.console.conftest import PASSWORD, Console
+from tests.widgets.servers import ServedApp
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+NO_DNS = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"  # nothing but loopback resolves
+
+
+def launch() -> Iterator[Browser]:
+    if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: scripts/bootstrap --dev installs it (apt-get install chromium)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[NO_DNS])
+        yield launched
+        launched.close()
+
+
+@dataclass
+class ConsoleSite:
+    console: Console
+    served: ServedApp
+
+    @property
+    def url(self) -> str:
+        return self.served.url + "/console/"
+
+    def sign_in(self, page: Page, role: Role = Role.OWNER, email: str | None = None, lang: str = "en") -> str:
+        """Add a user of ``role`` and sign in through the login form; returns the e-mail."""
+        email = self.console.add_user(role, email)
+        page.goto(f"{self.served.url}/console/login?lang={lang}")
+        page.locator("input[name=email]").fill(email)
+        page.locator("input[name=password]").fill(PASSWORD)
+        page.locator("form.stack button[type=submit]").click()
+        expect(page.locator("header .usermenu summary")).to_contain_text(email)
+        return email
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
