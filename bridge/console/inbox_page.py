@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields, validate
 
 from bridge.console import forms
+from bridge.console.i18n import gettext
 from bridge.console.routing import Role, console_route
 from bridge.inbox import service as inbox_service
 from bridge.runtime import current_runtime
@@ -47,19 +48,19 @@ def inbox() -> str:
         filters={k: v for k, v in query.items() if k != "before"},
         next_before=rows[-1]["id"] if more else None,
         can_act=forms.actor().role.allows(Role.STAFF),
-        done=request.args.get("done", "")[:16],
-        replayed=request.args.get("n", type=int),
     )
 
 
 @console_route("/inbox/<int:delivery_id>/replay", role=Role.STAFF, methods=("POST",))
 def inbox_replay(delivery_id: int) -> ResponseReturnValue:
     inbox_service.replay(current_runtime(), delivery_id, actor=forms.actor().actor)
-    return redirect(url_for("console.inbox", done="replayed", n=1))
+    forms.done(gettext("{n} deliveries will be applied again.", n=1))
+    return redirect(url_for("console.inbox"))
 
 
 @console_route("/inbox/replay-failed", role=Role.STAFF, methods=("POST",))
 def inbox_replay_failed() -> ResponseReturnValue:
     form = forms.load(ReplayAllForm())
     count = inbox_service.replay_failed(current_runtime(), actor=forms.actor().actor, shop_id=form["shop"])
-    return redirect(url_for("console.inbox", done="replayed", n=count))
+    forms.done(gettext("{n} deliveries will be applied again.", n=count))
+    return redirect(url_for("console.inbox"))

@@ -4,7 +4,6 @@ profile. Each action calls the same service as the admin API, in one write trans
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +14,7 @@ from marshmallow.exceptions import ValidationError
 
 from bridge import limits
 from bridge.console import forms
+from bridge.console.i18n import gettext
 from bridge.console.routing import Role, console_route
 from bridge.ledger import service as ledger
 from bridge.members import profile as member_profile
@@ -41,8 +41,6 @@ class MemberFilters(Schema):
 class AdjustForm(Schema):
     points = fields.Integer(required=True, strict=False, validate=validate.Range(-limits.MAX_POINTS, limits.MAX_POINTS))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    # generated with the form: a second submit of the same form (a double click, a reload) is the same adjustment
-    request_key = fields.String(required=True, validate=validate.Length(min=16, max=128))
 
     @validates("points")
     def _not_zero(self, value: int, data_key: str) -> None:
@@ -99,8 +97,6 @@ def member(member_id: int) -> str:
         page=page,
         policy=rt.rules.membership.policy,
         tiers=sorted(rt.rules.tier_multipliers),
-        request_key=secrets.token_urlsafe(24),  # one per rendered form: see AdjustForm.request_key
-        done=request.args.get("done", "")[:32],
         can_act=forms.actor().role.allows(Role.STAFF),
     )
 
@@ -108,6 +104,9 @@ def member(member_id: int) -> str:
 @console_route("/members/<int:member_id>/adjust", role=Role.STAFF, methods=("POST",))
 def member_adjust(member_id: int) -> ResponseReturnValue:
     form = forms.load(AdjustForm())
+    # the form's once-key: a second submit of the same drawn form (a double click, a resent POST) is the same
+    # adjustment, answered without a second entry
+    request_key = f"console:{forms.once_key()}"
     rt = current_runtime()
     with db.write(rt.engine) as conn:
         _, created = ledger.adjust(
@@ -117,9 +116,14 @@ def member_adjust(member_id: int) -> ResponseReturnValue:
             points=form["points"],
             reason=form["reason"],
             actor=forms.actor().actor,
-            request_key=f"console:{form['request_key']}",
+            request_key=request_key,
         )
-    return redirect(url_for("console.member", member_id=member_id, done="adjusted" if created else "already"))
+    forms.done(
+        gettext("The points were adjusted.")
+        if created
+        else gettext("This adjustment was already made; nothing was added.")
+    )
+    return redirect(url_for("console.member", member_id=member_id))
 
 
 @console_route("/members/<int:member_id>/invite", role=Role.STAFF, methods=("POST",))
@@ -127,7 +131,8 @@ def member_invite(member_id: int) -> ResponseReturnValue:
     rt = current_runtime()
     with db.write(rt.engine) as conn:
         member_profile.invite(conn, rt.settings.program.id, member_id, forms.actor().actor)
-    return redirect(url_for("console.member", member_id=member_id, done="invited"))
+    forms.done(gettext("The member was invited."))
+    return redirect(url_for("console.member", member_id=member_id))
 
 
 @console_route("/members/<int:member_id>/profile", role=Role.STAFF, methods=("POST",))
@@ -138,4 +143,5 @@ def member_edit_profile(member_id: int) -> ResponseReturnValue:
         current = life.profile(conn, member_id)
         changes: dict[str, Any] = {k: v for k, v in form.items() if getattr(current, k) != v}  # only what changed
         member_profile.update(conn, rt.settings.program.id, member_id, forms.actor().actor, changes)
-    return redirect(url_for("console.member", member_id=member_id, done="profile"))
+    forms.done(gettext("The profile was saved."))
+    return redirect(url_for("console.member", member_id=member_id))

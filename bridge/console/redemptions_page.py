@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import Schema, fields, validate
 
 from bridge.console import forms
+from bridge.console.i18n import gettext
 from bridge.console.routing import Role, console_route
 from bridge.redemption import service as redemption_service
 from bridge.redemption.model import State
@@ -63,12 +64,14 @@ def redemption_cancel(redemption_id: int) -> ResponseReturnValue:
     red = redemption_service.cancel(
         current_runtime(), redemption_id, member_id=None, actor=forms.actor().actor, force=form["force"]
     )
+    forms.done(gettext("The reward was cancelled and its points returned."))
     if form["back"] == "member":
-        return redirect(url_for("console.member", member_id=red.member_id, done="cancelled"))
-    return redirect(url_for("console.redemptions", done="cancelled"))
+        return redirect(url_for("console.member", member_id=red.member_id))
+    return redirect(url_for("console.redemptions"))
 
 
 @console_route("/redemptions/<int:redemption_id>/retry", role=Role.STAFF, methods=("POST",))
 def redemption_retry(redemption_id: int) -> ResponseReturnValue:
     redemption_service.retry(current_runtime(), redemption_id, actor=forms.actor().actor)
-    return redirect(url_for("console.redemptions", state="reserved", done="retry"))
+    forms.done(gettext("Another attempt was asked for; a worker makes it."))
+    return redirect(url_for("console.redemptions", state="reserved"))

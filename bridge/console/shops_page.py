@@ -13,6 +13,7 @@ from flask import redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from bridge.console import forms
+from bridge.console.i18n import gettext
 from bridge.console.routing import Role, console_route
 from bridge.runtime import current_runtime
 from bridge.sync import jobs as sync_jobs
@@ -30,17 +31,18 @@ def shops() -> str:
         statuses=statuses,
         checked=check,
         can_act=forms.actor().role.allows(Role.OWNER),
-        done=request.args.get("done", "")[:16],
     )
 
 
 @console_route("/shops/<shop_id>/reconcile", role=Role.OWNER, methods=("POST",))
 def shop_reconcile(shop_id: str) -> ResponseReturnValue:
     sync_jobs.request_now(current_runtime(), sync_jobs.RECONCILE_JOB, shop_id[:64], actor=forms.actor().actor)
-    return redirect(url_for("console.shops", done="reconcile"))
+    forms.done(gettext("A reconciliation was queued; a worker runs it."))
+    return redirect(url_for("console.shops"))
 
 
 @console_route("/shops/<shop_id>/check-webhooks", role=Role.OWNER, methods=("POST",))
 def shop_check_webhooks(shop_id: str) -> ResponseReturnValue:
     sync_jobs.request_now(current_runtime(), sync_jobs.CHECK_WEBHOOKS_JOB, shop_id[:64], actor=forms.actor().actor)
-    return redirect(url_for("console.shops", done="webhooks"))
+    forms.done(gettext("A webhook check was queued; a worker runs it."))
+    return redirect(url_for("console.shops"))

@@ -22,7 +22,7 @@ from tests.support import woo
 from tests.support.client import SHOP, Bridge
 from tests.support.woo_rest import FakeWooShop
 
-_KEY = re.compile(r'name="request_key" value="([^"]+)"')
+_ONCE = re.compile(r'name="once" value="([^"]+)"')
 
 
 def _page(client: Any, path: str) -> str:
@@ -56,15 +56,16 @@ def test_a_staff_member_adjusts_points_and_the_balance_and_timeline_show_it_once
     staff = console.login_as(Role.STAFF, "sam@shop.test")
     page = _page(staff, f"/console/members/{member_id}")
     assert _available(page) == "100" and woo.CAROL in page
-    form = {"points": "250", "reason": "Goodwill for a late parcel", "request_key": _KEY.findall(page)[0]}
+    form = {"points": "250", "reason": "Goodwill for a late parcel", "once": _ONCE.findall(page)[0]}
 
     first = console.post(staff, f"/console/members/{member_id}/adjust", form)
-    again = console.post(staff, f"/console/members/{member_id}/adjust", form)  # a double click, or a reload
-
-    assert first.status_code == 302 and "done=adjusted" in first.headers["Location"]
-    assert again.status_code == 302 and "done=already" in again.headers["Location"]
+    assert first.status_code == 302
     shown = _page(staff, first.headers["Location"])
     assert _available(shown) == "350" and "The points were adjusted." in shown
+    again = console.post(staff, f"/console/members/{member_id}/adjust", form)  # a double click, or a resent POST
+    assert again.status_code == 302
+    shown = _page(staff, again.headers["Location"])
+    assert _available(shown) == "350" and "This adjustment was already made; nothing was added." in shown
     assert "Goodwill for a late parcel" in shown  # the timeline's entry, with its reason
     assert _adjust_entries(bridge, member_id) == [100, 250]  # the seed and one adjustment: not two
     assert _audit(bridge, "ledger.adjust")[-1][:2] == ("console:sam@shop.test", str(member_id))
@@ -77,14 +78,14 @@ def test_bad_adjustments_are_refused_with_a_reason_and_change_nothing(console: C
     bridge = console.bridge
     member_id = seed_member(bridge, 100)
     staff = console.login_as(Role.STAFF)
-    key = "k" * 24
+    key = "k" * 24  # a once-key as the form carries it
     cases = [
-        ({"points": "0", "reason": "x", "request_key": key}, 400, "must not be zero"),
-        ({"points": "ten", "reason": "x", "request_key": key}, 400, "points"),
-        ({"points": "5", "request_key": key}, 400, "reason"),
-        ({"points": "5", "reason": "x"}, 400, "request_key"),
-        ({"points": str(10**13), "reason": "x", "request_key": key}, 400, "points"),
-        ({"points": "-101", "reason": "x", "request_key": key}, 409, "larger than the member's available points"),
+        ({"points": "0", "reason": "x", "once": key}, 400, "must not be zero"),
+        ({"points": "ten", "reason": "x", "once": key}, 400, "points"),
+        ({"points": "5", "once": key}, 400, "reason"),
+        ({"points": "5", "reason": "x"}, 400, "reload the page"),  # no once-key: not a form the console drew
+        ({"points": str(10**13), "reason": "x", "once": key}, 400, "points"),
+        ({"points": "-101", "reason": "x", "once": key}, 409, "larger than the member's available points"),
     ]
     for form, status, said in cases:
         response = console.post(staff, f"/console/members/{member_id}/adjust", form)
@@ -99,9 +100,9 @@ def test_a_viewer_reads_the_member_page_but_cannot_adjust(console: Console) -> N
     member_id = seed_member(bridge, 100)
     viewer = console.login_as(Role.VIEWER)
     page = _page(viewer, f"/console/members/{member_id}")
-    assert _available(page) == "100" and "Adjust points" not in page and 'name="request_key"' not in page
+    assert _available(page) == "100" and "Adjust points" not in page and 'name="once"' not in page
     refused = console.post(
-        viewer, f"/console/members/{member_id}/adjust", {"points": "5", "reason": "x", "request_key": "k" * 24}
+        viewer, f"/console/members/{member_id}/adjust", {"points": "5", "reason": "x", "once": "k" * 24}
     )
     assert refused.status_code == 403 and _adjust_entries(bridge, member_id) == [100]
     assert console.post(viewer, f"/console/members/{member_id}/profile", {"tier": "gold"}).status_code == 403
@@ -186,7 +187,7 @@ def test_inbox_shows_failed_deliveries_and_staff_replay_one_or_all(console: Cons
     assert _audit(bridge, "inbox.replay")[-1][:2] == ("console:sam@shop.test", str(first))
 
     every = console.post(staff, "/console/inbox/replay-failed")
-    assert every.status_code == 302 and "n=1" in every.headers["Location"]
+    assert every.status_code == 302 and "1 deliveries will be applied again." in _page(staff, every.headers["Location"])
     assert bridge.inbox_count("failed") == 0 and bridge.inbox_count("pending") == 2
     assert _audit(bridge, "inbox.replay")[-1] == ("console:sam@shop.test", "failed", {"count": 1})
     assert console.post(staff, "/console/inbox/424242/replay").status_code == 404
@@ -215,9 +216,9 @@ def test_a_stuck_redemption_is_highlighted_retried_and_cancelled_from_the_consol
     forced = console.post(staff, f"/console/redemptions/{red['id']}/cancel", {"force": "true", "back": "member"})
     assert forced.status_code == 302 and f"/console/members/{club.member_id}" in forced.headers["Location"]
     assert club.redemption(red["id"]).state == "cancelled" and club.available() == 2000
-    assert console.post(staff, f"/console/redemptions/{red['id']}/retry").status_code == 409
     member_page = _page(staff, forced.headers["Location"])
     assert "The reward was cancelled and its points returned." in member_page and _available(member_page) == "2,000"
+    assert console.post(staff, f"/console/redemptions/{red['id']}/retry").status_code == 409
 
 
 def test_referrals_page_shows_the_funnel(console: Console) -> None:
