@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from bridge.ledger import service as ledger
 from bridge.members import profile, search, timeline
 from bridge.members import service as members
-from bridge.storage import db
+from bridge.storage import clock, db
 from bridge.storage.clock import utcnow
 from tests.integration.conftest import BOTH_BACKENDS
 from tests.support.client import SHOP, Bridge
@@ -145,3 +146,48 @@ def test_timeline_merges_sources_newest_first_in_stable_pages(bridge: Bridge) ->
             cursor = page.next_cursor
         assert seen == [(i["kind"], i["id"]) for i in whole.items]  # every item once, in order
         assert timeline.timeline(conn, program_id, member_id, before="garbage..").items == whole.items[:50]
+
+
+@dataclass(frozen=True)
+class _Stopped:
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def test_timeline_pages_split_items_of_one_moment_exactly_once(bridge: Bridge) -> None:
+    """Items of several kinds at one timestamp (a batch, a coarse clock): every page boundary among them holds."""
+    rt = bridge.rt
+    program_id = rt.settings.program.id
+    previous = clock.install(_Stopped(clock.utcnow()))
+    try:
+        with db.write(rt.engine) as conn:
+            member_id = members.resolve(conn, program_id, SHOP, "78", "same@shop.test")
+            assert member_id is not None
+            for i in range(4):
+                ledger.adjust(
+                    conn,
+                    program_id=program_id,
+                    member_id=member_id,
+                    points=1 + i,
+                    reason="same moment",
+                    actor="test",
+                    request_key=f"s-{i}",
+                )
+                profile.update(conn, program_id, member_id, "test", {"tier": f"t{i}"})
+    finally:
+        clock.install(previous)
+    with db.read(rt.engine) as conn:
+        whole = timeline.timeline(conn, program_id, member_id, limit=100).items
+        assert len({i["at"] for i in whole}) == 1 and len(whole) == 8
+        assert [i["kind"] for i in whole] == ["ledger"] * 4 + ["profile"] * 4  # the kind order, then newest id
+        for size in (1, 3, 5):
+            seen, cursor = [], None
+            while True:
+                page = timeline.timeline(conn, program_id, member_id, limit=size, before=cursor)
+                seen += [(i["kind"], i["id"]) for i in page.items]
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+            assert seen == [(i["kind"], i["id"]) for i in whole], size

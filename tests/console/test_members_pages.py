@@ -245,3 +245,14 @@ def test_shops_page_and_the_owners_reconcile_now_runs_in_a_worker(console: Conso
     bridge.drain()  # the worker asks the shop, not the web request
     after = _page(owner, "/console/shops")
     assert "never ran" not in after.split("Backfill")[0]  # the reconciliation's state is shown now
+
+
+def test_every_page_of_this_area_renders_in_persian_with_data(console: Console) -> None:
+    bridge = console.bridge
+    member_id = seed_member(bridge, 1500)
+    _failed_delivery(bridge, 9003)
+    owner = console.login_as(Role.OWNER)
+    for path in ("members", f"members/{member_id}", "redemptions", "referrals", "inbox", "shops"):
+        page = _page(owner, f"/console/{path}?lang=fa")
+        assert 'dir="rtl"' in page, path
+    assert "#\u06f1<" in _page(owner, "/console/members?lang=fa")  # member #1 in Persian digits
