@@ -7,6 +7,7 @@ The page reads what the bridge recorded (the webhook statuses of the last health
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
@@ -25,7 +26,7 @@ def shops() -> str:
     rt = current_runtime()
     check = request.args.get("check") == "1"
     rt.reload_shops()
-    statuses: list[dict[str, Any]] = [shop_status(rt, s.id, check_shop=check) for s in rt.settings.shops]
+    statuses: list[dict[str, Any]] = [_shown(shop_status(rt, s.id, check_shop=check)) for s in rt.settings.shops]
     return render_template(
         "console/shops.html",
         statuses=statuses,
@@ -46,3 +47,17 @@ def shop_check_webhooks(shop_id: str) -> ResponseReturnValue:
     sync_jobs.request_now(current_runtime(), sync_jobs.CHECK_WEBHOOKS_JOB, shop_id[:64], actor=forms.actor().actor)
     forms.done(gettext("A webhook check was queued; a worker runs it."))
     return redirect(url_for("console.shops"))
+
+
+def _shown(status: dict[str, Any]) -> dict[str, Any]:
+    """The status's moments (ISO strings, as the admin API gives them) as datetimes, for ``|when``."""
+    status["connected_at"] = _moment(status.get("connected_at"))
+    status["inbox"]["last_delivery_at"] = _moment(status["inbox"].get("last_delivery_at"))
+    for sync in (status.get("reconcile"), status.get("backfill")):
+        if sync:
+            sync["last_finished_at"] = _moment(sync.get("last_finished_at"))
+    return status
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
