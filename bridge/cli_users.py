@@ -7,6 +7,7 @@ import sys
 import click
 
 from bridge.cli_common import echo_table, fail, runtime_from
+from bridge.errors import BridgeError
 
 ACTOR = "cli"
 
@@ -50,7 +51,7 @@ def add(ctx: click.Context, email: str, role: str, password_stdin: bool) -> None
             password=password,
             actor=ACTOR,
         )
-    except console_users.ConsoleUserError as exc:
+    except BridgeError as exc:
         fail(str(exc))
     finally:
         rt.close()
@@ -85,7 +86,7 @@ def disable(ctx: click.Context, email: str) -> None:
     rt = runtime_from(ctx)
     try:
         done = console_users.disable(rt.engine, rt.settings.program.id, email, actor=ACTOR)
-    except console_users.UnknownConsoleUser as exc:
+    except BridgeError as exc:
         fail(str(exc))
     finally:
         rt.close()
@@ -104,7 +105,7 @@ def reset_password(ctx: click.Context, email: str, password_stdin: bool) -> None
     try:
         password = _password(password_stdin)
         done = console_users.reset_password(rt.engine, rt.settings.program.id, email, password, actor=ACTOR)
-    except (console_users.ConsoleUserError, console_users.UnknownConsoleUser) as exc:
+    except BridgeError as exc:
         fail(str(exc))
     finally:
         rt.close()
@@ -121,7 +122,7 @@ def enable(ctx: click.Context, email: str) -> None:
     rt = runtime_from(ctx)
     try:
         done = console_users.enable(rt.engine, rt.settings.program.id, email, actor=ACTOR)
-    except console_users.UnknownConsoleUser as exc:
+    except BridgeError as exc:
         fail(str(exc))
     finally:
         rt.close()
@@ -141,7 +142,7 @@ def set_role(ctx: click.Context, email: str, role: str) -> None:
         done = console_users.set_role(
             rt.engine, rt.settings.program.id, email, console_users.parse_role(role), actor=ACTOR
         )
-    except console_users.UnknownConsoleUser as exc:
+    except BridgeError as exc:
         fail(str(exc))
     finally:
         rt.close()

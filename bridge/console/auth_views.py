@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import login_user, logout_user
@@ -10,7 +12,7 @@ from bridge.console import i18n, throttle
 from bridge.console import users as console_users
 from bridge.console.guard import safe_next, signed_in
 from bridge.console.routing import PUBLIC, Role, console_route
-from bridge.runtime import current_runtime
+from bridge.runtime import Runtime, current_runtime
 from bridge.storage import audit, db
 
 MAX_FIELD = 1024
@@ -24,64 +26,60 @@ def login() -> ResponseReturnValue:
             return redirect(next_page)
         return render_template("console/login.html", next=next_page, email="", error=None)
     rt = current_runtime()
-    program_id = rt.settings.program.id
     email = console_users.normalize_email(request.form.get("email", ""))[: console_users.MAX_EMAIL_LENGTH]
     password = request.form.get("password", "")[:MAX_FIELD]
     ip = (request.remote_addr or "")[:64]
 
-    lock = throttle.locked(rt.engine, email, ip)
+    lock = throttle.locked(rt.engine, email, ip)  # while locked, the password is not even looked at
     if lock is None:
         with db.read(rt.engine) as conn:
             user = console_users.find(conn, email) if email else None
         ok = console_users.verify(user, password)  # outside any transaction: it takes tens of milliseconds
         if ok and user is not None and user["disabled_at"] is None:
-            with db.write(rt.engine) as conn:
-                throttle.succeeded(conn, email)
-            token = console_users.start_session(
-                rt.engine, program_id, user, ip=ip, user_agent=request.headers.get("User-Agent", ""), password=password
-            )
-            previous = signed_in()
-            if previous is not None:  # signing in again (perhaps as someone else) ends the session it replaces
-                console_users.end_session(rt.engine, program_id, previous)
-            session.clear()  # a fresh session (and CSRF secret) after the login: no fixation of a planted one
-            found = console_users.session_user(rt.engine, token)
-            assert found is not None
-            login_user(found)
+            _open_session(rt, user, password, ip)
             return redirect(next_page)
-        with db.write(rt.engine) as conn:
-            lock = throttle.failed(conn, email, ip)
-            if user is not None:
-                target = {"target_type": "console_user", "target_id": str(user["id"])}
-                actor = console_users.actor_for(user["email"])
-                audit.record(
-                    conn,
-                    program_id=program_id,
-                    actor=actor,
-                    action="console.login_failed",
-                    **target,
-                    details={"ip": ip, "disabled": user["disabled_at"] is not None},
-                )
-                if lock is not None and lock.kind == "email":
-                    audit.record(
-                        conn,
-                        program_id=program_id,
-                        actor=actor,
-                        action="console.locked",
-                        **target,
-                        details={"ip": ip, "until": lock.until.isoformat()},
-                    )
+        lock = _count_failure(rt, user, email, ip)
         if lock is None:
             error = i18n.gettext("Wrong e-mail or password.")
             return render_template("console/login.html", next=next_page, email=email, error=error), 401
+    until = i18n.when(lock.until)
     if lock.kind == "email":
-        error = i18n.gettext(
-            "Too many failed sign-ins: this account is locked until {when}.", when=i18n.when(lock.until)
-        )
+        error = i18n.gettext("Too many failed sign-ins: this account is locked until {when}.", when=until)
     else:
-        error = i18n.gettext(
-            "Too many failed sign-ins from your network: try again after {when}.", when=i18n.when(lock.until)
-        )
+        error = i18n.gettext("Too many failed sign-ins from your network: try again after {when}.", when=until)
     return render_template("console/login.html", next=next_page, email=email, error=error, locked=True), 429
+
+
+def _open_session(rt: Runtime, user: dict[str, Any], password: str, ip: str) -> None:
+    program_id = rt.settings.program.id
+    with db.write(rt.engine) as conn:
+        throttle.succeeded(conn, user["email"])
+    user_agent = request.headers.get("User-Agent", "")
+    token = console_users.start_session(rt.engine, program_id, user, ip=ip, user_agent=user_agent, password=password)
+    previous = signed_in()
+    if previous is not None:  # signing in again (perhaps as someone else) ends the session it replaces
+        console_users.end_session(rt.engine, program_id, previous)
+    session.clear()  # a fresh session (and CSRF secret) after the login: no fixation of a planted one
+    found = console_users.session_user(rt.engine, token)
+    assert found is not None
+    login_user(found)
+
+
+def _count_failure(rt: Runtime, user: dict[str, Any] | None, email: str, ip: str) -> throttle.Locked | None:
+    """Count the failure for the e-mail and the address; audit it (and a lock) when the account exists."""
+    program_id = rt.settings.program.id
+    with db.write(rt.engine) as conn:
+        lock = throttle.failed(conn, email, ip)
+        if user is None:
+            return lock  # an unknown e-mail: nobody's log to write to (the throttle still counts it)
+        target = {"target_type": "console_user", "target_id": str(user["id"])}
+        actor = console_users.actor_for(user["email"])
+        details = {"ip": ip, "disabled": user["disabled_at"] is not None}
+        audit.record(conn, program_id=program_id, actor=actor, action="console.login_failed", **target, details=details)
+        if lock is not None and lock.kind == "email":
+            details = {"ip": ip, "until": lock.until.isoformat()}
+            audit.record(conn, program_id=program_id, actor=actor, action="console.locked", **target, details=details)
+    return lock
 
 
 @console_route("/logout", role=Role.VIEWER, methods=("POST",))

@@ -13,7 +13,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
+from flask.wrappers import Request
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -58,10 +60,23 @@ def init_app(app: Flask) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,  # only the console's POSTs (``_guard``); the APIs have no forms
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session: a form left open still posts
     )
+    app.session_interface = ConsoleOnlySessions()
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
     csrf.init_app(app)
     i18n.init_jinja(app.jinja_env)
+
+
+class ConsoleOnlySessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, for the console's paths only. Elsewhere the session is the null one, never
+    read from a cookie nor saved: Flask-Login looks at the session after every request, and a session that is
+    looked at adds ``Vary: Cookie`` to the answer — which would make shared caches keep one copy of the widget's
+    script per visitor."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path != COOKIE_PATH and not request.path.startswith(COOKIE_PATH + "/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def _load_user(token: str) -> ConsoleUser | None:

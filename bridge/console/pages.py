@@ -13,4 +13,5 @@ def load() -> None:
     import bridge.console.program_page  # the published program, its versions
     import bridge.console.redemptions_page  # redemptions: stuck ones, retry, cancel
     import bridge.console.referrals_page  # referral funnel and list
-    import bridge.console.shops_page  # noqa: F401  shop connection health, reconcile now
+    import bridge.console.shops_page  # shop connection health, reconcile now
+    import bridge.console.users_page  # noqa: F401  console users (owner)

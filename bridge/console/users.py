@@ -91,6 +91,11 @@ def check_password(password: str) -> None:
         raise ConsoleUserError(f"the password must have at most {MAX_PASSWORD_LENGTH} characters")
 
 
+def generated_password() -> str:
+    """A password for someone else to receive (and change): 16 URL-safe characters, 96 bits."""
+    return secrets.token_urlsafe(12)
+
+
 def hash_password(password: str) -> str:
     check_password(password)
     return _hasher.hash(password)
@@ -139,6 +144,31 @@ def find(conn: Connection, email: str) -> dict[str, Any] | None:
     return dict(found) if found else None
 
 
+def by_id(engine: Engine, user_id: int) -> dict[str, Any]:
+    with db.read(engine) as conn:
+        row = conn.execute(select(t.console_user).where(t.console_user.c.id == user_id)).mappings().first()
+    if row is None:
+        raise UnknownConsoleUser(f"no console user {user_id}")
+    return dict(row)
+
+
+class LastOwner(BridgeError):
+    code = "last_owner"
+    status = 409
+
+
+def _keep_an_owner(conn: Connection, user: dict[str, Any]) -> None:
+    """Refuse to disable or demote the last active owner: nobody could manage the console any more."""
+    c = t.console_user.c
+    if user["role"] != Role.OWNER.value or user["disabled_at"] is not None:
+        return
+    others = conn.execute(
+        select(c.id).where(c.role == Role.OWNER.value, c.disabled_at.is_(None), c.id != user["id"]).limit(1)
+    ).first()
+    if others is None:
+        raise LastOwner(f"{user['email']} is the last active owner: make another owner first")
+
+
 def exists_any(engine: Engine) -> bool:
     with db.read(engine) as conn:
         return conn.execute(select(t.console_user.c.id).limit(1)).first() is not None
@@ -148,6 +178,7 @@ def disable(engine: Engine, program_id: str, email: str, *, actor: str) -> dict[
     now = utcnow()
     with db.write(engine) as conn:
         user = _existing(conn, email)
+        _keep_an_owner(conn, user)
         if user["disabled_at"] is None:
             conn.execute(update(t.console_user).where(t.console_user.c.id == user["id"]).values(disabled_at=now))
         ended = _revoke_all(conn, user["id"], now)
@@ -169,6 +200,8 @@ def set_role(engine: Engine, program_id: str, email: str, role: Role, *, actor: 
     """A new role, effective on the user's next request (the role is read with the session, never cached)."""
     with db.write(engine) as conn:
         user = _existing(conn, email)
+        if role != Role.OWNER:
+            _keep_an_owner(conn, user)
         conn.execute(update(t.console_user).where(t.console_user.c.id == user["id"]).values(role=role.value))
         details = {"email": user["email"], "from": user["role"], "to": role.value}
         _audit(conn, program_id, actor, "console_user.role", user["id"], details)

@@ -77,3 +77,16 @@ def test_the_console_works_without_javascript(chromium: Browser, console_site: C
     page.get_by_role("button", name="Log out everywhere").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
     context.close()
+
+
+def test_screenshots_of_the_consoles_own_pages(chromium: Browser, console_site: ConsoleSite) -> None:
+    console_site.console.add_user(Role.STAFF, "kim@shop.test")
+    for lang in ("en", "fa"):
+        page = chromium.new_page(viewport={"width": 1280, "height": 800})
+        console_site.sign_in(page, Role.OWNER, lang=lang)
+        for name in ("account", "users", "audit", "program"):
+            page.goto(f"{console_site.url}{name}")
+            expect(page.locator("html")).to_have_attribute("lang", lang)
+            expect(page.get_by_role("heading", level=1)).to_be_visible()
+            shot(page, f"{name}-{lang}")
+        page.close()

@@ -309,3 +309,14 @@ def test_console_pages_are_never_cached_nor_framed(console: Console) -> None:
     assert response.headers["X-Frame-Options"] == "DENY"
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+
+
+def test_the_other_parts_of_the_bridge_never_read_nor_set_the_console_cookie(console: Console) -> None:
+    """No ``Vary: Cookie`` on the widget's script (shared caches keep one copy) and no cookie set outside."""
+    client = console.login_as(Role.OWNER)
+    for path in ("/widget/v1/loyalty-bridge.js", "/healthz"):
+        response = client.get(path)
+        response.close()
+        assert "Cookie" not in response.headers.get("Vary", ""), path
+        assert "Set-Cookie" not in response.headers, path
+    assert "Cookie" in client.get("/console/").headers["Vary"]  # the console's own pages do depend on it
