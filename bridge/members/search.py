@@ -52,7 +52,7 @@ def search(conn: Connection, program_id: str, query: MemberQuery) -> MemberPage:
     stmt = select(m.id, m.email, m.created_at).where(m.program_id == program_id)
     text = query.text.strip()[:MAX_QUERY]
     if text:
-        stmt = stmt.where(_matching(program_id, text))
+        stmt = stmt.where(_matching(conn, program_id, text))
     if query.tier:
         p = t.member_profile.c
         stmt = stmt.where(m.id.in_(select(p.member_id).where(p.program_id == program_id, p.tier == query.tier[:64])))
@@ -96,21 +96,21 @@ def _needs_per_member_filter(query: MemberQuery) -> bool:
     )
 
 
-def _matching(program_id: str, text: str) -> Any:
-    """What a search box's text can mean; each alternative is an indexed equality."""
+def _matching(conn: Connection, program_id: str, text: str) -> Any:
+    """What a search box's text can mean. Each meaning is looked up by its own index first and the page then
+    selects those members by id: one ``OR`` over sub-selects made PostgreSQL scan every member (170 ms at 200k)."""
     m = t.member.c
-    options: list[Any] = []
     if "@" in text:
-        options.append(m.email == normalize_email(text))
-    else:
-        bare = text.lstrip("#")
-        if bare.isdigit() and len(bare) < 19:
-            options.append(m.id == int(bare))
-        i = t.member_identity.c
-        options.append(m.id.in_(select(i.member_id).where(i.program_id == program_id, i.platform_customer_id == text)))
-        rc = t.referral_code.c
-        options.append(m.id.in_(select(rc.member_id).where(rc.program_id == program_id, rc.code == text.upper()[:32])))
-    return or_(*options)
+        return m.email == normalize_email(text)
+    ids: set[int] = set()
+    bare = text.lstrip("#")
+    if bare.isdigit() and len(bare) < 19:
+        ids.add(int(bare))  # a member id (the page's program filter drops another program's)
+    i = t.member_identity.c
+    ids.update(conn.scalars(select(i.member_id).where(i.program_id == program_id, i.platform_customer_id == text[:64])))
+    rc = t.referral_code.c
+    ids.update(conn.scalars(select(rc.member_id).where(rc.program_id == program_id, rc.code == text.upper()[:32])))
+    return m.id.in_(sorted(ids))
 
 
 def _available_of(member_id: Any) -> Any:
