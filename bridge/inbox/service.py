@@ -17,7 +17,7 @@ from bridge.observability import metrics, request_id
 from bridge.orders.context import CategoriesNotFetched, FetchedCategories, with_categories_fetched
 from bridge.orders.service import ShopContext
 from bridge.runtime import Runtime
-from bridge.storage import db
+from bridge.storage import audit, db
 from bridge.storage import inbox as store
 from bridge.storage.clock import utcnow
 
@@ -227,15 +227,58 @@ def _record_failure(rt: Runtime, conn: Any, delivery: store.Delivery, exc: Excep
         )
 
 
-def replay(rt: Runtime, delivery_id: int) -> dict[str, Any]:
-    """Make a delivery (typically a failed one) pending again and trigger a drain."""
+def replay(rt: Runtime, delivery_id: int, *, actor: str | None = None) -> dict[str, Any]:
+    """Make a delivery (typically a failed one) pending again and trigger a drain; audited when ``actor`` is
+    given (the console names its user)."""
     with db.write(rt.engine) as conn:
         found = store.get(conn, rt.settings.program.id, delivery_id)
         if found is None:
             raise InboxDeliveryNotFound(f"no inbox delivery {delivery_id}")
         store.requeue(conn, delivery_id, utcnow())
+        if actor is not None:
+            _audit_replay(conn, rt, actor, found["shop_id"], str(delivery_id), {"last_error": found["last_error"]})
     rt.drains.ensure_drain(found["shop_id"])
     return found
+
+
+REPLAY_BATCH = 500
+
+
+def replay_failed(rt: Runtime, *, actor: str, shop_id: str | None = None) -> int:
+    """Every failed delivery (of one shop, or all) made pending again, in batches of ``REPLAY_BATCH`` (each its own
+    short transaction, walking ids downwards: never one huge write); audited once with the count."""
+    replayed = 0
+    shops: set[str] = set()
+    before: int | None = None
+    while True:
+        with db.write(rt.engine) as conn:
+            batch = store.listing(conn, rt.settings.program.id, store.FAILED, shop_id, REPLAY_BATCH, before)
+            for row in batch:
+                store.requeue(conn, row["id"], utcnow())
+                shops.add(row["shop_id"])
+            replayed += len(batch)
+            if len(batch) < REPLAY_BATCH:
+                _audit_replay(conn, rt, actor, shop_id, "failed", {"count": replayed})
+                break
+        before = batch[-1]["id"]
+    for shop in sorted(shops):
+        rt.drains.ensure_drain(shop)
+    return replayed
+
+
+def _audit_replay(
+    conn: Any, rt: Runtime, actor: str, shop_id: str | None, target: str, details: dict[str, Any]
+) -> None:
+    audit.record(
+        conn,
+        program_id=rt.settings.program.id,
+        shop_id=shop_id,
+        actor=actor,
+        action="inbox.replay",
+        target_type="inbox_delivery",
+        target_id=target,
+        details=details,
+    )
 
 
 def listing(

@@ -86,6 +86,13 @@ class RedemptionNotCancellable(BridgeError):
     status = 409
 
 
+class RedemptionNotRetryable(BridgeError):
+    """Only a redemption still waiting for its coupon (``reserved``) can be tried again."""
+
+    code = "redemption_not_retryable"
+    status = 409
+
+
 class IdempotencyKeyRequired(BridgeError):
     code = "idempotency_key_required"
     status = 400

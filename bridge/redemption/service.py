@@ -31,6 +31,7 @@ from bridge.redemption.model import (
     Redemption,
     RedemptionNotCancellable,
     RedemptionNotFound,
+    RedemptionNotRetryable,
     RewardLimitReached,
     RewardsUnavailable,
     ShopBusy,
@@ -333,19 +334,57 @@ def _hand_over(rt: Runtime, red: Redemption) -> Redemption:
         store.transition(conn, red.id, (State.RESERVED,), next_attempt_at=now, updated_at=now)
         current = store.get(conn, red.id)
     assert current is not None
+    _enqueue_finish(rt, red.id)
+    return current
+
+
+def retry(rt: Runtime, redemption_id: int, *, actor: str) -> Redemption:
+    """The owner asks for another attempt at a redemption stuck in ``reserved`` now, not at the end of its
+    backoff (console "retry"); audited. The attempt runs in a worker (no shop call here).
+
+    ``next_attempt_at`` is both the backoff and the lease of an attempt in flight, so it is moved to now only when
+    nothing touched the redemption for a whole lease (no attempt can still be running): two attempts never run at
+    once. Otherwise the job is only enqueued, and takes it as soon as the lease ends (as the sweep would).
+    """
+    red = get(rt, redemption_id)
+    if red.state != State.RESERVED:
+        raise RedemptionNotRetryable(f"this reward is {red.state}: only one still being created can be retried")
+    now = utcnow()
+    s = rt.settings.program.redemption
+    job_lease = timedelta(seconds=s.shop_timeout_seconds * 3 + 10)  # as bridge.redemption.jobs._finish claims
+    quiet = red.updated_at <= now - max(job_lease, _lease(rt))
+    with db.write(rt.engine) as conn:
+        if quiet:
+            store.transition(conn, red.id, (State.RESERVED,), next_attempt_at=now, updated_at=now)
+        audit.record(
+            conn,
+            program_id=red.program_id,
+            shop_id=red.shop_id,
+            actor=actor,
+            action="redemption.retry",
+            target_type="redemption",
+            target_id=str(red.id),
+            details={"attempts": red.attempts, "last_error": red.last_error, "due_now": quiet},
+        )
+        current = store.get(conn, red.id)
+    assert current is not None
+    _enqueue_finish(rt, red.id)
+    return current
+
+
+def _enqueue_finish(rt: Runtime, redemption_id: int) -> None:
     try:
         make_queue(rt.redis()).enqueue_call(
             FINISH_JOB,
-            args=(red.id,),
+            args=(redemption_id,),
             timeout=int(rt.settings.program.redemption.shop_timeout_seconds * 4) + 30,
             result_ttl=60,
             failure_ttl=7 * 24 * 3600,
-            description=f"finish redemption {red.id}",
+            description=f"finish redemption {redemption_id}",
             meta=request_id.job_meta(),
         )
     except RedisError as exc:
-        log.warning("redemption %s left for the recovery sweep: redis unreachable (%s)", red.id, exc)
-    return current
+        log.warning("redemption %s left for the recovery sweep: redis unreachable (%s)", redemption_id, exc)
 
 
 def _lease(rt: Runtime) -> timedelta:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -402,4 +403,27 @@ def shopper_summary(conn: Connection, rt: Runtime, shop_id: str, member_id: int,
         "points_earned": int(earned or 0),
         "referrer_points": s.referrer_points,
         "friend_offer": {"title": s.friend_reward.title, "description": s.friend_reward.description},
+    }
+
+
+def program_stats(conn: Connection, program_id: str) -> dict[str, Any]:
+    """The program's referral funnel (clicks, claims, orders, qualified), states, revenue, top referrers and the
+    reasons of rejections: the admin API's ``/referrals/stats`` and the console's Referrals page."""
+    funnel = store.funnel(conn, program_id)
+    clicks = store.clicks_total(conn, program_id)
+    by_state = funnel["by_state"]
+    claims = sum(n for state, n in by_state.items() if state not in (State.CLAIMING, State.FAILED))
+    ordered = by_state.get(State.ORDERED, 0) + by_state.get(State.QUALIFIED, 0)
+    revenue = sum((Decimal(total or "0") for total in funnel["qualified_totals"]), Decimal(0))
+    return {
+        "funnel": {
+            "clicks": clicks,
+            "claims": claims,
+            "orders": ordered,
+            "qualified": by_state.get(State.QUALIFIED, 0),
+        },
+        "by_state": by_state,
+        "referred_revenue": str(revenue),
+        "top_referrers": funnel["top"],
+        "rejections": funnel["reasons"],
     }

@@ -716,3 +716,10 @@ report_member_activity = Table(
 # The rollup job and the reports' live tail read by creation time.
 Index("ix_ledger_entry_created_at", ledger_entry.c.created_at)
 Index("ix_member_program_id_created_at", member.c.program_id, member.c.created_at)
+
+# --- issue 15: the console's member search, member timeline and redemption list (015_console_indexes) ---
+Index("ix_member_identity_platform_customer_id", member_identity.c.platform_customer_id)
+Index("ix_member_profile_program_id_tier", member_profile.c.program_id, member_profile.c.tier)
+Index("ix_referral_friend_member_id", referral.c.friend_member_id)
+Index("ix_audit_log_target", audit_log.c.program_id, audit_log.c.target_type, audit_log.c.target_id, audit_log.c.id)
+Index("ix_redemption_state_id", redemption.c.state, redemption.c.id)

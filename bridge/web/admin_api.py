@@ -105,7 +105,7 @@ def list_inbox() -> Response:
 @bp.post("/inbox/<int:delivery_id>/replay")
 @require_admin
 def replay_delivery(delivery_id: int) -> tuple[Response, int]:
-    found = inbox.replay(current_runtime(), delivery_id)
+    found = inbox.replay(current_runtime(), delivery_id, actor=g.actor)  # audited, like the console's
     return jsonify({"id": found["id"], "state": "pending"}), 202
 
 

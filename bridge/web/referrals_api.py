@@ -9,7 +9,6 @@ Admin: ``GET /admin/v1/referrals?state=``, ``GET /admin/v1/referrals/stats``,
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, redirect, request
@@ -184,26 +183,7 @@ def list_referrals() -> Response:
 def referral_stats() -> Response:
     rt = current_runtime()
     with db.read(rt.engine) as conn:
-        funnel = store.funnel(conn, rt.settings.program.id)
-        clicks = store.clicks_total(conn, rt.settings.program.id)
-    by_state = funnel["by_state"]
-    claims = sum(n for state, n in by_state.items() if state not in (State.CLAIMING, State.FAILED))
-    ordered = by_state.get(State.ORDERED, 0) + by_state.get(State.QUALIFIED, 0)
-    revenue = sum((Decimal(total or "0") for total in funnel["qualified_totals"]), Decimal(0))
-    return jsonify(
-        {
-            "funnel": {
-                "clicks": clicks,
-                "claims": claims,
-                "orders": ordered,
-                "qualified": by_state.get(State.QUALIFIED, 0),
-            },
-            "by_state": by_state,
-            "referred_revenue": str(revenue),
-            "top_referrers": funnel["top"],
-            "rejections": funnel["reasons"],
-        }
-    )
+        return jsonify(service.program_stats(conn, rt.settings.program.id))
 
 
 @admin_bp.put("/members/<int:member_id>/referral-code")

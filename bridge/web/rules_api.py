@@ -10,13 +10,13 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from bridge.connectors.woocommerce.webhooks import parse_order
 from bridge.errors import MalformedPayload, TierIsEarned, UnknownMember, UnknownShop
+from bridge.members import profile as member_profile
 from bridge.orders.explain import explain
 from bridge.program import context as program_context
 from bridge.rules.describe import ways_to_earn
 from bridge.runtime import Runtime, current_runtime
-from bridge.storage import audit, db, life
+from bridge.storage import db, life
 from bridge.storage import members as member_store
-from bridge.storage.clock import utcnow
 from bridge.web import schemas, widget_panel
 from bridge.web.auth import require_admin
 from bridge.web.body import json_object
@@ -83,24 +83,8 @@ def admin_preview() -> Response:
 def admin_invite(member_id: int) -> Response:
     """Let a member into an invite-only (or closed) program: from now on they earn."""
     rt = current_runtime()
-    program_id, now = rt.settings.program.id, utcnow()
     with db.write(rt.engine) as conn:
-        if not member_store.lock(conn, program_id, member_id):
-            raise UnknownMember(f"no member {member_id} in this program")
-        joined = life.profile(conn, member_id).joined_at
-        if joined is None:
-            actor = str(g.actor)
-            life.update_profile(conn, program_id, member_id, now, joined_at=now, invited_by=actor)
-            audit.record(
-                conn,
-                program_id=program_id,
-                actor=actor,
-                action="member.invite",
-                target_type="member",
-                target_id=str(member_id),
-                details={},
-            )
-            joined = now
+        joined = member_profile.invite(conn, rt.settings.program.id, member_id, str(g.actor))
     return jsonify({"member_id": member_id, "joined_at": joined.astimezone(UTC).isoformat()})
 
 
@@ -130,22 +114,9 @@ def admin_update_profile(member_id: int) -> Response:
     changes = ProfileIn().load(json_object())  # not JSON is a 400: it answered 200, changing nothing
     if "tier" in changes and rt.settings.program.tiers is not None:  # issue 16
         raise TierIsEarned("this program's tiers are earned: set one until a date with PUT .../tier-override")
-    program_id = rt.settings.program.id
     with db.write(rt.engine) as conn:
-        if not member_store.lock(conn, program_id, member_id):
-            raise UnknownMember(f"no member {member_id} in this program")
-        if changes:
-            life.update_profile(conn, program_id, member_id, utcnow(), **changes)
-            audit.record(
-                conn,
-                program_id=program_id,
-                actor=str(g.actor),
-                action="member.profile",
-                target_type="member",
-                target_id=str(member_id),
-                details={k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in changes.items()},
-            )
-        return jsonify(_profile_view(member_id, life.profile(conn, member_id)))
+        profile = member_profile.update(conn, rt.settings.program.id, member_id, str(g.actor), changes)
+    return jsonify(_profile_view(member_id, profile))
 
 
 @admin_bp.get("/members/<int:member_id>/point-events")

@@ -1,0 +1,253 @@
+"""Members pages benchmark (issue 15): member search, filters and the member page on a big club, on PostgreSQL.
+
+    .venv/bin/python bench/console_members.py [--members 1000000] [--lookups 200]
+
+Seeds a throwaway PostgreSQL cluster with COPY: ``--members`` members (each with a shop customer id, one in ten
+with a tier), 10 ledger entries and 2 orders each (1M members: 10M entries, 2M orders), indexes built after,
+then ``VACUUM ANALYZE``. Times what the console's pages run (the functions behind ``/console/members`` and
+``/console/members/<id>``), p50/p95 over ``--lookups`` random members:
+
+- search by e-mail, by customer id, by member id (``bridge.members.search``: the first page, 50 rows with their
+  available balance and last activity);
+- the first page of the list (no filter), the tier filter, a balance-range filter (a bounded walk of
+  ``SCAN_LIMIT`` members per page);
+- the member page: the member, the balance and the first timeline page (``bridge.members.timeline``).
+
+Target: p95 < 150 ms for a search and a member page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import bench_settings, databases  # noqa: E402
+from bridge.bootstrap import prepare_database  # noqa: E402
+from bridge.config import Settings  # noqa: E402
+from bridge.ledger import service as ledger  # noqa: E402
+from bridge.members import search, timeline  # noqa: E402
+from bridge.members import service as members  # noqa: E402
+from bridge.runtime import Runtime  # noqa: E402
+from bridge.storage import db  # noqa: E402
+
+PROGRAM = "club"
+SHOP = "bench"
+TARGET = 0.150
+ENTRIES_PER_MEMBER = 10
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def settings_for(database_url: str, data_dir: Path) -> Settings:
+    shop = {"id": SHOP, "url": "https://shop.bench", "webhook_secret": "whsec-bench-secret", "currency": "USD"}
+    return bench_settings(database_url, data_dir, {"program": {"id": PROGRAM, "name": "Bench"}, "shops": [shop]})
+
+
+def email(m: int) -> str:
+    return f"shopper{m}@bench.test"
+
+
+def _rows(members_count: int) -> dict[str, tuple[list[str], Iterator[tuple[Any, ...]]]]:
+    def member_rows() -> Iterator[tuple[Any, ...]]:
+        for m in range(1, members_count + 1):
+            yield (m, PROGRAM, email(m), email(m), SHOP, NOW - timedelta(seconds=members_count - m))
+
+    def identity_rows() -> Iterator[tuple[Any, ...]]:
+        for m in range(1, members_count + 1):
+            yield (PROGRAM, SHOP, str(100_000 + m), m, NOW)
+
+    def profile_rows() -> Iterator[tuple[Any, ...]]:
+        for m in range(10, members_count + 1, 10):
+            yield (m, PROGRAM, "gold", NOW)
+
+    def order_rows() -> Iterator[tuple[Any, ...]]:
+        for m in range(1, members_count + 1):
+            for k in range(2):
+                at = NOW - timedelta(days=(m + k * 17) % 700)
+                yield (PROGRAM, SHOP, f"{m}-{k}", m, "completed", "40.00", "0", 1, at, at, False)
+
+    def ledger_rows() -> Iterator[tuple[Any, ...]]:
+        rng = random.Random(5)
+        for m in range(1, members_count + 1):
+            for k in range(ENTRIES_PER_MEMBER):
+                at = NOW - timedelta(days=(m + k * 31) % 700, seconds=k)
+                points = rng.randint(1, 90) if k % 5 else -rng.randint(1, 20)
+                kind = "earn" if points > 0 else "adjust"
+                key = f"{PROGRAM}:bench:{m}:{k}"
+                cause = ("order", f"{m}-{k % 2}") if kind == "earn" else ("admin", f"bench-{m}-{k}")
+                yield (PROGRAM, SHOP, m, points, kind, "available", *cause, "", "", key, "", "{}", at)
+
+    return {
+        "member": (["id", "program_id", "email", "email_key", "first_shop_id", "created_at"], member_rows()),
+        "member_identity": (
+            ["program_id", "shop_id", "platform_customer_id", "member_id", "created_at"],
+            identity_rows(),
+        ),
+        "member_profile": (["member_id", "program_id", "tier", "updated_at"], profile_rows()),
+        "order_state": (
+            [
+                "program_id",
+                "shop_id",
+                "order_id",
+                "member_id",
+                "status",
+                "total",
+                "refunded_total",
+                "cycle",
+                "paid_at",
+                "updated_at",
+                "history_only",
+            ],
+            order_rows(),
+        ),
+        "ledger_entry": (
+            [
+                "program_id",
+                "shop_id",
+                "member_id",
+                "points",
+                "kind",
+                "state",
+                "cause_type",
+                "cause_id",
+                "rule_id",
+                "refund_id",
+                "idempotency_key",
+                "note",
+                "meta",
+                "created_at",
+            ],
+            ledger_rows(),
+        ),
+    }
+
+
+def seed(rt: Runtime, members_count: int) -> float:
+    started = time.perf_counter()
+    raw = rt.engine.raw_connection()
+    try:
+        pg = raw.driver_connection
+        assert pg is not None
+        with pg.cursor() as cur:
+            for table, (columns, rows) in _rows(members_count).items():
+                cur.execute(
+                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
+                    "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+                    (table,),
+                )
+                indexes = cur.fetchall()
+                for name, _ in indexes:
+                    cur.execute(f'DROP INDEX "{name}"')
+                with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                for _, definition in indexes:
+                    cur.execute(definition)
+                sys.stdout.write(f"  {table}: loaded at {time.perf_counter() - started:.0f} s\n")
+                sys.stdout.flush()
+            cur.execute("SELECT setval('member_id_seq', (SELECT max(id) FROM member))")
+        pg.commit()
+        pg.autocommit = True
+        with pg.cursor() as cur:
+            cur.execute("VACUUM ANALYZE")
+    finally:
+        raw.close()
+    return time.perf_counter() - started
+
+
+def timed(label: str, runs: int, call: Callable[[int], object]) -> None:
+    call(0)  # warm: plans cached, pages in memory
+    seconds = []
+    for i in range(runs):
+        started = time.perf_counter()
+        call(i)
+        seconds.append(time.perf_counter() - started)
+    p50 = statistics.median(seconds)
+    p95 = sorted(seconds)[max(0, round(0.95 * runs) - 1)]
+    verdict = "met" if p95 < TARGET else "NOT met"
+    sys.stdout.write(
+        f"  {label:<34} p50 {p50 * 1000:8.1f} ms   p95 {p95 * 1000:8.1f} ms   "
+        f"(target p95 < {TARGET * 1000:.0f} ms: {verdict}; {runs} runs)\n"
+    )
+
+
+def run(database_url: str, data_dir: Path, members_count: int, lookups: int) -> None:
+    rt = Runtime.build(settings_for(database_url, data_dir))
+    prepare_database(rt, migrate_schema=True)
+    seconds = seed(rt, members_count)
+    sys.stdout.write(
+        f"  seeded {members_count:,} members, {members_count * ENTRIES_PER_MEMBER:,} ledger entries, "
+        f"{members_count * 2:,} orders in {seconds:.0f} s\n"
+    )
+    rng = random.Random(11)
+    picks = [rng.randint(1, members_count) for _ in range(lookups + 1)]
+
+    def find(query: search.MemberQuery) -> search.MemberPage:
+        with db.read(rt.engine) as conn:
+            return search.search(conn, PROGRAM, query)
+
+    def by_email(i: int) -> object:
+        page = find(search.MemberQuery(text=email(picks[i]).upper()))
+        assert [m["id"] for m in page.members] == [picks[i]]
+        return page
+
+    def by_customer(i: int) -> object:
+        page = find(search.MemberQuery(text=str(100_000 + picks[i])))
+        assert picks[i] in [m["id"] for m in page.members]
+        return page
+
+    def by_member_id(i: int) -> object:
+        return find(search.MemberQuery(text=f"#{picks[i]}"))
+
+    def first_page(i: int) -> object:
+        page = find(search.MemberQuery(before=max(picks[i], 51)))
+        assert len(page.members) == 50
+        return page
+
+    def tier(i: int) -> object:
+        return find(search.MemberQuery(tier="gold", before=picks[i]))
+
+    def balance_range(i: int) -> object:
+        return find(search.MemberQuery(min_available=300, max_available=320, before=picks[i]))
+
+    def member_page(i: int) -> object:
+        with db.read(rt.engine) as conn:
+            member = members.get(conn, PROGRAM, picks[i])
+            balance = ledger.balance(conn, picks[i])
+            page = timeline.timeline(conn, PROGRAM, picks[i], limit=50)
+        assert page.items
+        return member, balance, page
+
+    timed("search by e-mail", lookups, by_email)
+    timed("search by customer id", lookups, by_customer)
+    timed("search by member id", lookups, by_member_id)
+    timed("list, a page (no filter)", lookups, first_page)
+    timed("list, tier filter", lookups, tier)
+    timed("list, balance range (bounded walk)", lookups, balance_range)
+    timed("member page (balance + timeline)", lookups, member_page)
+    rt.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--lookups", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-console-members-") as tmp:
+        for label, url in databases("postgresql", Path(tmp)):
+            sys.stdout.write(f"{label}:\n")
+            run(url, Path(tmp), args.members, args.lookups)
+
+
+if __name__ == "__main__":
+    main()

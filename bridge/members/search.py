@@ -1,0 +1,152 @@
+"""Finding members (the console's Members page): by e-mail, shop customer id, member id or referral code, with
+filters (tier, available balance range, last activity), newest first, in keyset pages (``before`` the last id
+shown; never OFFSET).
+
+Every look-up goes through an index: e-mail ``ix_member_program_id_email``, customer id
+``ix_member_identity_platform_customer_id`` (015), referral code ``uq_referral_code_program_id_code``, tier
+``ix_member_profile_program_id_tier`` (015). A balance or activity filter is evaluated per member walked (its
+entries by ``ix_ledger_entry_member_id_id``), so a page stops after ``SCAN_LIMIT`` members walked: the page
+says it was cut short and gives the cursor to go on from, instead of scanning a million members in one request.
+The member has no name column (the shop's customer names are not stored), so there is no search by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, or_, select
+
+from bridge.ledger.model import EntryState
+from bridge.members.service import normalize_email
+from bridge.storage import tables as t
+
+MAX_PAGE = 100
+SCAN_LIMIT = 5000  # members walked per page when a balance/activity filter must be checked member by member
+MAX_QUERY = 320  # the e-mail column's length: longer text matches nothing
+
+
+@dataclass(frozen=True)
+class MemberQuery:
+    text: str = ""  # an e-mail, a customer id, a member id (``#12`` or digits) or a referral code
+    tier: str | None = None
+    min_available: int | None = None
+    max_available: int | None = None
+    active_since: datetime | None = None  # an entry (earned, spent, adjusted...) at or after
+    inactive_since: datetime | None = None  # no entry at or after (or none at all)
+    before: int | None = None  # keyset: members with a smaller id
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class MemberPage:
+    members: list[dict[str, Any]]
+    next_before: int | None  # the cursor of the next page; None: this was the last
+    cut_short: bool  # the scan limit stopped the page before it was full (more may match further on)
+
+
+def search(conn: Connection, program_id: str, query: MemberQuery) -> MemberPage:
+    limit = max(1, min(query.limit, MAX_PAGE))
+    m = t.member.c
+    stmt = select(m.id, m.email, m.created_at).where(m.program_id == program_id)
+    text = query.text.strip()[:MAX_QUERY]
+    if text:
+        stmt = stmt.where(_matching(conn, program_id, text))
+    if query.tier:
+        p = t.member_profile.c
+        stmt = stmt.where(m.id.in_(select(p.member_id).where(p.program_id == program_id, p.tier == query.tier[:64])))
+    if query.before is not None:
+        stmt = stmt.where(m.id < query.before)
+    per_member = _needs_per_member_filter(query)
+    floor: int | None = None
+    available = _available_of(m.id)
+    last_activity = _last_activity_of(m.id)
+    stmt = stmt.add_columns(available.label("available"), last_activity.label("last_activity"))
+    if per_member:
+        if query.min_available is not None:
+            stmt = stmt.where(available >= query.min_available)
+        if query.max_available is not None:
+            stmt = stmt.where(available <= query.max_available)
+        if query.active_since is not None:
+            stmt = stmt.where(last_activity >= query.active_since)
+        if query.inactive_since is not None:
+            stmt = stmt.where(or_(last_activity.is_(None), last_activity < query.inactive_since))
+        # bounded walk: only the next SCAN_LIMIT members (by id) are looked at for this page
+        window = select(m.id).where(m.program_id == program_id)
+        if query.before is not None:
+            window = window.where(m.id < query.before)
+        floor = conn.scalar(select(func.min(window.order_by(m.id.desc()).limit(SCAN_LIMIT).subquery().c.id)))
+        if floor is not None:
+            stmt = stmt.where(m.id >= floor)
+    rows = [dict(r) for r in conn.execute(stmt.order_by(m.id.desc()).limit(limit + 1)).mappings()]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    _add_details(conn, rows)
+    if more:
+        return MemberPage(rows, rows[-1]["id"], False)
+    if per_member and floor is not None and _any_below(conn, program_id, floor):
+        return MemberPage(rows, floor, True)  # the walk ended: go on below the last member walked
+    return MemberPage(rows, None, False)
+
+
+def _needs_per_member_filter(query: MemberQuery) -> bool:
+    return any(
+        v is not None for v in (query.min_available, query.max_available, query.active_since, query.inactive_since)
+    )
+
+
+def _matching(conn: Connection, program_id: str, text: str) -> Any:
+    """What a search box's text can mean. Each meaning is looked up by its own index first and the page then
+    selects those members by id: one ``OR`` over sub-selects made PostgreSQL scan every member (170 ms at 200k)."""
+    m = t.member.c
+    if "@" in text:
+        return m.email == normalize_email(text)
+    ids: set[int] = set()
+    bare = text.lstrip("#")
+    if bare.isdigit() and len(bare) < 19:
+        ids.add(int(bare))  # a member id (the page's program filter drops another program's)
+    i = t.member_identity.c
+    ids.update(conn.scalars(select(i.member_id).where(i.program_id == program_id, i.platform_customer_id == text[:64])))
+    rc = t.referral_code.c
+    ids.update(conn.scalars(select(rc.member_id).where(rc.program_id == program_id, rc.code == text.upper()[:32])))
+    return m.id.in_(sorted(ids))
+
+
+def _available_of(member_id: Any) -> Any:
+    e = t.ledger_entry.c
+    return (
+        select(func.coalesce(func.sum(e.points), 0))
+        .where(e.member_id == member_id, e.state == EntryState.AVAILABLE.value)
+        .scalar_subquery()
+    )
+
+
+def _last_activity_of(member_id: Any) -> Any:
+    """The newest entry's time: entries are appended, so the highest id is the newest (one index probe)."""
+    e = t.ledger_entry.c
+    return select(e.created_at).where(e.member_id == member_id).order_by(e.id.desc()).limit(1).scalar_subquery()
+
+
+def _any_below(conn: Connection, program_id: str, floor: int) -> bool:
+    m = t.member.c
+    return conn.scalar(select(m.id).where(m.program_id == program_id, m.id < floor).limit(1)) is not None
+
+
+def _add_details(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Tier and shop customer ids of the members on the page (two queries for the whole page)."""
+    ids = [r["id"] for r in rows]
+    if not ids:
+        return
+    p = t.member_profile.c
+    tiers = dict(conn.execute(select(p.member_id, p.tier).where(p.member_id.in_(ids))).all())
+    i = t.member_identity.c
+    identities: dict[int, list[str]] = {}
+    for member_id, shop_id, customer_id in conn.execute(
+        select(i.member_id, i.shop_id, i.platform_customer_id).where(i.member_id.in_(ids)).order_by(i.id)
+    ):
+        identities.setdefault(member_id, []).append(f"{shop_id}:{customer_id}")
+    for row in rows:
+        row["tier"] = tiers.get(row["id"])
+        row["identities"] = identities.get(row["id"], [])
+        row["available"] = int(row["available"] or 0)
