@@ -76,7 +76,8 @@ def leaks(path: Path, secrets: dict[str, str]) -> Iterator[Leak]:
         for number, line in enumerate(lines, 1):
             if pattern is not None and (found := pattern.search(line)):
                 yield Leak(path.name, number, secrets[found.group(0)])
-            if EMAIL.search(line):
+            # .invalid (RFC 2606) is nobody's address: the demo owner `bridge run` prints for the newcomer
+            if any(not m.group(0).lower().endswith(".invalid") for m in EMAIL.finditer(line)):
                 yield Leak(path.name, number, "e-mail address")
 
 
