@@ -1,5 +1,5 @@
 """``bridge status``: the bridge's own health first (database, Redis, workers, and since when each is down), then
-each shop's connection (bridge.cli_connect's report, unchanged).
+each shop's connection (bridge.cli.connect's report, unchanged).
 
 The health part makes the same checks as ``/readyz`` (bridge.jobs.heartbeat), read from the shared database and
 Redis, so it answers for any deployment: ``bridge run`` on this machine or workers on other hosts. ``--check``
@@ -15,8 +15,8 @@ from typing import Any
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from bridge import cli_connect
-from bridge.cli_common import runtime_from
+from bridge.cli import connect as cli_connect
+from bridge.cli.common import runtime_from
 
 
 def _ago(seconds: int) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bridge.cli_common import runtime_from
+from bridge.cli.common import runtime_from
 
 ORDER_KEYS = ("id", "status", "line_items")  # what every WooCommerce order (REST or webhook) carries
 

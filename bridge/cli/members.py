@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bridge.cli_common import fail, runtime_from
+from bridge.cli.common import fail, runtime_from
 from bridge.errors import BridgeError
 
 if TYPE_CHECKING:

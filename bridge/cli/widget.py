@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bridge.cli_common import fail, settings_from
+from bridge.cli.common import fail, settings_from
 
 
 @click.command("widget-token")

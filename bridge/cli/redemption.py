@@ -6,7 +6,7 @@ import json
 
 import click
 
-from bridge.cli_common import echo_table, runtime_from
+from bridge.cli.common import echo_table, runtime_from
 from bridge.redemption.model import State
 
 

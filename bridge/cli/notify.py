@@ -6,7 +6,7 @@ import json
 
 import click
 
-from bridge.cli_common import echo_table, fail, runtime_from
+from bridge.cli.common import echo_table, fail, runtime_from
 from bridge.notifications.settings import CHANNELS, LOCALES
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bridge.cli_common import echo_table, fail, run_guarded, runtime_from, settings_from
+from bridge.cli.common import echo_table, fail, run_guarded, runtime_from, settings_from
 from bridge.config import Settings
 from bridge.errors import BridgeError
 
@@ -257,33 +257,35 @@ def inbox_sweep(ctx: click.Context) -> None:
 
 def _register_commands() -> None:
     """Subcommands that live in their own modules (one line each)."""
-    from bridge import cli_widget
+    from bridge.cli import widget as cli_widget
 
     cli.add_command(cli_widget.widget_token)
-    from bridge import cli_redemption  # issue 4
+    from bridge.cli import redemption as cli_redemption  # issue 4
 
     cli.add_command(cli_redemption.redemptions)
-    from bridge import cli_connect  # issue 7
+    from bridge.cli import connect as cli_connect  # issue 7
 
     for command in cli_connect.COMMANDS:
         cli.add_command(command)
-    from bridge import cli_rules  # issue 3
+    from bridge.cli import rules as cli_rules  # issue 3
 
     cli.add_command(cli_rules.rules)
-    from bridge import cli_status  # issue 12: replaces cli_connect's status, whose shop report it prints after its own
+    from bridge.cli import (
+        status as cli_status,  # issue 12: replaces cli_connect's status, whose shop report it prints after its own
+    )
 
     cli.add_command(cli_status.status)
     cli.add_command(config_group)  # issue 14
-    from bridge import cli_program  # issue 14: the program as data
+    from bridge.cli import program as cli_program  # issue 14: the program as data
 
     cli.add_command(cli_program.program)
-    from bridge import cli_users  # issue 15: the console's accounts
+    from bridge.cli import users as cli_users  # issue 15: the console's accounts
 
     cli.add_command(cli_users.users)
-    from bridge import cli_notify  # issue 17: notifications
+    from bridge.cli import notify as cli_notify  # issue 17: notifications
 
     cli.add_command(cli_notify.notify)
-    from bridge import cli_members  # issue 19: GDPR export and erase
+    from bridge.cli import members as cli_members  # issue 19: GDPR export and erase
 
     cli.add_command(cli_members.members)
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bridge.cli_common import runtime_from
+from bridge.cli.common import runtime_from
 from bridge.connectors.woocommerce.api import ShopApiError
 from bridge.errors import BridgeError
 

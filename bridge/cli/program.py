@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bridge.cli_common import EXIT_CONFIG, fail, runtime_from
+from bridge.cli.common import EXIT_CONFIG, fail, runtime_from
 from bridge.errors import ConfigError
 
 

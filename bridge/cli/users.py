@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from bridge.cli_common import echo_table, fail, runtime_from
+from bridge.cli.common import echo_table, fail, runtime_from
 from bridge.errors import BridgeError
 
 ACTOR = "cli"
