@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import responses
 import yaml
+from playwright.sync_api import Browser
 from redis import Redis
 from sqlalchemy import text
 
@@ -35,6 +36,9 @@ from tests.support import woo
 from tests.support.client import ADMIN_KEY, SHOP, WIDGET_SECRET, Bridge
 from tests.support.postgres import PostgresCluster, find_bindir
 from tests.support.woo_rest import FakeWooShop
+
+CHROMIUM = "/usr/bin/chromium"
+NO_DNS = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"  # a page reaches loopback only
 
 pytest_plugins = ["tests.support.log_scan"]  # issue 19: the run fails on a secret or an e-mail in any log line
 
@@ -226,3 +230,17 @@ def woo_shop() -> Iterator[FakeWooShop]:
         shop = FakeWooShop(rsps).install()
         yield shop
         assert not shop.faults, f"scripted faults never triggered: {shop.faults}"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """The session's one headless Debian Chromium (scripts/bootstrap --dev installs it): one Playwright per
+    process, shared by the widget, console and API browser tests (a second would find the first one's loop)."""
+    from playwright.sync_api import sync_playwright
+
+    if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: scripts/bootstrap --dev installs it (apt-get install chromium)")
+    with sync_playwright() as pw:
+        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[NO_DNS])
+        yield launched
+        launched.close()

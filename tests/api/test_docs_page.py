@@ -6,11 +6,10 @@ from __future__ import annotations
 from playwright.sync_api import Browser, expect
 
 from tests.support.client import Bridge
-from tests.widgets.conftest import browser  # noqa: F401  (the session's Chromium)
 from tests.widgets.servers import ServedApp
 
 
-def test_the_docs_page_renders_every_section_from_the_bridge_alone(bridge: Bridge, browser: Browser) -> None:  # noqa: F811
+def test_the_docs_page_renders_every_section_from_the_bridge_alone(bridge: Bridge, browser: Browser) -> None:
     served = ServedApp(bridge.app)
     page = browser.new_page()
     requested: list[str] = []

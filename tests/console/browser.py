@@ -7,13 +7,10 @@ per session), ``console_site`` (the bridge served over HTTP) and its ``sign_in(p
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from bridge.console.routing import Role
 from tests.console.conftest import PASSWORD, Console
@@ -22,16 +19,6 @@ from tests.widgets.servers import ServedApp
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
 NO_DNS = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"  # nothing but loopback resolves
-
-
-def launch() -> Iterator[Browser]:
-    if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: scripts/bootstrap --dev installs it (apt-get install chromium)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[NO_DNS])
-        yield launched
-        launched.close()
 
 
 @dataclass

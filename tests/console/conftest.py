@@ -78,10 +78,8 @@ def console(bridge: Bridge) -> Console:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    from tests.console.browser import launch
-
-    yield from launch()
+def chromium(browser: Browser) -> Browser:
+    return browser  # the session's one Chromium (tests/conftest.py)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ Store API endpoint (``ShopSite``) are stand-ins.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Locator, Page, expect
 
 from bridge.web.widget_auth import issue_token
 from tests.conftest import _deep_merge
@@ -29,15 +28,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "widgets"
 NO_DNS = "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: scripts/bootstrap --dev installs it (apt-get install chromium)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[NO_DNS])
-        yield launched
-        launched.close()
+# The session's Chromium is tests/conftest.py's ``browser`` (one Playwright for the widget, console and API tests).
+ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture
