@@ -256,3 +256,26 @@ def test_every_page_of_this_area_renders_in_persian_with_data(console: Console) 
         page = _page(owner, f"/console/{path}?lang=fa")
         assert 'dir="rtl"' in page, path
     assert "#\u06f1<" in _page(owner, "/console/members?lang=fa")  # member #1 in Persian digits
+
+
+def test_with_earned_tiers_the_profile_form_keeps_the_tier_and_refuses_to_set_one(
+    make_bridge: Callable[..., Bridge],
+) -> None:
+    levels = [{"id": "silver", "name": "Silver", "threshold": 30}, {"id": "gold", "name": "Gold", "threshold": 60}]
+    bridge = make_bridge(program={"tiers": {"metric": "points", "levels": levels}})
+    console = Console(bridge)
+    for order_id in (501, 502):  # 35 + 35 points: silver, then gold
+        bridge.send_ok(*woo.with_order_id("order.updated.processing-paid", order_id))
+    bridge.drain()
+    member = bridge.member(woo.CAROL)
+    assert member is not None and member["tier"]["id"] == "gold"
+    staff = console.login_as(Role.STAFF)
+    page = _page(staff, f"/console/members/{member['id']}")
+    assert 'name="tier"' not in page  # earned tiers are not typed in; an override has its own API
+
+    saved = console.post(staff, f"/console/members/{member['id']}/profile", {"birthday": "1990-05-17"})
+    assert saved.status_code == 302
+    after = bridge.member(woo.CAROL)
+    assert after is not None and after["tier"]["id"] == "gold"  # the birthday saved, the tier kept
+    refused = console.post(staff, f"/console/members/{member['id']}/profile", {"tier": "gold"})
+    assert refused.status_code == 409
