@@ -92,7 +92,7 @@ class EntryOut(Schema):
     points = fields.Integer()
     kind = fields.String()
     state = fields.String()
-    shop_id = fields.String()
+    shop_id = fields.String(allow_none=True)  # none: an adjustment, a tier bonus, a gift (no shop caused it)
     cause = fields.Method("_cause")
     reverses_entry_id = fields.Integer(allow_none=True)
     note = fields.String()

@@ -67,7 +67,15 @@ def _call(case: schemathesis.Case, headers: dict[str, str]) -> Any:
 
 
 def _fuzz(operation: schemathesis.APIOperation, mode: GenerationMode, headers: dict[str, str]) -> Any:
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    # derandomize: the same examples on every run of this code (CI never fails on a draw it cannot reproduce);
+    # explore further by hand with another seed (pytest --hypothesis-seed=N with derandomize off)
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: schemathesis.Case) -> None:
         response = _call(case, headers)
@@ -118,6 +126,7 @@ def test_workflows_along_the_documents_links_stay_within_it(club: Bridge) -> Non
             stateful_step_count=6,
             deadline=None,
             database=None,
+            derandomize=True,
             suppress_health_check=list(HealthCheck),
         )
     )

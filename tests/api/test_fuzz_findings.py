@@ -7,6 +7,7 @@ import pytest
 from bridge import limits
 from tests.api.conftest import admin_headers, shopper_headers
 from tests.integration.conftest import BOTH_BACKENDS
+from tests.support import woo
 from tests.support.client import SHOP, Bridge
 
 PAST_ANY_ID = str(limits.MAX_ROW_ID + 1)
@@ -90,3 +91,21 @@ def test_the_queries_the_widget_sends_are_still_answered(bridge: Bridge) -> None
 
     assert club.status_code == 200, club.get_json()
     assert status.status_code == 200, status.get_json()
+
+
+def test_an_adjustment_has_no_shop_and_the_document_says_it_may_not(bridge: Bridge) -> None:
+    """Found by the stateful fuzz on PostgreSQL: an entry no shop caused answers ``shop_id: null``."""
+    bridge.deliver_ok("customer.created")
+    bridge.drain()
+    member = bridge.member(woo.CAROL)
+    assert member is not None
+    answer = bridge.admin(
+        "POST",
+        f"/admin/v1/members/{member['id']}/adjustments",
+        json={"points": 5, "reason": "a gift"},
+        headers={"Idempotency-Key": "fuzz-shopless"},
+    )
+    assert answer.status_code == 201 and answer.get_json()["entry"]["shop_id"] is None
+    document = bridge.client.get("/openapi.json").get_json()
+    shop_id = document["components"]["schemas"]["EntryOut"]["properties"]["shop_id"]
+    assert "null" in str(shop_id)
