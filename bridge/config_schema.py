@@ -1417,6 +1417,15 @@ class NotificationsSchema(Section):
             allow_none=True,
         ),
     )
+    expiry_reminder_days = Items(
+        Integer(minimum=1),
+        **_d(
+            "more `points_expiring_soon` messages for points that expire within this many days (the first comes "
+            "`program.earn.expiry.warn_days` before), e.g. `[7]`",
+            [],
+            allow_none=True,
+        ),
+    )
     campaigns = Items(
         CampaignSchema,
         unique="id",

@@ -22,8 +22,9 @@ from bridge.notifications import outbox
 from bridge.notifications.locale import jalali_today
 from bridge.redemption.model import State
 from bridge.runtime import Runtime
-from bridge.storage import db
+from bridge.storage import db, life
 from bridge.storage import tables as t
+from bridge.storage.clock import add_months
 from bridge.texts import LocalText
 
 INTERVAL_SECONDS = 3600.0
@@ -43,6 +44,7 @@ def run(rt: Runtime, now: datetime) -> dict[str, int]:
         "win_back": win_back(rt, now),
         "occasion": occasions(rt, now),
         "campaign": campaigns(rt, now),
+        "points_expiring_soon": expiry_reminders(rt, now),
     }
 
 
@@ -158,6 +160,35 @@ def campaigns(rt: Runtime, now: datetime) -> int:
         written += _reach(
             rt, campaign.segments, "campaign", key, payload, (campaign.points, CAUSE_CAMPAIGN, campaign.id)
         )
+    return written
+
+
+def expiry_reminders(rt: Runtime, now: datetime) -> int:
+    """More ``points_expiring_soon`` messages ("in 30 days", then "in 7 days"): for each of
+    ``expiry_reminder_days``, the points that expire within that many days, by the expiry job's own arithmetic
+    (``bridge.ledger.expiry``: spends consume the oldest lots first), keyed on the newest lot concerned and the
+    horizon, so each reminder is written once and a member who spent the points is not reminded."""
+    earning = rt.settings.program.earning
+    horizons = sorted(set(rt.settings.notifications.expiry_reminder_days))
+    if earning.expiry.mode != "lot" or not horizons:
+        return 0  # (inactivity: the balance goes at once after months of silence; its warning says when)
+    program_id, months = rt.settings.program.id, earning.expiry.months
+    expired_cut = (now, add_months(now, -months))
+    written = 0
+    for days in horizons:
+        soon_at = now + timedelta(days=days)
+        with db.read(rt.engine) as conn:
+            totals = list(life.lot_totals(conn, program_id, expired_cut, (soon_at, add_months(soon_at, -months))))
+        events = []
+        for lots in totals:
+            due = max(0, lots.expired_lots - lots.debits - lots.expired)
+            soon = max(0, lots.soon_lots - lots.debits - lots.expired) - due
+            if soon <= 0:
+                continue
+            key = f"{program_id}:expiring_soon:{lots.member_id}:lots-to:{lots.last_soon_lot_id}:within:{days}"
+            payload = {"points": soon, "expires_at": soon_at, "within_days": days, "reminder": True}
+            events.append(outbox.NewEvent(program_id, "points_expiring_soon", key, lots.member_id, payload))
+        written += _write(rt, events)
     return written
 
 

@@ -140,6 +140,7 @@ class NotificationSettings:
     coupon_expiring_days: int = 3
     occasions: tuple[Occasion, ...] = ()
     campaigns: tuple[Campaign, ...] = ()
+    expiry_reminder_days: tuple[int, ...] = ()  # more `points_expiring_soon` messages, at these shorter horizons
 
     def event(self, event_type: str) -> EventSettings | None:
         """What members get for this event; None: nothing (an event not configured reaches only webhooks)."""
