@@ -52,6 +52,14 @@ class LocalText(str):
         return (LocalText, (self.document(),))
 
 
+def pick(value: Any, locale: str) -> str:
+    """A text as a program document writes it (a string, or ``{locale: text}``) in ``locale``: the console's and
+    the messages' templates read documents, the widget reads ``LocalText``; both choose the same way."""
+    if isinstance(value, Mapping):
+        return LocalText(value).get(locale) if value else ""
+    return "" if value is None else str(value)
+
+
 def localized(value: Any, locale: str) -> Any:
     """``value`` (a widget answer: dicts, lists, texts) with every ``LocalText`` in ``locale``."""
     if isinstance(value, LocalText):

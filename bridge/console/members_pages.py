@@ -16,7 +16,6 @@ from bridge import limits
 from bridge.console import forms
 from bridge.console.i18n import gettext
 from bridge.console.routing import Role, console_route
-from bridge.errors import TierIsEarned
 from bridge.ledger import service as ledger
 from bridge.members import profile as member_profile
 from bridge.members import search, timeline
@@ -145,10 +144,8 @@ def member_edit_profile(member_id: int) -> ResponseReturnValue:
     with db.write(rt.engine) as conn:
         current = life.profile(conn, member_id)
         changes: dict[str, Any] = {k: v for k, v in form.items() if getattr(current, k) != v}  # only what changed
-        if rt.settings.program.tiers is not None:  # issue 16: tiers are earned (or overridden until a date)
-            if request.form.get("tier"):
-                raise TierIsEarned("this program's tiers are earned: set one until a date with PUT .../tier-override")
-            changes.pop("tier", None)  # the form has no tier field then: keep the earned one
-        member_profile.update(conn, rt.settings.program.id, member_id, forms.actor().actor, changes)
+        if rt.settings.program.tiers is not None and not request.form.get("tier"):
+            changes.pop("tier", None)  # earned tiers: the form has no tier field, so the earned one stays
+        member_profile.update(conn, rt.settings.program, member_id, forms.actor().actor, changes)
     forms.done(gettext("The profile was saved."))
     return redirect(url_for("console.member", member_id=member_id))

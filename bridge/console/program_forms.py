@@ -171,7 +171,7 @@ def _typed(kind: str, raw: str) -> Any:
     text = raw.strip()
     if text == "":
         return None
-    if kind == "integer" and re.fullmatch(r"-?\d+", text):
+    if kind == "integer" and re.fullmatch(r"-?\d{1,18}", text):  # longer: left as text, refused by the schema
         return int(text)
     return text
 

@@ -8,7 +8,6 @@ over a version that moved is refused (and said so), every publish and restore is
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
@@ -16,6 +15,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
+from bridge import texts
 from bridge.connectors.woocommerce.webhooks import parse_order
 from bridge.console import forms as console_forms
 from bridge.console import i18n
@@ -41,10 +41,7 @@ MAX_YAML_BYTES = 256 * 1024
 @bp.app_template_filter("shopper_text")
 def shopper_text(value: Any) -> str:
     """A text of the program document (a string, or one per locale) in the console's language."""
-    if isinstance(value, Mapping):
-        lang = i18n.language().code
-        return str(value.get(lang) or value.get("en") or next(iter(value.values()), ""))
-    return "" if value is None else str(value)
+    return texts.pick(value, i18n.language().code)
 
 
 def _actor() -> str:

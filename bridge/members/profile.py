@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from bridge.errors import UnknownMember
+from bridge.config import ProgramSettings
+from bridge.errors import TierIsEarned, UnknownMember
 from bridge.storage import audit, life
 from bridge.storage import members as member_store
 from bridge.storage.clock import utcnow
@@ -36,9 +37,15 @@ def invite(conn: Connection, program_id: str, member_id: int, actor: str) -> dat
     return now
 
 
-def update(conn: Connection, program_id: str, member_id: int, actor: str, changes: dict[str, Any]) -> life.Profile:
+def update(
+    conn: Connection, program: ProgramSettings, member_id: int, actor: str, changes: dict[str, Any]
+) -> life.Profile:
     """Set ``birthday`` (a date or None) and/or ``tier`` (a tier id or None: no override); audited when anything
-    is given."""
+    is given. With ``program.tiers`` the tier is earned (or overridden until a date, ``bridge.tiers``): setting it
+    here is ``TierIsEarned``, for the admin API and the console alike."""
+    program_id = program.id
+    if "tier" in changes and program.tiers is not None:
+        raise TierIsEarned("this program's tiers are earned: set one until a date with PUT .../tier-override")
     if not member_store.lock(conn, program_id, member_id):
         raise UnknownMember(f"no member {member_id} in this program")
     if changes:

@@ -22,6 +22,7 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader, PackageLoader, Te
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 
+from bridge import texts
 from bridge.notifications import locale as fmt
 from bridge.notifications.settings import LOCALES
 
@@ -118,9 +119,6 @@ def _filters(zone: ZoneInfo) -> dict[str, Any]:
     @pass_context
     def text(ctx: Context, value: object) -> str:
         """An owner's text in the message's locale: a string, or one per locale (a campaign's subject)."""
-        if isinstance(value, dict):
-            locale = str(ctx.get("locale", "en"))
-            return str(value.get(locale) or value.get("en") or next(iter(value.values()), ""))
-        return "" if value is None else str(value)
+        return texts.pick(value, str(ctx.get("locale", "en")))
 
     return {"number": number, "money": money, "day": day, "digits": digits, "text": text}

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import RAISE, Schema, fields, validate
 
 from bridge.connectors.woocommerce.webhooks import parse_order
-from bridge.errors import MalformedPayload, TierIsEarned, UnknownMember, UnknownShop
+from bridge.errors import MalformedPayload, UnknownMember, UnknownShop
 from bridge.members import profile as member_profile
 from bridge.orders.explain import explain
 from bridge.program import context as program_context
@@ -112,10 +112,8 @@ def admin_update_profile(member_id: int) -> Response:
     """Set what the rules read about a member: the birthday (birthday bonus) and the tier (tier multiplier)."""
     rt = current_runtime()
     changes = ProfileIn().load(json_object())  # not JSON is a 400: it answered 200, changing nothing
-    if "tier" in changes and rt.settings.program.tiers is not None:  # issue 16
-        raise TierIsEarned("this program's tiers are earned: set one until a date with PUT .../tier-override")
     with db.write(rt.engine) as conn:
-        profile = member_profile.update(conn, rt.settings.program.id, member_id, str(g.actor), changes)
+        profile = member_profile.update(conn, rt.settings.program, member_id, str(g.actor), changes)
     return jsonify(_profile_view(member_id, profile))
 
 

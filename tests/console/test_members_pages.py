@@ -277,5 +277,5 @@ def test_with_earned_tiers_the_profile_form_keeps_the_tier_and_refuses_to_set_on
     assert saved.status_code == 302
     after = bridge.member(woo.CAROL)
     assert after is not None and after["tier"]["id"] == "gold"  # the birthday saved, the tier kept
-    refused = console.post(staff, f"/console/members/{member['id']}/profile", {"tier": "gold"})
+    refused = console.post(staff, f"/console/members/{member['id']}/profile", {"tier": "silver"})
     assert refused.status_code == 409

@@ -86,6 +86,8 @@ def test_a_bad_value_comes_back_next_to_its_input_and_nothing_is_stored(console:
     assert answer.status_code == 422
     page = answer.get_data(as_text=True)
     assert 'class="field invalid"' in page and 'value="lots"' in page  # what was typed stays
+    huge = submit(owner, {**edit_form(console, owner), "earn.signup_points": "9" * 5000})  # past int()'s limit
+    assert huge.status_code == 422  # the schema says why; a 500 before
     with db.read(console.bridge.rt.engine) as conn:
         assert conn.execute(select(t.program_draft.c.id)).first() is None
 
