@@ -31,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_settings, databases  # noqa: E402
+from bench.common import bench_settings, copy_tables, databases  # noqa: E402
 from bridge.bootstrap import prepare_database  # noqa: E402
 from bridge.ledger import service as ledger  # noqa: E402
 from bridge.reports import overview as report  # noqa: E402
@@ -130,46 +130,15 @@ def ledger_rows(members: int, now: datetime) -> Iterator[tuple[Any, ...]]:
 
 
 def seed(rt: Runtime, members: int, now: datetime) -> float:
-    started = time.perf_counter()
-    raw = rt.engine.raw_connection()
-    try:
-        pg = raw.driver_connection
-        assert pg is not None
-        with pg.cursor() as cur:
-            for table, columns, rows in (
-                ("member", MEMBER_COLUMNS, member_rows(members, now)),
-                ("member_identity", IDENTITY_COLUMNS, identity_rows(members, now)),
-                ("order_state", ORDER_COLUMNS, order_rows(members, now)),
-                ("ledger_entry", LEDGER_COLUMNS, ledger_rows(members, now)),
-            ):
-                _copy_without_indexes(cur, table, columns, rows)
-                sys.stdout.write(f"  {table}: loaded at {time.perf_counter() - started:.0f} s\n")
-                sys.stdout.flush()
-            cur.execute("SELECT setval('member_id_seq', (SELECT max(id) FROM member))")
-        pg.commit()
-        pg.autocommit = True
-        with pg.cursor() as cur:
-            cur.execute("VACUUM ANALYZE")  # visibility map for index-only scans, statistics for the planner
-    finally:
-        raw.close()
-    return time.perf_counter() - started
-
-
-def _copy_without_indexes(cur: Any, table: str, columns: list[str], rows: Iterator[tuple[Any, ...]]) -> None:
-    """COPY into ``table`` with its plain indexes dropped and built again after (constraints stay)."""
-    cur.execute(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
-        "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
-        (table,),
+    return copy_tables(
+        rt,
+        (
+            ("member", MEMBER_COLUMNS, member_rows(members, now)),
+            ("member_identity", IDENTITY_COLUMNS, identity_rows(members, now)),
+            ("order_state", ORDER_COLUMNS, order_rows(members, now)),
+            ("ledger_entry", LEDGER_COLUMNS, ledger_rows(members, now)),
+        ),
     )
-    indexes = cur.fetchall()
-    for name, _ in indexes:
-        cur.execute(f'DROP INDEX "{name}"')
-    with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-    for _, definition in indexes:
-        cur.execute(definition)
 
 
 def timed(label: str, runs: int, call: Callable[[int], object]) -> tuple[float, float]:

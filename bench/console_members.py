@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import bench_settings, databases  # noqa: E402
+from bench.common import bench_settings, copy_tables, databases  # noqa: E402
 from bridge.bootstrap import prepare_database  # noqa: E402
 from bridge.config import Settings  # noqa: E402
 from bridge.ledger import service as ledger  # noqa: E402
@@ -133,36 +133,7 @@ def _rows(members_count: int) -> dict[str, tuple[list[str], Iterator[tuple[Any, 
 
 
 def seed(rt: Runtime, members_count: int) -> float:
-    started = time.perf_counter()
-    raw = rt.engine.raw_connection()
-    try:
-        pg = raw.driver_connection
-        assert pg is not None
-        with pg.cursor() as cur:
-            for table, (columns, rows) in _rows(members_count).items():
-                cur.execute(
-                    "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
-                    "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
-                    (table,),
-                )
-                indexes = cur.fetchall()
-                for name, _ in indexes:
-                    cur.execute(f'DROP INDEX "{name}"')
-                with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                for _, definition in indexes:
-                    cur.execute(definition)
-                sys.stdout.write(f"  {table}: loaded at {time.perf_counter() - started:.0f} s\n")
-                sys.stdout.flush()
-            cur.execute("SELECT setval('member_id_seq', (SELECT max(id) FROM member))")
-        pg.commit()
-        pg.autocommit = True
-        with pg.cursor() as cur:
-            cur.execute("VACUUM ANALYZE")
-    finally:
-        raw.close()
-    return time.perf_counter() - started
+    return copy_tables(rt, ((table, columns, rows) for table, (columns, rows) in _rows(members_count).items()))
 
 
 def timed(label: str, runs: int, call: Callable[[int], object]) -> None:
