@@ -42,7 +42,7 @@ def _seed(bridge: Bridge, n: int) -> list[int]:
                     request_key=f"seed-{i}",
                 )
             if i % 3 == 0:
-                profile.update(conn, program_id, member_id, "test", {"tier": "gold"})
+                profile.update(conn, rt.settings.program, member_id, "test", {"tier": "gold"})
             ids.append(member_id)
     return ids
 
@@ -127,7 +127,7 @@ def test_timeline_merges_sources_newest_first_in_stable_pages(bridge: Bridge) ->
                 actor="test",
                 request_key=f"t-{i}",
             )
-        profile.update(conn, program_id, member_id, "console:boss@shop.test", {"birthday": date(1990, 5, 17)})
+        profile.update(conn, rt.settings.program, member_id, "console:boss@shop.test", {"birthday": date(1990, 5, 17)})
     with db.read(rt.engine) as conn:
         whole = timeline.timeline(conn, program_id, member_id, limit=100)
         assert whole.next_cursor is None
@@ -175,7 +175,7 @@ def test_timeline_pages_split_items_of_one_moment_exactly_once(bridge: Bridge) -
                     actor="test",
                     request_key=f"s-{i}",
                 )
-                profile.update(conn, program_id, member_id, "test", {"tier": f"t{i}"})
+                profile.update(conn, rt.settings.program, member_id, "test", {"tier": f"t{i}"})
     finally:
         clock.install(previous)
     with db.read(rt.engine) as conn:
