@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         program_api,
         redemption_api,
         referrals_api,
+        reports_api,
         rules_api,
         segments_api,
         shops_api,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics_endpoint.register(app, app.extensions[EXTENSION_KEY])  # issue 19: GET /metrics
     tiers_api.register(app)  # issue 16: tier history, overrides, the widget's tier section
     segments_api.register(app)  # issue 16: segments with counts
+    reports_api.register(app)  # issue 18: reports as JSON and CSV
     openapi.register(app)  # issue 19: /openapi.json and /docs
     return app
 

@@ -217,6 +217,10 @@ def _success(status: int, answer: Any) -> dict[str, Any]:
     if answer is None:
         description = {302: "redirect (Location)", 304: "not modified (If-None-Match)"}.get(status, "no body")
         return {"description": description}
+    if isinstance(answer, list):  # one answer in several media types (a report: JSON, or CSV with format=csv)
+        parts = [_success(status, one) for one in answer]
+        content = {media: schema for part in parts for media, schema in part["content"].items()}
+        return {"description": " or ".join(part["description"] for part in parts), "content": content}
     if isinstance(answer, tuple):
         media_type, description = answer
         return {"description": description, "content": {media_type: {"schema": {}}}}

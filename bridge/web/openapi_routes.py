@@ -38,6 +38,8 @@ from bridge.redemption import model as redemption
 from bridge.referrals import model as referral
 from bridge.referrals import service as referrals
 from bridge.referrals.model import Reason
+from bridge.reports import catalog as reports
+from bridge.reports.export import UnknownTable
 from bridge.sync.shop_settings import ShopNotServed, ShopSettingsIn
 from bridge.web import openapi_schemas as out
 from bridge.web import schemas
@@ -50,6 +52,7 @@ from bridge.web.redemption_api import AdminRedeemIn, CancelIn, RedeemIn
 from bridge.web.redemption_api import ListQuery as RedemptionQuery
 from bridge.web.referrals_api import ClaimIn, VanityIn
 from bridge.web.referrals_api import ListQuery as ReferralQuery
+from bridge.web.reports_api import ReportQueryIn
 from bridge.web.rules_api import PreviewIn, ProfileIn
 from bridge.web.tiers_api import OverrideIn
 
@@ -466,5 +469,17 @@ OPERATIONS: dict[str, Op] = {
     ),
     "segments_admin.list_segments": Op(
         "The program's segments with their member counts", "admin", {200: out.AnyObject}
+    ),
+    # -- admin: reports (issue 18) -------------------------------------------------------------------------------------
+    "reports_api.list_reports": Op("The reports, each with its definition in a line", "admin", {200: out.ReportList}),
+    "reports_api.show_report": Op(
+        "One report, as JSON or as a CSV file",
+        "admin",
+        {200: [out.ReportOut, ("text/csv", "one of the report's tables as CSV (format=csv): UTF-8 with BOM")]},
+        (reports.UnknownReport, reports.InvalidReportQuery, UnknownShop, UnknownTable),
+        query=ReportQueryIn,
+        description="Days are the program's local days, both included (default: the last 30). docs/reports.md "
+        "defines every figure.",
+        path={"name": {"type": "string", "enum": list(reports.REPORTS)}},
     ),
 }

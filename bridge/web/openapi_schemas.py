@@ -409,3 +409,28 @@ class Readiness(_Open):
     status = fields.String(required=True, validate=validate.OneOf(["ready", "degraded", "not_ready"]))
     checks = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
     detail = fields.Dict(required=True)
+
+
+# -- admin: reports (issue 18) ---------------------------------------------------------------------------------------
+class ReportListItem(Schema):
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+
+
+class ReportList(Schema):
+    reports = fields.List(fields.Nested(ReportListItem), required=True)
+
+
+class ReportOut(_Open):
+    report = fields.String(required=True)
+    from_ = fields.String(data_key="from", required=True, metadata={"format": "date"})
+    to = fields.String(required=True, metadata={"format": "date"})
+    interval = fields.String(required=True, validate=validate.OneOf(("day", "week", "month")))
+    shop = fields.String(required=True, allow_none=True)
+    generated_at = _iso(required=True)
+    method = fields.String(required=True)
+    data = fields.Dict(
+        required=True,
+        metadata={"description": "the report's figures (docs/reports.md); amounts and rates as decimal text"},
+    )
+    tables = fields.List(fields.String(), required=True, metadata={"description": "what `table=` may name"})
