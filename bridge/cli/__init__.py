@@ -288,6 +288,9 @@ def _register_commands() -> None:
     from bridge.cli import members as cli_members  # issue 19: GDPR export and erase
 
     cli.add_command(cli_members.members)
+    from bridge.cli import reports as cli_reports  # issue 18: reports
+
+    cli.add_command(cli_reports.reports)
 
 
 @click.group("config")
