@@ -13,6 +13,7 @@ def load() -> None:
     import bridge.console.program_page  # the program: versions, drafts, publish (issue 14)
     import bridge.console.redemptions_page  # redemptions: stuck ones, retry, cancel
     import bridge.console.referrals_page  # referral funnel and list
+    import bridge.console.reports_page  # reports: tables, a chart, CSV (issue 18)
     import bridge.console.shop_settings_page  # a shop's widget secret and origins (issue 14)
     import bridge.console.shops_page  # shop connection health, reconcile now
     import bridge.console.users_page  # noqa: F401  console users (owner)

@@ -96,6 +96,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("console.members", "Members"),
     NavItem("console.redemptions", "Redemptions"),
     NavItem("console.referrals", "Referrals"),
+    NavItem("console.reports", "Reports"),
     NavItem("console.inbox", "Inbox"),
     NavItem("console.shops", "Shops"),
     NavItem("console.program", "Program"),
