@@ -125,8 +125,9 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def show(value: Any) -> Markup | str:
-    """A cell as the console shows it: integers grouped in the language's digits, decimals exact, dates ISO."""
+def show(value: Any, name: str = "") -> Markup | str:
+    """A cell as the console shows it: integers grouped in the language's digits, decimals exact, rates (a column
+    or figure whose name ends in ``rate``) as percentages, dates ISO."""
     if value is None:
         return "\u2013"
     if isinstance(value, bool):
@@ -134,6 +135,8 @@ def show(value: Any) -> Markup | str:
     if isinstance(value, int):
         return points(value)
     if isinstance(value, Decimal):
+        if name.endswith("rate"):
+            return digits(f"{value * 100:.1f} %")
         return digits(format(value, "f"))
     if isinstance(value, datetime | date):
         return digits(value.isoformat())
