@@ -266,3 +266,19 @@ def test_weeks_and_days_cut_the_same_range(club: Bridge) -> None:
         ("2026-10-20", 1000, 1000 + 300 + 400),  # r3's 300 given back, Dan's 400 pending
         ("2026-10-21", 1700, 1700),  # r5: 100 out and back
     ]
+
+
+def test_participation_in_an_invite_only_program_counts_the_members_let_in(make_bridge: Callable[..., Bridge]) -> None:
+    from bridge.storage import life
+
+    bridge = make_bridge(program={**dataset.PROGRAM, "membership": {"policy": "invite_only"}})
+    club = dataset.build(bridge)
+    with db.write(bridge.rt.engine) as conn:
+        life.update_profile(conn, "club", club.ids["alice"], TEST_NOW, joined_at=datetime(2026, 7, 10, tzinfo=UTC))
+        life.update_profile(conn, "club", club.ids["bob"], TEST_NOW, joined_at=datetime(2026, 10, 31, tzinfo=UTC))
+        # let in after the range: a customer, not a member, in it
+        life.update_profile(conn, "club", club.ids["cara"], TEST_NOW, joined_at=datetime(2026, 11, 2, tzinfo=UTC))
+    dataset.at("11-26", 12)
+    data = report(bridge, "program").data
+    # of the 6 customers seen (4 members' accounts + 2 guest orders), Alice and Bob were in the club
+    assert data["participation"] == {"members_ordering": 2, "customers_seen": 6, "rate": Decimal("0.3333")}
