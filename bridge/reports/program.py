@@ -49,7 +49,7 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     rolled = flows.rolled_until(conn, query)
     periods = query.periods()
     moved = flows.movements(conn, query, periods, rolled)
-    joined = [_joined(conn, query, period.start, period.end) for period in periods]
+    joined = flows.counts_by_period(conn, t.member.c.created_at, _member_filter(query), periods)
     total_members = _members_before(conn, query, query.end)
     program_id = query.program.id
     active_30 = overview.active_members(conn, program_id, query.now - timedelta(days=30), rolled)
@@ -107,12 +107,6 @@ def _member_filter(query: ReportQuery) -> list[ColumnElement[bool]]:
     if query.shop_id is not None:
         where.append(m.first_shop_id == query.shop_id)
     return where
-
-
-def _joined(conn: Connection, query: ReportQuery, lo: datetime, hi: datetime) -> int:
-    m = t.member.c
-    stmt = select(func.count()).where(*_member_filter(query), m.created_at >= lo, m.created_at < hi)
-    return int(conn.scalar(stmt) or 0)
 
 
 def _members_before(conn: Connection, query: ReportQuery, moment: datetime) -> int:

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from bridge.referrals.model import State
-from bridge.reports import money
+from bridge.reports import flows, money
 from bridge.reports.base import Report, ReportQuery, Table
 from bridge.reports.program import paid_in_range, rate
 from bridge.storage import tables as t
@@ -132,8 +132,13 @@ def _periods(
         )
     ).all()
     single_currency = len({s.currency for s in query.shops}) == 1
+    periods = query.periods()
+    click_where = [click.program_id == query.program.id]
+    if query.shop_id is not None:
+        click_where.append(click.shop_id == query.shop_id)
+    clicks = flows.counts_by_period(conn, click.created_at, click_where, periods)
     rows = []
-    for period in query.periods():
+    for i, period in enumerate(periods):
         counts: dict[str, int] = defaultdict(int)
         for state, created_at, ordered_at, qualified_at in moments:
             if _within(created_at, period.start, period.end) and state in REACHED:
@@ -146,7 +151,7 @@ def _periods(
         rows.append(
             (
                 period.label,
-                _clicks(conn, query, period.start, period.end),
+                clicks[i],
                 counts["claims"],
                 counts["ordered"],
                 counts["qualified"],

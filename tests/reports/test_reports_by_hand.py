@@ -259,6 +259,16 @@ def test_weeks_and_days_cut_the_same_range(club: Bridge) -> None:
     assert weeks[0]["period"] == "2026-08-01"  # clipped to the range: the ISO week began on Monday 07-27
     assert weeks[1]["period"] == "2026-08-03"
     assert sum(w["issued"] for w in weeks) == 2550
+    # Bob 08-05, Cara 09-12, Finn 09-18, Dan 10-20: the weeks from Monday 08-03, 09-07, 09-14, 10-19
+    assert [(w["period"], w["joined"]) for w in weeks if w["joined"]] == [
+        ("2026-08-03", 1),
+        ("2026-09-07", 1),
+        ("2026-09-14", 1),
+        ("2026-10-19", 1),
+    ]
+    clicks = report(club, "referrals", interval="day").data["periods"]
+    assert len(clicks) == 92
+    assert [(d["period"], d["clicks"]) for d in clicks if d["clicks"]] == [("2026-09-17", 2), ("2026-10-02", 1)]
     days = report(club, "liability", interval="day", first="2026-10-19", last="2026-10-21").data["journal"]
     # October's opening 2100 - r3 300 - r4 500 - r7 300 = 1000 on the 19th
     assert [(d["period"], d["opening"], d["closing"]) for d in days] == [
