@@ -132,3 +132,12 @@ def test_one_shop(club: Bridge) -> None:
         "GET", "/admin/v1/reports/program", query_string={**RANGE, "shop": "shop1", "format": "csv"}
     )
     assert "program-periods-shop1-2026-08-01-2026-10-31.csv" in csv_response.headers["Content-Disposition"]
+
+
+@pytest.mark.parametrize("name", ["program", "liability", "redemption", "referrals"])
+def test_the_longest_range_by_day_is_answered(club: Bridge, name: str) -> None:
+    query = {"from": "2024-01-01", "to": "2027-01-03", "interval": "day"}  # 1,099 days: the most allowed
+    response = club.admin("GET", f"/admin/v1/reports/{name}", query_string=query)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    longer = club.admin("GET", f"/admin/v1/reports/{name}", query_string={**query, "to": "2027-01-04"})
+    assert longer.status_code == 400
