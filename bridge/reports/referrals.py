@@ -131,7 +131,6 @@ def _periods(
             ref.program_id == query.program.id, ref.updated_at >= query.start, *shop
         )
     ).all()
-    single_currency = len({s.currency for s in query.shops}) == 1
     periods = query.periods()
     click_where = [click.program_id == query.program.id]
     if query.shop_id is not None:
@@ -155,7 +154,7 @@ def _periods(
                 counts["claims"],
                 counts["ordered"],
                 counts["qualified"],
-                revenue if single_currency else None,
+                money.single(query, revenue),
             )
         )
     return rows

@@ -80,6 +80,7 @@ def test_csv_dates_are_iso_and_decimals_use_a_dot(club: Bridge) -> None:
     response = club.admin("GET", "/admin/v1/reports/referrals", query_string={**RANGE, "format": "csv"})
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert rows[0] == ["period", "clicks", "claims", "ordered", "qualified", "referred_revenue"]
+    assert rows[1] == ["2026-08-01", "0", "0", "0", "0", "0.00"]  # money in the currency's decimals, even 0
     assert rows[2] == ["2026-09-01", "2", "1", "1", "0", "65.00"]
     summary = club.admin(
         "GET", "/admin/v1/reports/liability", query_string={**RANGE, "format": "csv", "table": "summary"}

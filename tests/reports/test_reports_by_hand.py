@@ -211,7 +211,7 @@ def test_referrals(club: Bridge) -> None:
             "claims": 0,
             "ordered": 0,
             "qualified": 0,
-            "referred_revenue": Decimal(0),
+            "referred_revenue": Decimal("0.00"),
         },
         {
             "period": "2026-09-01",
@@ -227,7 +227,7 @@ def test_referrals(club: Bridge) -> None:
             "claims": 2,
             "ordered": 0,
             "qualified": 1,
-            "referred_revenue": Decimal(0),
+            "referred_revenue": Decimal("0.00"),
         },
     ]
 
