@@ -35,11 +35,18 @@ def plain(value: Any) -> Any:
     return value
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def cell(value: Any) -> str:
+    """One CSV field. Text that a spreadsheet would run as a formula (``=HYPERLINK(...)`` in a reward's title)
+    is written with a leading ``'``, as OWASP advises; numbers, negative ones included, are left as they are."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
     return str(plain(value))
 
 

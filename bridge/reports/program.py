@@ -49,7 +49,7 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     rolled = flows.rolled_until(conn, query)
     periods = query.periods()
     moved = flows.movements(conn, query, periods, rolled)
-    joined = [_joined(conn, query, period.start, period.end) for period in periods]
+    joined = flows.counts_by_period(conn, t.member.c.created_at, _member_filter(query), periods)
     total_members = _members_before(conn, query, query.end)
     program_id = query.program.id
     active_30 = overview.active_members(conn, program_id, query.now - timedelta(days=30), rolled)
@@ -109,12 +109,6 @@ def _member_filter(query: ReportQuery) -> list[ColumnElement[bool]]:
     return where
 
 
-def _joined(conn: Connection, query: ReportQuery, lo: datetime, hi: datetime) -> int:
-    m = t.member.c
-    stmt = select(func.count()).where(*_member_filter(query), m.created_at >= lo, m.created_at < hi)
-    return int(conn.scalar(stmt) or 0)
-
-
 def _members_before(conn: Connection, query: ReportQuery, moment: datetime) -> int:
     m = t.member.c
     return int(conn.scalar(select(func.count()).where(*_member_filter(query), m.created_at < moment)) or 0)
@@ -135,17 +129,21 @@ def paid_in_range(query: ReportQuery) -> list[ColumnElement[bool]]:
 
 
 def _participation(conn: Connection, query: ReportQuery) -> tuple[int, int]:
+    """(members ordering, customers seen): one pass over the range's paid orders (an index-only scan of
+    ``ix_order_state_program_id_paid_at`` on PostgreSQL); a closed program needs a second one, for who was let in."""
     o, pr = t.order_state.c, t.member_profile.c
     where = paid_in_range(query)
-    members_seen = conn.scalar(select(func.count(func.distinct(o.member_id))).where(*where))
-    guests = conn.scalar(select(func.count()).where(*where, o.member_id.is_(None)))
-    ordering_stmt = select(func.count(func.distinct(o.member_id))).where(*where, o.member_id.is_not(None))
+    members_seen, guests = conn.execute(
+        select(func.count(func.distinct(o.member_id)), func.count() - func.count(o.member_id)).where(*where)
+    ).one()
+    ordering = int(members_seen or 0)
     if query.program.earning.membership.policy != "open":
         joined = select(pr.member_id).where(
             and_(pr.member_id == o.member_id, pr.joined_at.is_not(None), pr.joined_at < query.end)
         )
-        ordering_stmt = ordering_stmt.where(joined.exists())
-    return int(conn.scalar(ordering_stmt) or 0), int(members_seen or 0) + int(guests or 0)
+        ordering_stmt = select(func.count(func.distinct(o.member_id))).where(*where, joined.exists())
+        ordering = int(conn.scalar(ordering_stmt) or 0)
+    return ordering, int(members_seen or 0) + int(guests or 0)
 
 
 def _members_redeemed(conn: Connection, query: ReportQuery) -> int:

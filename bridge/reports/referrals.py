@@ -19,6 +19,7 @@ Definitions (days are the program's local days; the range is ``from``..``to``, b
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
@@ -27,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from bridge.referrals.model import State
-from bridge.reports import money
+from bridge.reports import flows, money
 from bridge.reports.base import Report, ReportQuery, Table
 from bridge.reports.program import paid_in_range, rate
 from bridge.storage import tables as t
@@ -131,30 +132,43 @@ def _periods(
             ref.program_id == query.program.id, ref.updated_at >= query.start, *shop
         )
     ).all()
-    single_currency = len({s.currency for s in query.shops}) == 1
-    rows = []
-    for period in query.periods():
-        counts: dict[str, int] = defaultdict(int)
-        for state, created_at, ordered_at, qualified_at in moments:
-            if _within(created_at, period.start, period.end) and state in REACHED:
-                counts["claims"] += 1
-            if _within(ordered_at, period.start, period.end) and state in REACHED:
-                counts["ordered"] += 1
-            if _within(qualified_at, period.start, period.end) and state == State.QUALIFIED:
-                counts["qualified"] += 1
-        revenue = sum((v for _, v, paid in orders if period.start <= paid < period.end), Decimal(0))
-        rows.append(
-            (
-                period.label,
-                _clicks(conn, query, period.start, period.end),
-                counts["claims"],
-                counts["ordered"],
-                counts["qualified"],
-                revenue if single_currency else None,
-            )
+    periods = query.periods()
+    click_where = [click.program_id == query.program.id]
+    if query.shop_id is not None:
+        click_where.append(click.shop_id == query.shop_id)
+    clicks = flows.counts_by_period(conn, click.created_at, click_where, periods)
+    ends = [period.end for period in periods]
+    counts: list[dict[str, int]] = [defaultdict(int) for _ in periods]
+    revenue = [Decimal(0) for _ in periods]
+    for state, created_at, ordered_at, qualified_at in moments:
+        for key, moment, counted in (
+            ("claims", created_at, state in REACHED),
+            ("ordered", ordered_at, state in REACHED),
+            ("qualified", qualified_at, state == State.QUALIFIED),
+        ):
+            index = _period_of(ends, periods[0].start, moment)
+            if counted and index is not None:
+                counts[index][key] += 1
+    for _, value, paid_at in orders:
+        index = _period_of(ends, periods[0].start, paid_at)
+        if index is not None:
+            revenue[index] += value
+    rows = [
+        (
+            period.label,
+            clicks[i],
+            counts[i]["claims"],
+            counts[i]["ordered"],
+            counts[i]["qualified"],
+            money.single(query, revenue[i]),
         )
+        for i, period in enumerate(periods)
+    ]
     return rows
 
 
-def _within(moment: datetime | None, lo: datetime, hi: datetime) -> bool:
-    return moment is not None and lo <= moment < hi
+def _period_of(ends: list[datetime], start: datetime, moment: datetime | None) -> int | None:
+    """The index of the period ``moment`` falls in (periods follow each other up to ``ends``), or None."""
+    if moment is None or moment < start or moment >= ends[-1]:
+        return None
+    return bisect_right(ends, moment)

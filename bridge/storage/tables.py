@@ -723,3 +723,20 @@ Index("ix_member_profile_program_id_tier", member_profile.c.program_id, member_p
 Index("ix_referral_friend_member_id", referral.c.friend_member_id)
 Index("ix_audit_log_target", audit_log.c.program_id, audit_log.c.target_type, audit_log.c.target_id, audit_log.c.id)
 Index("ix_redemption_state_id", redemption.c.state, redemption.c.id)
+
+# --- issue 18: the reports' ranges over orders and coupons (020_reports_a) ---
+Index(
+    "ix_order_state_program_id_paid_at",
+    order_state.c.program_id,
+    order_state.c.paid_at,
+    order_state.c.member_id,
+    order_state.c.status,
+)
+Index("ix_redemption_program_id_issued_at", redemption.c.program_id, redemption.c.issued_at)
+Index(
+    "ix_redemption_program_id_created_at",
+    redemption.c.program_id,
+    redemption.c.created_at,
+    redemption.c.member_id,
+    redemption.c.state,
+)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -63,7 +64,7 @@ def test_every_closing_equals_a_raw_recount(make_bridge: Callable[..., Bridge], 
     assert data["points"]["available"] + data["points"]["pending"] == journal[-1]["closing"]
 
 
-def test_the_hand_checked_liability_on_this_backend(make_bridge: Callable[..., Bridge]) -> None:
+def test_the_hand_checked_reports_on_this_backend(make_bridge: Callable[..., Bridge]) -> None:
     bridge = make_bridge(program=dataset.PROGRAM)
     dataset.build(bridge)
     dataset.at("11-26", 12)
@@ -72,3 +73,13 @@ def test_the_hand_checked_liability_on_this_backend(make_bridge: Callable[..., B
         data = catalog.REPORTS["liability"](conn, query).data
     assert [row["closing"] for row in data["journal"]] == [1550, 2100, 1560]
     assert data["points"] == {"available": 1160, "pending": 400}
+    # the statements that name each row's period (a CASE) and the order and coupon ranges, on this backend too
+    by_day = catalog.parse_query(bridge.rt.settings, TEST_NOW, first="2024-01-01", last="2027-01-03", interval="day")
+    with db.read(bridge.rt.engine) as conn:
+        program = catalog.REPORTS["program"](conn, by_day).data
+        referrals = catalog.REPORTS["referrals"](conn, by_day).data
+        redemption = catalog.REPORTS["redemption"](conn, query).data
+    assert program["members"]["joined"] == 6 and program["totals"]["issued"] == 1200 + 2550 + 600
+    assert sum(day["clicks"] for day in referrals["periods"]) == 4
+    assert program["participation"]["customers_seen"] == 7  # and Eve (E-1), A-1's Alice already counted
+    assert redemption["revenue"]["amount"] == Decimal("122.00")

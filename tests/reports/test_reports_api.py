@@ -80,6 +80,7 @@ def test_csv_dates_are_iso_and_decimals_use_a_dot(club: Bridge) -> None:
     response = club.admin("GET", "/admin/v1/reports/referrals", query_string={**RANGE, "format": "csv"})
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert rows[0] == ["period", "clicks", "claims", "ordered", "qualified", "referred_revenue"]
+    assert rows[1] == ["2026-08-01", "0", "0", "0", "0", "0.00"]  # money in the currency's decimals, even 0
     assert rows[2] == ["2026-09-01", "2", "1", "1", "0", "65.00"]
     summary = club.admin(
         "GET", "/admin/v1/reports/liability", query_string={**RANGE, "format": "csv", "table": "summary"}
@@ -132,3 +133,12 @@ def test_one_shop(club: Bridge) -> None:
         "GET", "/admin/v1/reports/program", query_string={**RANGE, "shop": "shop1", "format": "csv"}
     )
     assert "program-periods-shop1-2026-08-01-2026-10-31.csv" in csv_response.headers["Content-Disposition"]
+
+
+@pytest.mark.parametrize("name", ["program", "liability", "redemption", "referrals"])
+def test_the_longest_range_by_day_is_answered(club: Bridge, name: str) -> None:
+    query = {"from": "2024-01-01", "to": "2027-01-03", "interval": "day"}  # 1,099 days: the most allowed
+    response = club.admin("GET", f"/admin/v1/reports/{name}", query_string=query)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    longer = club.admin("GET", f"/admin/v1/reports/{name}", query_string={**query, "to": "2027-01-04"})
+    assert longer.status_code == 400

@@ -211,7 +211,7 @@ def test_referrals(club: Bridge) -> None:
             "claims": 0,
             "ordered": 0,
             "qualified": 0,
-            "referred_revenue": Decimal(0),
+            "referred_revenue": Decimal("0.00"),
         },
         {
             "period": "2026-09-01",
@@ -227,7 +227,7 @@ def test_referrals(club: Bridge) -> None:
             "claims": 2,
             "ordered": 0,
             "qualified": 1,
-            "referred_revenue": Decimal(0),
+            "referred_revenue": Decimal("0.00"),
         },
     ]
 
@@ -259,6 +259,16 @@ def test_weeks_and_days_cut_the_same_range(club: Bridge) -> None:
     assert weeks[0]["period"] == "2026-08-01"  # clipped to the range: the ISO week began on Monday 07-27
     assert weeks[1]["period"] == "2026-08-03"
     assert sum(w["issued"] for w in weeks) == 2550
+    # Bob 08-05, Cara 09-12, Finn 09-18, Dan 10-20: the weeks from Monday 08-03, 09-07, 09-14, 10-19
+    assert [(w["period"], w["joined"]) for w in weeks if w["joined"]] == [
+        ("2026-08-03", 1),
+        ("2026-09-07", 1),
+        ("2026-09-14", 1),
+        ("2026-10-19", 1),
+    ]
+    clicks = report(club, "referrals", interval="day").data["periods"]
+    assert len(clicks) == 92
+    assert [(d["period"], d["clicks"]) for d in clicks if d["clicks"]] == [("2026-09-17", 2), ("2026-10-02", 1)]
     days = report(club, "liability", interval="day", first="2026-10-19", last="2026-10-21").data["journal"]
     # October's opening 2100 - r3 300 - r4 500 - r7 300 = 1000 on the 19th
     assert [(d["period"], d["opening"], d["closing"]) for d in days] == [
@@ -266,3 +276,19 @@ def test_weeks_and_days_cut_the_same_range(club: Bridge) -> None:
         ("2026-10-20", 1000, 1000 + 300 + 400),  # r3's 300 given back, Dan's 400 pending
         ("2026-10-21", 1700, 1700),  # r5: 100 out and back
     ]
+
+
+def test_participation_in_an_invite_only_program_counts_the_members_let_in(make_bridge: Callable[..., Bridge]) -> None:
+    from bridge.storage import life
+
+    bridge = make_bridge(program={**dataset.PROGRAM, "membership": {"policy": "invite_only"}})
+    club = dataset.build(bridge)
+    with db.write(bridge.rt.engine) as conn:
+        life.update_profile(conn, "club", club.ids["alice"], TEST_NOW, joined_at=datetime(2026, 7, 10, tzinfo=UTC))
+        life.update_profile(conn, "club", club.ids["bob"], TEST_NOW, joined_at=datetime(2026, 10, 31, tzinfo=UTC))
+        # let in after the range: a customer, not a member, in it
+        life.update_profile(conn, "club", club.ids["cara"], TEST_NOW, joined_at=datetime(2026, 11, 2, tzinfo=UTC))
+    dataset.at("11-26", 12)
+    data = report(bridge, "program").data
+    # of the 6 customers seen (4 members' accounts + 2 guest orders), Alice and Bob were in the club
+    assert data["participation"] == {"members_ordering": 2, "customers_seen": 6, "rate": Decimal("0.3333")}
