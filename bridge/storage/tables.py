@@ -723,3 +723,25 @@ Index("ix_member_profile_program_id_tier", member_profile.c.program_id, member_p
 Index("ix_referral_friend_member_id", referral.c.friend_member_id)
 Index("ix_audit_log_target", audit_log.c.program_id, audit_log.c.target_type, audit_log.c.target_id, audit_log.c.id)
 Index("ix_redemption_state_id", redemption.c.state, redemption.c.id)
+
+# --- issue 18: segment history for the rfm report (021_reports_segments), written by bridge/reports/segment_history.py
+# at the first nightly scoring of each local month: how many members moved from which RFM segment to which.
+report_segment_snapshot = Table(
+    "report_segment_snapshot",
+    metadata,
+    Column("program_id", String(64), ForeignKey("program.id"), primary_key=True),
+    Column("month", Date(), primary_key=True),  # first day of the program's local month
+    Column("from_segment", String(64), primary_key=True),  # at the previous snapshot; "" when not scored then
+    Column("to_segment", String(64), primary_key=True),  # now; "" when no longer scored
+    Column("members", BigInteger, nullable=False),
+)
+
+# Each member's RFM segment at the latest snapshot: what the next month's movement is counted from.
+report_segment_member = Table(
+    "report_segment_member",
+    metadata,
+    Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("segment", String(64), nullable=False),
+    Column("month", Date(), nullable=False),
+)

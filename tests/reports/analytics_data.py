@@ -65,7 +65,7 @@ ORDERS: list[tuple[str, str, int | None, datetime | None, str, str, str]] = [
     ("b2", SHOP, 2, noon(9, 2), "processing", "70.00", "0"),
     ("c1", SHOP, 3, noon(8, 15), "completed", "20.00", "0"),
     ("c2", SHOP, 3, noon(8, 29), "refunded", "20.00", "20.00"),
-    ("c3", SHOP, 3, noon(9, 10), "completed", "25.00", ""),
+    ("c3", SHOP, 3, noon(9, 10), "completed", "25.00", "0"),
     ("d1", SHOP, 4, noon(9, 5), "completed", "80.00", "0"),
     ("d2", SHOP, 4, noon(10, 5), "completed", "40.00", "15.00"),
     ("e1", SHOP, 5, noon(9, 20), "completed", "45.50", "0"),
