@@ -56,7 +56,7 @@ class Money:
 
     def amount(self, minor: int | None) -> Decimal:
         """Minor units (an exact integer sum) as a Decimal of the currency."""
-        return Decimal(int(minor or 0)).scaleb(-self.minor_unit)
+        return Decimal(int(minor or 0)).scaleb(-self.minor_unit).quantize(Decimal(1).scaleb(-self.minor_unit))
 
     def per(self, minor: int | None, count: int | None, places: int | None = None) -> Decimal | None:
         """``minor / count`` in the currency, to the minor unit (or ``places``); None for no count."""
