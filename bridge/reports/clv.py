@@ -62,7 +62,8 @@ def years_before(day: date, years: int) -> date:
 
 
 def build(conn: Connection, query: ReportQuery) -> Report:
-    cur = a.money(query)
+    cur = a.money(query, conn)
+    a.tune(conn)
     program_id = query.program.id
     policy = query.program.earning.membership.policy
     after = query.last + timedelta(days=1)

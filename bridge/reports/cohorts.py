@@ -38,7 +38,8 @@ COLUMNS = (
 
 
 def build(conn: Connection, query: ReportQuery) -> Report:
-    cur = a.money(query)
+    cur = a.money(query, conn)
+    a.tune(conn)
     program_id = query.program.id
     policy = query.program.earning.membership.policy
     months = a.month_starts(query.first, query.last)

@@ -51,19 +51,22 @@ COLUMNS = (
 
 
 def build(conn: Connection, query: ReportQuery) -> Report:
-    cur = a.money(query)
+    cur = a.money(query, conn)
+    a.tune(conn)
     program_id = query.program.id
     policy = query.program.earning.membership.policy
     groups = ("engaged", "not_engaged") if policy == "open" else ("members", "others")
     when = a.paid(program_id, cur, query.start, query.end)
-    moment = a.epoch_seconds(o.paid_at, conn.dialect.name)
+    dialect = conn.dialect.name
 
     per_customer = (
         select(
             o.member_id.label("member_id"),
             func.count().label("n"),
             func.sum(a.net_minor(cur)).label("revenue"),
-            (func.max(moment) - func.min(moment)).label("span"),
+            (a.epoch_seconds(func.max(o.paid_at), dialect) - a.epoch_seconds(func.min(o.paid_at), dialect)).label(
+                "span"
+            ),
         )
         .where(when, o.member_id.is_not(None))
         .group_by(o.member_id)

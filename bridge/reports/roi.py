@@ -47,7 +47,8 @@ COLUMNS = (
 
 
 def build(conn: Connection, query: ReportQuery) -> Report:
-    cur = a.money(query)
+    cur = a.money(query, conn)
+    a.tune(conn)
     program_id = query.program.id
     policy = query.program.earning.membership.policy
     last_month = query.last.replace(day=1)
