@@ -31,12 +31,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from bench import console  # noqa: E402
 from bench.common import copy_tables, databases  # noqa: E402
 from bridge.bootstrap import prepare_database  # noqa: E402
-from bridge.reports import rollup  # noqa: E402
+from bridge.reports import analytics, rollup  # noqa: E402
 from bridge.reports.base import Builder, ReportQuery  # noqa: E402
 from bridge.reports.days import local_day  # noqa: E402
 from bridge.runtime import Runtime  # noqa: E402
@@ -132,7 +132,20 @@ def builders() -> dict[str, Builder]:
     return found
 
 
-def timed(label: str, runs: int, target: float, call: Callable[[], object]) -> tuple[float, float]:
+def baseline(conn: Any, query: ReportQuery) -> object:
+    """One pass over the range's paid orders (count, net sum): the least any exact report over them reads. The
+    reports' times are also given as a multiple of it, which the machine's load changes much less than seconds."""
+    cur = analytics.money(query, conn)
+    analytics.tune(conn)
+    stmt = select(func.count(), func.sum(analytics.net_minor(cur))).where(
+        analytics.paid(query.program.id, cur, query.start, query.end)
+    )
+    return conn.execute(stmt).one()
+
+
+def timed(
+    label: str, runs: int, target: float, call: Callable[[], object], base: float | None = None
+) -> tuple[float, float]:
     started = time.perf_counter()
     call()  # warm: plans cached, pages in memory
     warm = time.perf_counter() - started
@@ -144,8 +157,9 @@ def timed(label: str, runs: int, target: float, call: Callable[[], object]) -> t
     p50 = statistics.median(seconds)
     p95 = sorted(seconds)[max(0, round(0.95 * runs) - 1)]
     verdict = "met" if p95 < target else "NOT met"
+    ratio = f"{p50 / base:5.1f} x baseline" if base else " " * 14
     sys.stdout.write(
-        f"  {label:<18} p50 {p50 * 1000:8.1f} ms   p95 {p95 * 1000:8.1f} ms   first {warm * 1000:8.1f} ms   "
+        f"  {label:<18} p50 {p50 * 1000:8.1f} ms   p95 {p95 * 1000:8.1f} ms   first {warm * 1000:8.1f} ms   {ratio}   "
         f"(target < {target:.0f} s: {verdict}; {runs} runs)\n"
     )
     sys.stdout.flush()
@@ -182,13 +196,21 @@ def run(label: str, database_url: str, data_dir: Path, members: int, runs: int) 
     )
     with open("/proc/loadavg") as load:
         sys.stdout.write(f"  load average before timing: {load.read().split()[:3]}\n")
+
+    def scan() -> object:
+        with db.read(rt.engine) as conn:
+            return baseline(conn, query)
+
+    base, _ = timed("baseline (scan)", runs, TARGET[label], scan)
     for name, build in builders().items():
 
         def call(build: Builder = build) -> object:
             with db.read(rt.engine) as conn:
                 return build(conn, query)
 
-        timed(name, runs, TARGET[label], call)
+        timed(name, runs, TARGET[label], call, base)
+        with open("/proc/loadavg") as load:
+            sys.stdout.write(f"    load average: {load.read().split()[:3]}\n")
     rt.close()
 
 

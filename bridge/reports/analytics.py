@@ -79,11 +79,14 @@ def money(query: ReportQuery, conn: Connection) -> Money:
 
 def tune(conn: Connection) -> None:
     """PostgreSQL, for this read transaction only (``SET LOCAL``): no JIT (compiling these one-off aggregates cost
-    more than a second of the report's time on a year of orders) and enough ``work_mem`` to hash a year of orders
-    by member in memory instead of sorting on disk."""
+    more than a second of the report's time on a year of orders), enough ``work_mem`` to hash a year of orders by
+    member in memory instead of sorting on disk, and no parallel workers: the planner's parallel hash joins had
+    every worker aggregate the whole year of orders again for its own copy of the inner side (three times the
+    work, measured with ``bench/reports.py``)."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL jit = off")
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
 
 
 def ratio(part: int | None, whole: int | None, places: int = 4) -> Decimal | None:

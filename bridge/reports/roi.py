@@ -26,7 +26,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Numeric, and_, case, cast, func, select
+from sqlalchemy import BigInteger, Connection, Numeric, and_, case, cast, func, literal, select, union_all
 
 from bridge.reports import analytics as a
 from bridge.reports.base import Report, ReportQuery, Table
@@ -53,25 +53,24 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     policy = query.program.earning.membership.policy
     last_month = query.last.replace(day=1)
     months = [a.add_months(last_month, -n) for n in range(COHORT_MONTHS - 1, -1, -1)]
-    everyone = a.selectable_members(program_id, policy, query.end).cte("everyone")
+    everyone = a.selectable_members(program_id, policy, query.end).subquery("everyone")
     e = everyone.c
-    revenue = (
-        select(o.member_id.label("member_id"), func.sum(a.net_minor(cur)).label("revenue"))
-        .where(a.paid(program_id, cur, query.start, query.end), o.member_id.is_not(None))
-        .group_by(o.member_id)
-        .cte("revenue")
-    )
-    keyed = (
-        select(
-            a.month_index(e.joined_at, months, query).label("cohort"),
-            case((a.engaged(e.member_id, query.end), 1), else_=0).label("engaged"),
-            func.coalesce(revenue.c.revenue, 0).label("revenue"),
-        )
-        .select_from(everyone.outerjoin(revenue, revenue.c.member_id == e.member_id))
-        .subquery("keyed")
-    )
+    # each member's cohort and engagement once (a CTE used twice: PostgreSQL materialises it), then the members
+    # and their orders' values summed by (cohort, engaged) straight away: no per-member grouping of the orders
+    keyed = select(
+        e.member_id,
+        a.month_index(e.joined_at, months, query).label("cohort"),
+        case((a.engaged(e.member_id, query.end), 1), else_=0).label("engaged"),
+    ).cte("keyed")
     k = keyed.c
-    stmt = select(k.cohort, k.engaged, func.count(), func.sum(k.revenue)).group_by(k.cohort, k.engaged)
+    both = union_all(
+        select(k.cohort, k.engaged, literal(1, BigInteger).label("member"), literal(0, BigInteger).label("net")),
+        select(k.cohort, k.engaged, literal(0, BigInteger), a.net_minor(cur))
+        .select_from(keyed.join(t.order_state, o.member_id == k.member_id))
+        .where(a.paid(program_id, cur, query.start, query.end)),
+    ).subquery("both")
+    b = both.c
+    stmt = select(b.cohort, b.engaged, func.sum(b.member), func.sum(b.net)).group_by(b.cohort, b.engaged)
     cells: dict[int, dict[int, tuple[int, int]]] = {}
     for cohort, is_engaged, members, minor in conn.execute(stmt):
         cells.setdefault(int(cohort), {})[int(is_engaged)] = (int(members), int(minor or 0))
