@@ -26,7 +26,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Float, Integer, Numeric, and_, case, cast, exists, func, literal, select
+from sqlalchemy import BigInteger, Connection, Float, Integer, and_, case, cast, exists, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.errors import ShopRequired
@@ -111,17 +111,17 @@ def paid(program_id: str, cur: Money, start: datetime | None = None, end: dateti
 
 
 def net_minor(cur: Money) -> ColumnElement[int]:
-    """An order's net value in minor units: ``(total - refunded_total) x 10^minor_unit``, at least 0.
+    """An order's net value in minor units: ``round((total - refunded_total) x 10^minor_unit)``, at least 0.
 
-    Both are decimal strings with at most ``minor_unit`` decimals. PostgreSQL computes in ``numeric`` (exact);
-    SQLite has no decimal type, so its float difference is rounded to the minor unit (exact for any amount below
-    2^53 minor units). Few operations per order: this runs on every order of a year."""
+    Both are decimal strings with at most ``minor_unit`` decimals, read as doubles: their difference is within
+    far less than half a minor unit of the true one for any amount below 2^53 minor units, so the rounded integer
+    is exact, and summing integers stays exact. Why not ``numeric`` on PostgreSQL: parsing text to numeric was
+    most of a report's time (a year of 500k orders: 310 ms summed as numeric, 190 ms as doubles, 55 ms to count
+    them); SQLite has no decimal type anyway."""
     scale = 10**cur.minor_unit
-    if cur.dialect == "sqlite":
-        difference = cast(o.total, Float) - cast(o.refunded_total, Float)
-        return func.max(cast(func.round(difference * scale), BigInteger), 0)
-    difference = cast(o.total, Numeric()) - cast(o.refunded_total, Numeric())
-    return func.greatest(cast(difference * scale, BigInteger), 0)
+    difference = cast(o.total, Float) - cast(o.refunded_total, Float)
+    minor = cast(func.round(difference * scale), BigInteger)
+    return func.max(minor, 0) if cur.dialect == "sqlite" else func.greatest(minor, 0)
 
 
 def epoch_seconds(column: Any, dialect: str) -> ColumnElement[Any]:
