@@ -115,3 +115,10 @@ class TierIsEarned(BridgeError):
 class UnknownSegment(BridgeError):
     code = "segment_not_found"
     status = 404
+
+
+class ShopRequired(BridgeError):
+    """A money report over shops of several currencies: sums of different currencies mean nothing (issue 18)."""
+
+    code = "shop_required"
+    status = 400

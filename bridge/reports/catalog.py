@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from bridge.config import Settings
 from bridge.errors import BridgeError, UnknownShop
-from bridge.reports import base, liability, program, redemption, referrals
+from bridge.reports import base, clv, cohorts, liability, members_vs_others, program, redemption, referrals, rfm, roi
 from bridge.reports.base import INTERVALS, Builder, Interval, ReportQuery
 from bridge.reports.days import local_day
 
@@ -35,7 +35,11 @@ REPORTS: dict[str, Builder] = {
     "liability": liability.build,
     "redemption": redemption.build,
     "referrals": referrals.build,
-    # reports-b (issue 18): "members_vs_others", "cohorts", "rfm", "clv", "roi" -- one line each, added at merge
+    "members_vs_others": members_vs_others.build,
+    "cohorts": cohorts.build,
+    "rfm": rfm.build,
+    "clv": clv.build,
+    "roi": roi.build,
 }
 
 

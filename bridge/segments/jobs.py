@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 
 from bridge.jobs.schedule import PeriodicJob, register
+from bridge.reports import segment_history
 from bridge.runtime import Runtime
 from bridge.storage import db
 from bridge.storage import segments as store
@@ -20,6 +21,7 @@ def run_scoring(rt: Runtime, now: datetime) -> dict[str, int]:
         scored = store.score(conn, program.id, now)
         store.fill(conn, program.id, program.segments, now)
         counts = store.counts(conn, program.id)
+        segment_history.snapshot(conn, program.id, program.earning.timezone, now)  # issue 18: the rfm report's months
     log.info("segments: %s buyers scored; %s", scored, counts)
     return counts
 

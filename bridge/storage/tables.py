@@ -740,3 +740,25 @@ Index(
     redemption.c.member_id,
     redemption.c.state,
 )
+
+# --- issue 18: segment history for the rfm report (021_reports_segments), written by bridge/reports/segment_history.py
+# at the first nightly scoring of each local month: how many members moved from which RFM segment to which.
+report_segment_snapshot = Table(
+    "report_segment_snapshot",
+    metadata,
+    Column("program_id", String(64), ForeignKey("program.id"), primary_key=True),
+    Column("month", Date(), primary_key=True),  # first day of the program's local month
+    Column("from_segment", String(64), primary_key=True),  # at the previous snapshot; "" when not scored then
+    Column("to_segment", String(64), primary_key=True),  # now; "" when no longer scored
+    Column("members", BigInteger, nullable=False),
+)
+
+# Each member's RFM segment at the latest snapshot: what the next month's movement is counted from.
+report_segment_member = Table(
+    "report_segment_member",
+    metadata,
+    Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("segment", String(64), nullable=False),
+    Column("month", Date(), nullable=False),
+)
