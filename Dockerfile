@@ -15,11 +15,14 @@ FROM python:3.12-slim AS build
 RUN apt-get update \
     && apt-get install -y --no-install-recommends build-essential \
     && rm -rf /var/lib/apt/lists/*
-WORKDIR /src
+# Installed editable from a source tree kept in the image, as scripts/bootstrap installs it: the widget's script
+# is served from the tree's widgets/ folder (bridge/web/widget_assets.py), which a plain wheel does not carry.
+WORKDIR /opt/loyalty-bridge/app
 COPY pyproject.toml README.md LICENSE ./
 COPY bridge ./bridge
-RUN python -m venv /opt/loyalty-bridge \
-    && /opt/loyalty-bridge/bin/pip install --no-cache-dir --disable-pip-version-check .
+COPY widgets ./widgets
+RUN python -m venv /opt/loyalty-bridge/venv \
+    && /opt/loyalty-bridge/venv/bin/pip install --no-cache-dir --disable-pip-version-check -e .
 
 FROM python:3.12-slim
 # A system user without a login shell: the processes never run as root.
@@ -27,7 +30,7 @@ RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/loyalty-bridge
         --shell /usr/sbin/nologin bridge \
     && mkdir -p /etc/loyalty-bridge
 COPY --from=build /opt/loyalty-bridge /opt/loyalty-bridge
-ENV PATH=/opt/loyalty-bridge/bin:$PATH \
+ENV PATH=/opt/loyalty-bridge/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     BRIDGE_CONFIG=/etc/loyalty-bridge/config.yaml \

@@ -19,6 +19,7 @@ import yaml
 from bridge.cli import cli
 from bridge.config import load_settings
 from bridge.config_schema import reference_markdown
+from bridge.web.widget_assets import WIDGETS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "compose.yaml"
@@ -121,6 +122,11 @@ def test_the_image_runs_a_bridge_command_as_a_user_other_than_root() -> None:
     assert_bridge_command(cmd)
     for name in re.findall(r"\b(BRIDGE_\w+)=", DOCKERFILE.read_text()):
         assert_known_variable(name)
+    # The widget's script is served from the source tree's widgets/ beside bridge/ (widget_assets.WIDGETS_DIR):
+    # the image keeps that tree and installs it editable, as scripts/bootstrap does.
+    assert WIDGETS_DIR.relative_to(ROOT) == Path("widgets")
+    assert "COPY widgets ./widgets" in lines and "COPY bridge ./bridge" in lines
+    assert any(line.endswith("pip install --no-cache-dir --disable-pip-version-check -e .") for line in lines)
 
 
 def _units() -> list[Path]:
