@@ -22,6 +22,7 @@ Prints figures and the load average; exits 0.
 from __future__ import annotations
 
 import argparse
+import http.client
 import logging
 import os
 import random
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -118,6 +120,45 @@ def timed(reads: int, call: Callable[[int], object]) -> list[float]:
     return seconds
 
 
+def timed_pair(reads: int, a: Callable[[int], object], b: Callable[[int], object]) -> tuple[list[float], list[float]]:
+    """``a`` and ``b`` alternately, so both see the same moments of a shared machine."""
+    for i in range(min(50, reads)):
+        a(i)
+        b(i)
+    seconds_a, seconds_b = [], []
+    for i in range(reads):
+        for call, seconds in ((a, seconds_a), (b, seconds_b)):
+            started = time.perf_counter()
+            call(i)
+            seconds.append(time.perf_counter() - started)
+    return seconds_a, seconds_b
+
+
+def server_seconds(rt: Runtime, member_ids: list[int]) -> list[float]:
+    """The balance statement's execution time inside PostgreSQL (``EXPLAIN ANALYZE`` of the very statement
+    ``ledger.balance`` sends, caught on its way out), without the client's part."""
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def catch(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        sent.append((statement, dict(parameters)))
+
+    with db.read(rt.engine) as conn:
+        event.listen(rt.engine, "before_cursor_execute", catch)
+        try:
+            ledger.balance(conn, member_ids[0])
+        finally:
+            event.remove(rt.engine, "before_cursor_execute", catch)
+        statement, parameters = sent[-1]
+        member_key = next(k for k, v in parameters.items() if k.startswith("member_id") and v == member_ids[0])
+        out = []
+        for member_id in member_ids:
+            plan = conn.exec_driver_sql(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", {**parameters, member_key: member_id}
+            ).scalar()
+            out.append(plan[0]["Execution Time"] / 1000)
+    return out
+
+
 def balance_reads(rt: Runtime, members: int, reads: int) -> None:
     rng = random.Random(11)
     picks = [rng.randint(1, members) for _ in range(reads)]
@@ -126,7 +167,16 @@ def balance_reads(rt: Runtime, members: int, reads: int) -> None:
         with db.read(rt.engine) as conn:
             return ledger.balance(conn, picks[i])
 
-    percentiles("balance (ledger.balance)", timed(reads, service), BALANCE_TARGET_MS)
+    def floor(i: int) -> object:
+        # The same read transaction around a query that reads nothing: what the machine (pool checkout, round
+        # trips, a loaded scheduler) costs whatever the query. Measured in the same loop as the balance.
+        with db.read(rt.engine) as conn:
+            return conn.exec_driver_sql("SELECT 1").scalar()
+
+    balance_seconds, floor_seconds = timed_pair(reads, service, floor)
+    percentiles("balance (ledger.balance)", balance_seconds, BALANCE_TARGET_MS)
+    percentiles("  the same transaction, SELECT 1", floor_seconds)
+    percentiles("  its query inside PostgreSQL", server_seconds(rt, picks[: min(reads, 500)]))
 
     app = create_app(rt.settings)
     client = app.test_client()
@@ -166,7 +216,8 @@ def ingest_rounds(urls: dict[str, str], data: Path, requests: int, rounds: int, 
             app, path = ("bench.bare_app:app", "/bare") if name == "bare" else ("bridge:create_app()", "")
             port = ingest.free_port()
             procs[name] = (ingest.gunicorn(app, port, env), port, path or f"/webhooks/woocommerce/{SHOP}")
-            ingest.load(port, procs[name][2], bodies[:200], concurrency)  # warm-up
+            first_answer(port, procs[name][2], bodies[0])
+            ingest.load(port, procs[name][2], bodies[1:200], concurrency)  # warm-up
         for _ in range(rounds):
             for name, (_, port, path) in procs.items():
                 rate, latencies = ingest.load(port, path, bodies[200:], concurrency)
@@ -185,6 +236,18 @@ def ingest_rounds(urls: dict[str, str], data: Path, requests: int, rounds: int, 
             f"{', '.join(f'{r:,.0f}' for r in rates[name])}), p99 {statistics.median(p99s[name]):.1f} ms\n"
         )
     return out
+
+
+def first_answer(port: int, path: str, delivery: tuple[bytes, dict[str, str]]) -> None:
+    """Wait for the first answer: gunicorn listens before its workers have loaded the app, which on a loaded machine
+    takes longer than the load's 10 s timeout."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn.request("POST", path, body=delivery[0], headers=delivery[1])
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    if response.status != 200:
+        raise SystemExit(f"{path} answered {response.status}")
 
 
 def verdict(label: str, big: float, empty: float) -> None:
