@@ -149,11 +149,18 @@ def _process_due(rt: Runtime, shop_id: str) -> int:
                     _record_failure(rt, conn, delivery, deferral)
             batch = ready
         parsed: list[_Parsed] = []
-        for delivery in batch:
+        for index, delivery in enumerate(batch):
             try:
-                parsed.append(_Parsed(delivery, events.get(delivery.id) or _parse(connector, delivery)))
+                event = events.get(delivery.id) or _parse(connector, delivery)
             except Exception as exc:  # nothing of it can apply: it fails alone, the batch goes on
                 _record_failure(rt, conn, delivery, exc)
+                continue
+            parsed.append(_Parsed(delivery, event))
+            if event.kind == EventKind.CUSTOMER_DELETED and index + 1 < len(batch):
+                # Erasing the account's member scrubs its pending deliveries: those after this one are read
+                # again by the next batch, as they would be one delivery at a time.
+                seen -= len(batch) - index - 1
+                break
         segments = _segments(parsed)
         try:
             with conn.begin_nested():
