@@ -381,3 +381,39 @@ def test_a_mixed_inbox_drained_in_pages_ends_where_one_delivery_at_a_time_does(
         _drain(rt)
     assert _inbox(pair.batched) == _inbox(pair.reference)
     assert meaning(pair.batched) == meaning(pair.reference)
+
+
+@pytest.mark.parametrize("backend", BOTH_BACKENDS)
+@pytest.mark.parametrize("pair", WITHOUT_REFERRALS, indirect=True)
+def test_a_drain_batch_of_new_orders_costs_a_few_statements_not_a_few_per_delivery(pair: Pair) -> None:
+    """The drain takes the page route (the property above would also pass if every batch fell back)."""
+    rt = pair.batched
+    _store(rt, [("order.updated", payload(Snap(i, "completed", 0, f"new{i}@example.test", 0, ()))) for i in range(50)])
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(rt.engine, "before_cursor_execute", count)
+    try:
+        _drain(rt)
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", count)
+    assert _inbox(rt) == [("order.updated", str(1000 + i), "done", 1, None) for i in range(50)]
+    assert len(meaning(rt)["ledger"]) == 50
+    assert len(statements) <= 12, "; ".join(s[:60] for s in statements)
+
+
+@pytest.mark.parametrize("backend", BOTH_BACKENDS)
+@pytest.mark.parametrize("pair", WITHOUT_REFERRALS, indirect=True)
+def test_a_delivery_that_fails_in_a_page_fails_alone_and_the_rest_of_the_page_applies(
+    pair: Pair, refusing_observer: None
+) -> None:
+    rt = pair.batched
+    emails = ["a@example.test", "b@example.test", REFUSED, "c@example.test", "d@example.test"]
+    _store(rt, [("order.updated", payload(Snap(i, "completed", 0, email, 0, ()))) for i, email in enumerate(emails)])
+    _drain(rt)
+    inbox = _inbox(rt)
+    assert [row[2:4] for row in inbox] == [("done", 1), ("done", 1), ("pending", 1), ("done", 1), ("done", 1)]
+    assert "the observer could not take this order now" in (inbox[2][4] or "")
+    assert sorted(row[1] for row in meaning(rt)["ledger"]) == [0, 1, 2, 3]  # four members earned, the refused none
