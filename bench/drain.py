@@ -1,4 +1,5 @@
-"""Drain benchmark: inbox rows applied to the ledger per second (target >= 500/s).
+"""Drain benchmark: inbox rows applied to the ledger per second (targets, issue 19: >= 3,000/s on SQLite, >= 1,500/s
+on PostgreSQL, one worker).
 
     .venv/bin/python bench/drain.py [--db sqlite|postgresql|both] [--count 20000]
 
@@ -33,7 +34,7 @@ from bridge.storage import tables as t  # noqa: E402
 from bridge.storage.clock import utcnow  # noqa: E402
 from tests.support import woo  # noqa: E402
 
-TARGET = 500.0
+TARGETS = {"SQLite (WAL)": 3000.0, "PostgreSQL": 1500.0}
 SHOP = "bench"
 
 
@@ -65,18 +66,20 @@ def run(database_url: str, data_dir: Path, count: int) -> float:
                 body=body,
                 now=utcnow(),
             )
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     done = 0
     while (n := process_due(rt, SHOP)) > 0:
         done += n
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started  # this process only (not PostgreSQL's): steadier on a busy machine
     with db.read(rt.engine) as conn:
         entries = conn.scalar(select(func.count()).select_from(t.ledger_entry)) or 0
         members = conn.scalar(select(func.count()).select_from(t.member)) or 0
     rt.close()
     rate = done / elapsed
     sys.stdout.write(
-        f"  {done} deliveries in {elapsed:.1f} s = {rate:,.0f}/s; {members} members, {entries} ledger entries\n"
+        f"  {done} deliveries in {elapsed:.1f} s = {rate:,.0f}/s ({cpu:.1f} s of the drain's CPU = {done / cpu:,.0f}"
+        f" per CPU second); {members} members, {entries} ledger entries\n"
     )
     return rate
 
@@ -90,7 +93,8 @@ def main() -> None:
         for label, url in databases(args.db, Path(tmp)):
             sys.stdout.write(f"{label}:\n")
             rate = run(url, Path(tmp), args.count)
-            sys.stdout.write(f"  target >= {TARGET:.0f}/s: {'met' if rate >= TARGET else 'NOT met'}\n")
+            target = TARGETS[label]
+            sys.stdout.write(f"  target >= {target:,.0f}/s: {'met' if rate >= target else 'NOT met'}\n")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""A page of order snapshots (backfill, reconciliation) applied together: the same decisions, far fewer round trips.
+"""A page of order snapshots applied together: the same decisions, far fewer round trips. Backfill and
+reconciliation pages, and the runs of order snapshots in a drain batch (``bridge/inbox/service.py``).
 
 ``apply_order`` costs about four statements per snapshot: create-and-lock the order's state, find the member,
 post the earn entry, save the state. A backfill page of 100 past orders was 400 round trips; here it is about

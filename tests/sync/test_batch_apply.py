@@ -17,6 +17,7 @@ e-mail are then its), or an account whose e-mail selects a guest member it must 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -28,15 +29,21 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, select
+from sqlalchemy import Connection, event, select
 
 from bridge import features
 from bridge.bootstrap import prepare_database
 from bridge.config import load_settings
+from bridge.connectors.base import ShopOrder
 from bridge.embedded_redis import EmbeddedRedis
+from bridge.inbox.dispatch import ORDER_OBSERVERS
+from bridge.inbox.service import process_due
+from bridge.orders.service import ShopContext
 from bridge.runtime import Runtime, use_runtime
 from bridge.storage import db, migrate
+from bridge.storage import inbox as inbox_store
 from bridge.storage import tables as t
+from bridge.storage.clock import utcnow
 from bridge.storage.db import make_engine
 from bridge.sync.apply import apply_as_page, apply_customers, apply_one_by_one
 from tests.conftest import base_config
@@ -167,6 +174,8 @@ def pair(request: pytest.FixtureRequest, backend: str, tmp_path: Path, redis_ser
         config["program"]["earn"]["release"] = release
         config["program"]["referrals"] = {"enabled": referrals}
         config["program"]["earn"]["rules"] = rules
+        # The drain (test below): a failed delivery waits for a retry; ``reference`` drains one delivery a batch.
+        config["inbox"].update(retry_base_seconds=60, **({"batch_size": 1} if name == "reference" else {}))
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(config))
         features.load()  # as every entry point does: the order observers (referrals) must be registered
@@ -284,3 +293,127 @@ def test_a_page_of_new_orders_costs_a_few_statements_not_a_few_per_order(pair: P
     assert counts == {"missed": 50}
     assert len(statements) <= 10, "; ".join(s[:60] for s in statements)
     assert len(meaning(rt)["ledger"]) == 50
+
+
+# --- the inbox drain (issue 19): a batch's order snapshots go through the same pages ------------------------------
+REFUSED = "refused@example.test"  # the test observer below refuses this shopper's orders
+
+
+def _refuse(conn: Connection, ctx: ShopContext, order: ShopOrder) -> None:
+    """An order observer that fails on one shopper's orders, as one whose lookup timed out would."""
+    if order.email == REFUSED:
+        raise RuntimeError("the observer could not take this order now")
+
+
+@pytest.fixture
+def refusing_observer() -> Iterator[None]:
+    ORDER_OBSERVERS.append(_refuse)
+    try:
+        yield
+    finally:
+        ORDER_OBSERVERS.remove(_refuse)
+
+
+Delivery = tuple[str, dict[str, Any] | str]
+"""(topic, payload or a raw body that does not parse)"""
+
+deliveries = st.one_of(
+    st.tuples(st.sampled_from(("order.created", "order.updated")), snaps.map(payload)),
+    st.tuples(st.just("order.updated"), snaps.map(payload)),
+    st.tuples(st.just("order.updated"), snaps.map(lambda snap: {**payload(snap), "billing": {"email": REFUSED}})),
+    st.tuples(
+        st.sampled_from(("customer.created", "customer.updated")),
+        st.builds(lambda c, e: {"id": c, "email": e}, st.sampled_from((1, 2)), st.sampled_from(EMAILS)),
+    ),
+    st.tuples(st.just("customer.deleted"), st.sampled_from((1, 2)).map(lambda c: {"id": c})),
+    st.tuples(st.just("order.deleted"), st.integers(1, 6).map(lambda n: {"id": 1000 + n})),
+    st.tuples(st.just("order.updated"), st.just('{"id": 1001, "total": []')),  # parked: does not parse
+)
+
+
+def _store(rt: Runtime, inbox: list[Delivery]) -> None:
+    with db.write(rt.engine) as conn:
+        for topic, data in inbox:
+            body = data if isinstance(data, str) else json.dumps(data)
+            resource = str(data.get("id", "")) if isinstance(data, dict) else "1001"
+            inbox_store.add(
+                conn,
+                program_id=rt.settings.program.id,
+                shop_id=SHOP,
+                topic=topic,
+                resource_id=resource,
+                platform_delivery_id="",
+                headers={},
+                body=body.encode(),
+                now=utcnow(),
+            )
+
+
+def _drain(rt: Runtime) -> None:
+    with use_runtime(rt):
+        while process_due(rt, SHOP):
+            pass
+
+
+def _inbox(rt: Runtime) -> list[tuple[str, str, str, int, str | None]]:
+    d = t.inbox_delivery.c
+    with db.read(rt.engine) as conn:
+        rows = conn.execute(select(d.topic, d.resource_id, d.state, d.attempts, d.last_error).order_by(d.id))
+        return [(r.topic, r.resource_id, r.state, r.attempts, r.last_error) for r in rows]
+
+
+@pytest.mark.parametrize("backend", BOTH_BACKENDS)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(past=st.lists(snaps, max_size=4), inbox=st.lists(deliveries, min_size=1, max_size=16))
+def test_a_mixed_inbox_drained_in_pages_ends_where_one_delivery_at_a_time_does(
+    pair: Pair, refusing_observer: None, past: list[Snap], inbox: list[Delivery]
+) -> None:
+    """The drain (``bridge.inbox.service``) cuts a batch into pages of order snapshots and single deliveries;
+    ``reference`` drains one delivery per batch, the path every delivery took before. Orders, customers (an
+    account erased by ``customer.deleted`` included), deletions, the same order again, a delivery the observer
+    refuses (the page falls back, it fails alone and waits for its retry) and one that does not parse (parked)."""
+    pair.clear()
+    for rt in pair.both():
+        with use_runtime(rt), db.write(rt.engine) as conn:
+            for snap in past:
+                apply_one_by_one(conn, rt.shop_context(SHOP), [payload(snap)], source="test", history_only=False)
+        _store(rt, inbox)
+        _drain(rt)
+    assert _inbox(pair.batched) == _inbox(pair.reference)
+    assert meaning(pair.batched) == meaning(pair.reference)
+
+
+@pytest.mark.parametrize("backend", BOTH_BACKENDS)
+@pytest.mark.parametrize("pair", WITHOUT_REFERRALS, indirect=True)
+def test_a_drain_batch_of_new_orders_costs_a_few_statements_not_a_few_per_delivery(pair: Pair) -> None:
+    """The drain takes the page route (the property above would also pass if every batch fell back)."""
+    rt = pair.batched
+    _store(rt, [("order.updated", payload(Snap(i, "completed", 0, f"new{i}@example.test", 0, ()))) for i in range(50)])
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(rt.engine, "before_cursor_execute", count)
+    try:
+        _drain(rt)
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", count)
+    assert _inbox(rt) == [("order.updated", str(1000 + i), "done", 1, None) for i in range(50)]
+    assert len(meaning(rt)["ledger"]) == 50
+    assert len(statements) <= 12, "; ".join(s[:60] for s in statements)
+
+
+@pytest.mark.parametrize("backend", BOTH_BACKENDS)
+@pytest.mark.parametrize("pair", WITHOUT_REFERRALS, indirect=True)
+def test_a_delivery_that_fails_in_a_page_fails_alone_and_the_rest_of_the_page_applies(
+    pair: Pair, refusing_observer: None
+) -> None:
+    rt = pair.batched
+    emails = ["a@example.test", "b@example.test", REFUSED, "c@example.test", "d@example.test"]
+    _store(rt, [("order.updated", payload(Snap(i, "completed", 0, email, 0, ()))) for i, email in enumerate(emails)])
+    _drain(rt)
+    inbox = _inbox(rt)
+    assert [row[2:4] for row in inbox] == [("done", 1), ("done", 1), ("pending", 1), ("done", 1), ("done", 1)]
+    assert "the observer could not take this order now" in (inbox[2][4] or "")
+    assert sorted(row[1] for row in meaning(rt)["ledger"]) == [0, 1, 2, 3]  # four members earned, the refused none
