@@ -70,7 +70,9 @@ def save(
             )
     if words:
         w = t.member_name_word.c
-        conn.execute(delete(t.member_name_word).where(w.member_id.in_(sorted(words))))
+        renamed = sorted(existing & set(words))  # a new name has no words to delete (a statement saved per page)
+        if renamed:
+            conn.execute(delete(t.member_name_word).where(w.member_id.in_(renamed)))
         rows = [
             {"member_id": member_id, "program_id": program_id, "word": word}
             for member_id, member_words in words.items()
