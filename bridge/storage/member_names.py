@@ -96,8 +96,9 @@ def forget(conn: Connection, member_id: int) -> int:
     return conn.execute(delete(t.member_name).where(t.member_name.c.member_id == member_id)).rowcount
 
 
-def with_word_prefix(program_id: str, prefix: str) -> Any:
-    """The ids of the program's members one of whose name words starts with ``prefix`` (a folded word): a
-    range scan of ``ix_member_name_word_program_id_word``."""
+def with_word_prefix(program_id: str, prefix: str, before: int | None = None) -> Any:
+    """The ids of the program's members one of whose name words starts with ``prefix`` (a folded word), below
+    ``before`` if given: a range scan of ``ix_member_name_word_program_id_word``."""
     w = t.member_name_word.c
-    return select(w.member_id).where(w.program_id == program_id, w.word >= prefix, w.word < prefix + _TOP)
+    stmt = select(w.member_id).where(w.program_id == program_id, w.word >= prefix, w.word < prefix + _TOP)
+    return stmt if before is None else stmt.where(w.member_id < before)
