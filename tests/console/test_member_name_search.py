@@ -62,6 +62,16 @@ def test_a_name_is_found_by_the_start_of_any_of_its_words(bridge: Bridge) -> Non
     assert _found(bridge, "car", tier="gold") == []  # filters still apply
 
 
+def test_several_words_matching_too_many_members_to_list_are_walked_alike(
+    bridge: Bridge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _seed(bridge)
+    listed = _found(bridge, "car s"), _found(bridge, "car s", before=ids["Caroline"])
+    monkeypatch.setattr(search, "NAME_IDS_LISTED", 0)  # every several-word search now takes the walk
+    assert (_found(bridge, "car s"), _found(bridge, "car s", before=ids["Caroline"])) == listed
+    assert listed == ([ids["Caroline"]], [])
+
+
 def test_persian_typing_finds_an_arabic_spelling(bridge: Bridge) -> None:
     ids = _seed(bridge)
     assert _found(bridge, "علی") == [ids["علي"]]  # Persian yeh finds the Arabic yeh
