@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Table, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bridge.members.names import NameSnapshot
 from bridge.storage import tables as t
@@ -60,7 +62,7 @@ def save(
         if member_id not in existing
     ]
     if fresh:
-        conn.execute(insert(t.member_name), fresh)
+        conn.execute(_insert_new(conn, t.member_name), fresh)
     for member_id, s in names.items():
         if member_id in existing:
             conn.execute(
@@ -79,7 +81,14 @@ def save(
             for word in member_words
         ]
         if rows:
-            conn.execute(insert(t.member_name_word), rows)
+            conn.execute(_insert_new(conn, t.member_name_word), rows)
+
+
+def _insert_new(conn: Connection, table: Table) -> Any:
+    """An insert that leaves a row another transaction wrote meanwhile (a backfill beside the drain): that name
+    stands until the next snapshot; the delivery is not failed for it."""
+    insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    return insert(table).on_conflict_do_nothing()
 
 
 def names_of(conn: Connection, member_ids: list[int]) -> dict[int, str]:
