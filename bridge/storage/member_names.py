@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -20,22 +21,39 @@ def held(conn: Connection, member_ids: list[int]) -> tuple[dict[int, NameSnapsho
     """The names held for these members, and which of them are erased (one query for both)."""
     if not member_ids:
         return {}, set()
-    m, n, e = t.member.c, t.member_name.c, t.member_erasure.c
-    stmt = (
-        select(m.id, n.display_name, n.source, n.source_modified, e.member_id.label("erased"))
-        .select_from(
-            t.member.outerjoin(t.member_name, n.member_id == m.id).outerjoin(t.member_erasure, e.member_id == m.id)
-        )
-        .where(m.id.in_(sorted(set(member_ids))))
-    )
     names: dict[int, NameSnapshot] = {}
     erased: set[int] = set()
-    for member_id, display_name, source, modified, erased_id in conn.execute(stmt):
+    for member_id, display_name, source, modified, erased_id in conn.execute(_HELD, {"ids": sorted(set(member_ids))}):
         if erased_id is not None:
             erased.add(member_id)
         if display_name is not None:
             names[member_id] = NameSnapshot(display_name, source, modified)
     return names, erased
+
+
+def _held() -> Any:
+    """Built once: the drain asks it for every order (building and keying a statement cost more than running it)."""
+    m, n, e = t.member.c, t.member_name.c, t.member_erasure.c
+    return (
+        select(m.id, n.display_name, n.source, n.source_modified, e.member_id.label("erased"))
+        .select_from(
+            t.member.outerjoin(t.member_name, n.member_id == m.id).outerjoin(t.member_erasure, e.member_id == m.id)
+        )
+        .where(m.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
+_HELD = _held()
+_UPDATE = (
+    update(t.member_name)
+    .where(t.member_name.c.member_id == bindparam("id"))
+    .values(
+        display_name=bindparam("name"),
+        source=bindparam("source"),
+        source_modified=bindparam("modified"),
+        updated_at=bindparam("now"),
+    )
+)
 
 
 def save(
@@ -48,7 +66,6 @@ def save(
 ) -> None:
     """Write these members' names (``existing``: those that had a row), and replace the search words of the
     members in ``words`` (those whose shown name changed)."""
-    n = t.member_name.c
     fresh = [
         {
             "member_id": member_id,
@@ -63,13 +80,13 @@ def save(
     ]
     if fresh:
         conn.execute(_insert_new(conn, t.member_name), fresh)
-    for member_id, s in names.items():
-        if member_id in existing:
-            conn.execute(
-                update(t.member_name)
-                .where(n.member_id == member_id)
-                .values(display_name=s.display_name, source=s.source, source_modified=s.modified, updated_at=now)
-            )
+    changed = [
+        {"id": member_id, "name": s.display_name, "source": s.source, "modified": s.modified, "now": now}
+        for member_id, s in names.items()
+        if member_id in existing
+    ]
+    if changed:
+        conn.execute(_UPDATE, changed)
     if words:
         w = t.member_name_word.c
         renamed = sorted(existing & set(words))  # a new name has no words to delete (a statement saved per page)
@@ -87,8 +104,13 @@ def save(
 def _insert_new(conn: Connection, table: Table) -> Any:
     """An insert that leaves a row another transaction wrote meanwhile (a backfill beside the drain): that name
     stands until the next snapshot; the delivery is not failed for it."""
-    insert = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
-    return insert(table).on_conflict_do_nothing()
+    return _insert_ignoring(conn.dialect.name, table.name)
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_ignoring(dialect: str, table: str) -> Any:
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    return insert(t.metadata.tables[table]).on_conflict_do_nothing()
 
 
 def names_of(conn: Connection, member_ids: list[int]) -> dict[int, str]:
