@@ -5,6 +5,10 @@ Called by every path that learns a name: a customer resource (``customer.*`` del
 ``apply_page`` a page at a time; webhook, reconciliation and backfill alike). One read for all the members offered,
 writes only where a name changes. An erased member gets no name back (a late delivery of an order made before the
 erasure still reaches its member through ``order_state``).
+
+The rules are applied to the name read at the start (no lock): two transactions naming one member at the same
+moment (a backfill page beside the drain) may leave the second writer's name, not the higher-ranked one, until
+that member's next snapshot; an insert that meets the other's row leaves it rather than failing the delivery.
 """
 
 from __future__ import annotations
