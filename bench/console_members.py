@@ -11,7 +11,10 @@ then ``VACUUM ANALYZE``. Times what the console's pages run (the functions behin
   available balance and last activity);
 - the first page of the list (no filter), the tier filter, a balance-range filter (a bounded walk of
   ``SCAN_LIMIT`` members per page);
-- the member page: the member, the balance and the first timeline page (``bridge.members.timeline``).
+- the member page: the member, the balance and the first timeline page (``bridge.members.timeline``);
+- search by name (issue 15): every member has a first and a last name drawn from lists of English and Persian
+  names (a full name selects about one member in 2,250, a first name one in 50): a full name, a last
+  name, and the first three letters of a first name (tens of thousands of matches at 1M: the newest 50 shown).
 
 Target: p95 < 150 ms for a search and a member page.
 """
@@ -36,7 +39,7 @@ from bench.common import bench_settings, copy_tables, databases  # noqa: E402
 from bridge.bootstrap import prepare_database  # noqa: E402
 from bridge.config import Settings  # noqa: E402
 from bridge.ledger import service as ledger  # noqa: E402
-from bridge.members import search, timeline  # noqa: E402
+from bridge.members import names, search, timeline  # noqa: E402
 from bridge.members import service as members  # noqa: E402
 from bridge.runtime import Runtime  # noqa: E402
 from bridge.storage import db  # noqa: E402
@@ -55,6 +58,25 @@ def settings_for(database_url: str, data_dir: Path) -> Settings:
 
 def email(m: int) -> str:
     return f"shopper{m}@bench.test"
+
+
+FIRST_NAMES = (  # noqa: SIM905  (a list of words reads best as words)
+    "Carol Caroline Bob Alice Anna Andrew David Daniel Emma Eric Frank George Helen Henry Irene Jack "
+    "James Julia Kate Laura Leo Maria Mark Nina Oliver Paul Peter Rachel Sara Tom "
+    "علی محمد حسین رضا مهدی زهرا فاطمه مریم سارا نرگس امیر حمید کریم یاسمن نیلوفر پریسا بهار آرش کاوه "
+    "سینا "
+).split()
+LAST_NAMES = (  # noqa: SIM905  (a list of words reads best as words)
+    "Poe Smith Jones Brown Taylor Wilson Evans Thomas Johnson Roberts Walker Wright Robinson Thompson "
+    "White Hughes Edwards Green Hall Wood Harris Martin Jackson Clarke Lewis Carolson Turner Baker Hill "
+    "Moore "
+    "رضایی کریمی احمدی محمدی حسینی موسوی جعفری صادقی رحیمی نوری کاظمی طاهری هاشمی عباسی قاسمی "
+).split()
+
+
+def name_of(m: int) -> tuple[str, str]:
+    """Member ``m``'s first and last name: every (first, last) pair once in each run of 2,250 members."""
+    return FIRST_NAMES[m % len(FIRST_NAMES)], LAST_NAMES[(m // len(FIRST_NAMES)) % len(LAST_NAMES)]
 
 
 def _rows(members_count: int) -> dict[str, tuple[list[str], Iterator[tuple[Any, ...]]]]:
@@ -87,8 +109,22 @@ def _rows(members_count: int) -> dict[str, tuple[list[str], Iterator[tuple[Any, 
                 cause = ("order", f"{m}-{k % 2}") if kind == "earn" else ("admin", f"bench-{m}-{k}")
                 yield (PROGRAM, SHOP, m, points, kind, "available", *cause, "", "", key, "", "{}", at)
 
+    def name_rows() -> Iterator[tuple[Any, ...]]:
+        for m in range(1, members_count + 1):
+            yield (m, PROGRAM, names.clean(*name_of(m)), names.ACCOUNT, NOW, NOW)
+
+    def word_rows() -> Iterator[tuple[Any, ...]]:
+        for m in range(1, members_count + 1):
+            for word in names.words(names.clean(*name_of(m))):
+                yield (m, word, PROGRAM)
+
     return {
         "member": (["id", "program_id", "email", "email_key", "first_shop_id", "created_at"], member_rows()),
+        "member_name": (
+            ["member_id", "program_id", "display_name", "source", "source_modified", "updated_at"],
+            name_rows(),
+        ),
+        "member_name_word": (["member_id", "word", "program_id"], word_rows()),
         "member_identity": (
             ["program_id", "shop_id", "platform_customer_id", "member_id", "created_at"],
             identity_rows(),
@@ -199,6 +235,25 @@ def run(database_url: str, data_dir: Path, members_count: int, lookups: int) -> 
         assert page.items
         return member, balance, page
 
+    def by_full_name(i: int) -> object:
+        first, last = name_of(picks[i])
+        page = find(search.MemberQuery(text=f"{first} {last}"))
+        assert picks[i] in [m["id"] for m in page.members] or len(page.members) == 50
+        return page
+
+    def by_last_name(i: int) -> object:
+        page = find(search.MemberQuery(text=name_of(picks[i])[1]))
+        assert page.members
+        return page
+
+    def by_first_letters(i: int) -> object:
+        page = find(search.MemberQuery(text=name_of(picks[i])[0][:3]))
+        assert len(page.members) == 50 or members_count < 10_000
+        return page
+
+    timed("search by name (first last)", lookups, by_full_name)
+    timed("search by name (a last name)", lookups, by_last_name)
+    timed("search by name (3 letters)", lookups, by_first_letters)
     timed("search by e-mail", lookups, by_email)
     timed("search by customer id", lookups, by_customer)
     timed("search by member id", lookups, by_member_id)

@@ -64,6 +64,9 @@ class ShopOrder:
     billing_address: str = ""
     fee_total: Decimal = Decimal(0)  # fee lines (issue 3: an earning base may include them)
     date_completed: datetime | None = None
+    # The billing form's name, as sent (a member's display name when the account gives none: bridge/members/names.py)
+    billing_first_name: str = ""
+    billing_last_name: str = ""
 
     @property
     def refunded_total(self) -> Decimal:

@@ -1,4 +1,4 @@
-"""Finding members (the console's Members page): by e-mail, shop customer id, member id or referral code, with
+"""Finding members (the console's Members page): by e-mail, shop customer id, member id, referral code or name, with
 filters (tier, available balance range, last activity), newest first, in keyset pages (``before`` the last id
 shown; never OFFSET).
 
@@ -7,7 +7,9 @@ Every look-up goes through an index: e-mail ``ix_member_program_id_email``, cust
 ``ix_member_profile_program_id_tier`` (015). A balance or activity filter is evaluated per member walked (its
 entries by ``ix_ledger_entry_member_id_id``), so a page stops after ``SCAN_LIMIT`` members walked: the page
 says it was cut short and gives the cursor to go on from, instead of scanning a million members in one request.
-The member has no name column (the shop's customer names are not stored), so there is no search by name.
+A text with a letter also finds names: each of its first words (``names.MAX_QUERY_WORDS``), folded as names are
+(``bridge.members.names.fold``), must start a word of the member's name, a range on
+``ix_member_name_word_program_id_word`` (020).
 """
 
 from __future__ import annotations
@@ -16,20 +18,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, and_, func, intersect, or_, select
 
 from bridge.ledger.model import EntryState
+from bridge.members import names
 from bridge.members.service import normalize_email
+from bridge.storage import member_names as name_store
 from bridge.storage import tables as t
 
 MAX_PAGE = 100
 SCAN_LIMIT = 5000  # members walked per page when a balance/activity filter must be checked member by member
 MAX_QUERY = 320  # the e-mail column's length: longer text matches nothing
+NAME_IDS_LISTED = 2000  # members matching every word of a several-word name listed by id (more: walked instead)
 
 
 @dataclass(frozen=True)
 class MemberQuery:
-    text: str = ""  # an e-mail, a customer id, a member id (``#12`` or digits) or a referral code
+    text: str = ""  # an e-mail, a customer id, a member id (``#12`` or digits), a referral code or a name's words
     tier: str | None = None
     min_available: int | None = None
     max_available: int | None = None
@@ -52,7 +57,7 @@ def search(conn: Connection, program_id: str, query: MemberQuery) -> MemberPage:
     stmt = select(m.id, m.email, m.created_at).where(m.program_id == program_id)
     text = query.text.strip()[:MAX_QUERY]
     if text:
-        stmt = stmt.where(_matching(conn, program_id, text))
+        stmt = stmt.where(_matching(conn, program_id, text, query.before))
     if query.tier:
         p = t.member_profile.c
         stmt = stmt.where(m.id.in_(select(p.member_id).where(p.program_id == program_id, p.tier == query.tier[:64])))
@@ -96,7 +101,7 @@ def _needs_per_member_filter(query: MemberQuery) -> bool:
     )
 
 
-def _matching(conn: Connection, program_id: str, text: str) -> Any:
+def _matching(conn: Connection, program_id: str, text: str, before: int | None) -> Any:
     """What a search box's text can mean. Each meaning is looked up by its own index first and the page then
     selects those members by id: one ``OR`` over sub-selects made PostgreSQL scan every member (170 ms at 200k)."""
     m = t.member.c
@@ -110,7 +115,35 @@ def _matching(conn: Connection, program_id: str, text: str) -> Any:
     ids.update(conn.scalars(select(i.member_id).where(i.program_id == program_id, i.platform_customer_id == text[:64])))
     rc = t.referral_code.c
     ids.update(conn.scalars(select(rc.member_id).where(rc.program_id == program_id, rc.code == text.upper()[:32])))
-    return m.id.in_(sorted(ids))
+    by_name = _by_name(conn, program_id, text, before)
+    if by_name is None:
+        return m.id.in_(sorted(ids))
+    # a code or customer id that also starts a name: both (an OR, only when an exact look-up found someone)
+    return or_(m.id.in_(sorted(ids)), by_name) if ids else by_name
+
+
+def _by_name(conn: Connection, program_id: str, text: str, before: int | None) -> Any:
+    """Members each of the text's words starts a word of the name of; None when the text has no letter (an id
+    or a number is no name).
+
+    One word: a sub-select PostgreSQL plans well (it knows from the word index's statistics how many members a
+    prefix matches: many, it walks the members newest first until the page is full; few, it looks them up). Several
+    words: each alone may match many members and all together few, which no estimate sees (it walked 58k of 200k
+    members for "carol poe"); so the members matching all of them are fetched first (``INTERSECT`` of the words'
+    index ranges), and the page selects among those ids, unless they are too many to list, when the walk is fast.
+    """
+    if not any(ch.isalpha() for ch in text):
+        return None
+    wanted = names.words(text, names.MAX_QUERY_WORDS)
+    if not wanted:
+        return None
+    m = t.member.c
+    ranges = [name_store.with_word_prefix(program_id, word, before) for word in wanted]
+    if len(ranges) > 1:
+        ids = conn.scalars(intersect(*ranges).limit(NAME_IDS_LISTED + 1)).all()
+        if len(ids) <= NAME_IDS_LISTED:
+            return m.id.in_(sorted(ids))
+    return and_(*(m.id.in_(r) for r in ranges))
 
 
 def _available_of(member_id: Any) -> Any:
@@ -134,7 +167,7 @@ def _any_below(conn: Connection, program_id: str, floor: int) -> bool:
 
 
 def _add_details(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Tier and shop customer ids of the members on the page (two queries for the whole page)."""
+    """Name, tier and shop customer ids of the members on the page (three queries for the whole page)."""
     ids = [r["id"] for r in rows]
     if not ids:
         return
@@ -146,7 +179,9 @@ def _add_details(conn: Connection, rows: list[dict[str, Any]]) -> None:
         select(i.member_id, i.shop_id, i.platform_customer_id).where(i.member_id.in_(ids)).order_by(i.id)
     ):
         identities.setdefault(member_id, []).append(f"{shop_id}:{customer_id}")
+    shown = name_store.names_of(conn, ids)
     for row in rows:
+        row["name"] = shown.get(row["id"])
         row["tier"] = tiers.get(row["id"])
         row["identities"] = identities.get(row["id"], [])
         row["available"] = int(row["available"] or 0)

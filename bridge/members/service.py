@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from bridge.errors import UnknownMember
 from bridge.storage import audit
+from bridge.storage import member_names as name_store
 from bridge.storage import members as store
 
 ACTOR = "bridge:members"
@@ -144,4 +145,5 @@ def get(conn: Connection, program_id: str, member_id: int) -> dict[str, Any]:
     if member is None:
         raise UnknownMember(f"no member {member_id} in this program")
     member["identities"] = store.identities(conn, member_id)
+    member["name"] = name_store.names_of(conn, [member_id]).get(member_id)
     return member

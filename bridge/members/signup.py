@@ -7,6 +7,7 @@ from sqlalchemy import Connection
 from bridge.connectors.base import ShopCustomer
 from bridge.ledger import service as ledger
 from bridge.ledger.model import EntryKind, NewEntry
+from bridge.members import name_capture
 from bridge.members.service import link_account
 from bridge.orders.context import member_context
 from bridge.orders.service import ShopContext
@@ -20,6 +21,7 @@ CAUSE_SIGNUP = "signup"
 def apply_customer(conn: Connection, ctx: ShopContext, customer: ShopCustomer, *, created: bool) -> str:
     # The customer resource carries the account's own e-mail: the one source that may attach a guest member.
     member_id = link_account(conn, ctx.program_id, ctx.shop_id, customer.customer_id, customer.email)
+    name_capture.capture(conn, ctx.program_id, [(member_id, name_capture.from_customer(customer))])
     if customer.birthday is not None:  # issue 3: the birthday job reads it from the member's profile
         life.update_profile(conn, ctx.program_id, member_id, utcnow(), birthday=customer.birthday)
     if not created:

@@ -35,6 +35,7 @@ from sqlalchemy import Connection
 
 from bridge.connectors.base import ShopOrder
 from bridge.inbox.dispatch import observe_orders
+from bridge.members import name_capture
 from bridge.members.service import resolve_many
 from bridge.orders.context import MemberFacts, order_moment, read_member_facts
 from bridge.orders.page import Page
@@ -83,6 +84,11 @@ def apply_page(
         _write(conn, page)
         observe_orders(conn, ctx, [order for order, outcome in zip(run, done, strict=True) if outcome != "stale"])
         outcomes += done
+    # the billing names of the page's orders, in page order (a member's later order is offered after its earlier)
+    offers = zip(orders, outcomes, strict=True)
+    name_capture.capture(
+        conn, ctx.program_id, [(member_of(o), name_capture.from_order(o)) for o, x in offers if x != "stale"]
+    )
     return [
         Applied(outcome, states[order_id].fresh, states[order_id].date_modified)
         for order_id, outcome in zip(ids, outcomes, strict=True)

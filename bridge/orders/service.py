@@ -30,6 +30,7 @@ from sqlalchemy import Connection
 from bridge.connectors.base import Refund, ShopOrder
 from bridge.ledger import service as ledger
 from bridge.ledger.model import Entry, EntryKind, EntryState, NewEntry
+from bridge.members import name_capture
 from bridge.members import service as members
 from bridge.orders.context import CategoryLookup, MemberFacts, order_context
 from bridge.orders.page import Page
@@ -91,6 +92,8 @@ def apply_order(conn: Connection, ctx: ShopContext, order: ShopOrder, page: Page
         if page is not None
         else members.resolve(conn, ctx.program_id, ctx.shop_id, order.customer_id, order.email)
     )
+    if page is None:  # a page offers its orders' billing names together (``apply_page``)
+        name_capture.capture(conn, ctx.program_id, [(member_id, name_capture.from_order(order))])
     cycle = now_state.cycle
     moments = life.OrderMoments(
         now_state.paid_at, now_state.completed_at, now_state.released_at, now_state.evaluated_cycle

@@ -1,12 +1,12 @@
 """Erase = pseudonymise: the person's data goes, the accounts stay exact.
 
-What goes: the member's e-mail and e-mail key, its shop accounts (identities), contact hashes, birthday, custom
-events' data, its
-referral codes (disabled and renamed: a vanity code may spell a name), its e-mail as a referred friend and on its
-coupons, the personal fields of the inbox deliveries about its orders and accounts, and personal values in the
-audit log about it. What stays, under the same member row now named by an opaque pseudonym: every ledger entry
-(amounts, keys, causes: balances, liability and reports do not move), orders' figures, redemptions with their
-codes, referrals' states and rewards. Idempotent: erasing twice changes nothing and returns the first erasure.
+What goes: the member's e-mail and e-mail key, its name (with the name's search words), its shop accounts
+(identities), contact hashes, birthday, custom events' data, its referral codes (disabled and renamed: a vanity code
+may spell a name), its e-mail as a referred friend and on its coupons, the personal fields of the inbox deliveries
+about its orders and accounts, and personal values in the audit log about it. What stays, under the same member row
+now named by an opaque pseudonym: every ledger entry (amounts, keys, causes: balances, liability and reports do not
+move), orders' figures, redemptions with their codes, referrals' states and rewards. Idempotent: erasing twice
+changes nothing and returns the first erasure.
 
 Afterwards nothing selects the member: no identity, no e-mail key. A later delivery for the same shop account (an
 owner erased a customer who then orders again) creates a fresh member from what that delivery carries — new data
@@ -27,6 +27,7 @@ from bridge.errors import UnknownMember
 from bridge.privacy import scrub
 from bridge.referrals.model import fold_email
 from bridge.storage import audit
+from bridge.storage import member_names as name_store
 from bridge.storage import members as member_store
 from bridge.storage import privacy as store
 from bridge.storage import tables as t
@@ -81,6 +82,7 @@ def erase_member(conn: Connection, program_id: str, member_id: int, *, actor: st
     store.blank_events(conn, member_id)
     unsent = store.forget_notifications(conn, member_id, now)
     store.blank_profile(conn, member_id, now)
+    names = name_store.forget(conn, member_id)
     contacts = store.drop_contacts(conn, member_id)
     identities = store.drop_identities(conn, member_id)
     _scrub_audit(conn, program_id, member_id, emails, {c["code"] for c in codes})
@@ -101,6 +103,7 @@ def erase_member(conn: Connection, program_id: str, member_id: int, *, actor: st
             "source": source,
             "identities_removed": identities,
             "contacts_removed": contacts,
+            "names_removed": names,
             "deliveries_scrubbed": scrubbed,
             "referral_codes_disabled": len(codes),
             "referrals_as_friend": len(as_friend),

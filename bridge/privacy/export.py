@@ -23,6 +23,8 @@ FORMAT = "loyalty-bridge.member-export/1"
 _NAMED = {
     "member_identity": "identities",
     "member_profile": "profile",
+    "member_name": "name",  # the display name and where it came from (bridge/members/names.py)
+    "member_name_word": "name_search_words",
     "member_contact": "contacts",
     "ledger_entry": "ledger",
     "redemption": "redemptions",
@@ -54,7 +56,7 @@ def export_member(conn: Connection, program_id: str, member_id: int) -> dict[str
             continue
         rows = store.by_member(conn, table, member_id)
         name = _NAMED.get(table.name) or table.name
-        doc[name] = (rows[0] if rows else None) if table is t.member_profile else rows
+        doc[name] = (rows[0] if rows else None) if table in (t.member_profile, t.member_name) else rows
     as_referrer, as_friend = store.referrals(conn, member_id, {member["email"], member["email_key"]} - {None, ""})
     doc["referrals"] = {"as_referrer": as_referrer, "as_friend": as_friend}
     customers = [(i["shop_id"], i["platform_customer_id"]) for i in doc["identities"]]

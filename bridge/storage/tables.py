@@ -762,3 +762,31 @@ report_segment_member = Table(
     Column("segment", String(64), nullable=False),
     Column("month", Date(), nullable=False),
 )
+
+
+# --- issue 15: members' names (020_member_names) ---
+# The member's display name and where it came from (``bridge/members/names.py``: the account's own name beats an
+# order's billing name; a newer snapshot of the same source beats an older one). Erasure deletes the row.
+member_name = Table(
+    "member_name",
+    metadata,
+    Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("source", String(16), nullable=False),  # account | billing
+    Column("source_modified", UtcDateTime(), nullable=True),  # the shop's date_modified of what carried it
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# One row per search word of a member's name (folded: ``bridge.members.names.words``). A prefix search is a range
+# on ``(program_id, word)``; on PostgreSQL the column sorts by code point (collation "C") so that range, and
+# ``LIKE 'x%'``, use the btree whatever the database's locale.
+NameWord = String(64).with_variant(String(64, collation="C"), "postgresql")
+member_name_word = Table(
+    "member_name_word",
+    metadata,
+    Column("member_id", Id, ForeignKey("member.id"), primary_key=True),
+    Column("word", NameWord, primary_key=True),
+    Column("program_id", String(64), ForeignKey("program.id"), nullable=False),
+    Index("ix_member_name_word_program_id_word", "program_id", "word", "member_id"),
+)

@@ -24,6 +24,7 @@ from bridge.connectors.base import EventKind, ShopEvent, ShopOrder
 from bridge.connectors.woocommerce import consts
 from bridge.connectors.woocommerce.webhooks import parse_customer, parse_order
 from bridge.inbox.dispatch import apply_event
+from bridge.members import name_capture
 from bridge.members.service import link_account
 from bridge.members.signup import apply_customer
 from bridge.orders.batch import Applied, apply_page, can_batch
@@ -164,6 +165,7 @@ def apply_customers(
             if award_signup:
                 counts[apply_customer(conn, ctx, customer, created=True)] += 1
             else:
-                link_account(conn, ctx.program_id, ctx.shop_id, customer.customer_id, customer.email)
+                member_id = link_account(conn, ctx.program_id, ctx.shop_id, customer.customer_id, customer.email)
+                name_capture.capture(conn, ctx.program_id, [(member_id, name_capture.from_customer(customer))])
                 counts["linked"] += 1
     return counts

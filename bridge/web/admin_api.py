@@ -9,9 +9,11 @@ from flask import Blueprint, Response, g, jsonify, request
 from bridge.errors import UnknownSegment
 from bridge.inbox import service as inbox
 from bridge.ledger import service as ledger
+from bridge.members import search
 from bridge.members import service as members
 from bridge.runtime import current_runtime
 from bridge.storage import db
+from bridge.storage import member_names as name_store
 from bridge.storage import members as member_store
 from bridge.storage import segments as segment_store
 from bridge.storage.clock import utcnow
@@ -36,6 +38,8 @@ def list_members() -> Response:
     with db.read(rt.engine) as conn:
         if query["segment"]:
             return _segment_members(conn, rt.settings.program, query)
+        if query["q"]:
+            return _search_members(conn, rt.settings.program.id, query)
         found = member_store.search(conn, rt.settings.program.id, email, query["limit"])
         items = [_with_balance(conn, m) for m in found]
     return jsonify({"members": _member_out.dump(items, many=True)})
@@ -49,6 +53,14 @@ def _segment_members(conn: Any, program: Any, query: dict[str, Any]) -> Response
     items = [_with_balance(conn, members.get(conn, program.id, member_id)) for member_id in ids]
     next_after = ids[-1] if len(ids) == query["limit"] else None
     return jsonify({"members": _member_out.dump(items, many=True), "next_after": next_after})
+
+
+def _search_members(conn: Any, program_id: str, query: dict[str, Any]) -> Response:
+    """The console's search (issue 15): a keyset page, newest first; ``next_before`` continues it."""
+    wanted = search.MemberQuery(text=query["q"], before=query["before"], limit=query["limit"])
+    page = search.search(conn, program_id, wanted)
+    items = [_with_balance(conn, members.get(conn, program_id, row["id"])) for row in page.members]
+    return jsonify({"members": _member_out.dump(items, many=True), "next_before": page.next_before})
 
 
 @bp.get("/members/<int:member_id>")
@@ -111,6 +123,7 @@ def replay_delivery(delivery_id: int) -> tuple[Response, int]:
 
 def _with_balance(conn: Any, member: dict[str, Any]) -> dict[str, Any]:
     member.setdefault("identities", member_store.identities(conn, member["id"]))
+    member.setdefault("name", name_store.names_of(conn, [member["id"]]).get(member["id"]))
     member["balance"] = ledger.balance(conn, member["id"])
     member["tier"] = tiers.tier_view(current_runtime().settings.program, tiers.state(conn, member["id"]))
     return member

@@ -109,12 +109,14 @@ _FIRST_REDEMPTION = {"redemption_id": "$response.body#/redemptions/0/id"}
 OPERATIONS: dict[str, Op] = {
     # -- admin: members, ledger, inbox ------------------------------------------------------------------------------
     "admin_api.list_members": Op(
-        "Find members (by e-mail)",
+        "Find members (by e-mail, or by name, id or code with `q`)",
         "admin",
         {200: out.MemberList},
         (UnknownSegment,),
         query=schemas.MemberQuery,
-        description="Or a segment's members (`segment`), by member id (`after`).",
+        description="`q` searches as the console does (words of a name, e-mail, member or customer id, referral "
+        "code), newest first, in pages continued by `before`. Or a segment's members (`segment`), by member id "
+        "(`after`).",
         links={
             "member": ("admin_api.get_member", _FIRST_MEMBER),
             "ledger": ("admin_api.member_ledger", _FIRST_MEMBER),

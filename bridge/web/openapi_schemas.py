@@ -66,6 +66,7 @@ class LinkQuery(Schema):
 # -- members, ledger, inbox --------------------------------------------------------------------------------------------
 class MemberList(Schema):
     members = fields.List(fields.Nested(schemas.MemberOut), required=True)
+    next_before = fields.Integer(allow_none=True)  # a search (``q``): the next page's ``before``; null: the last
 
 
 class EntryPage(Schema):

@@ -41,6 +41,10 @@ class _Strict(Schema):
 
 class MemberQuery(_Strict):
     email = email(load_default=None)
+    # issue 15: what the console's search box takes (a name's words, an e-mail, ids, a code), newest first,
+    # continued by ``before`` (the ``next_before`` of the last page)
+    q = fields.String(load_default=None, validate=validate.Length(min=1, max=320))
+    before = row_id(load_default=None)
     limit = page_limit()
     segment = text_id(load_default=None)  # issue 16: the segment's members, a keyset page after ``after``
     after = fields.Integer(load_default=0, validate=validate.Range(0, limits.MAX_ROW_ID))
@@ -85,6 +89,7 @@ class MemberOut(Schema):
     identities = fields.List(fields.Nested(IdentityOut))
     balance = fields.Nested(BalanceOut)
     tier = fields.Raw(allow_none=True)  # issue 16: {id, name, since, source}, null below the first level
+    name = fields.String(allow_none=True)  # issue 15: the shop's name for the member (null: none known)
 
 
 class EntryOut(Schema):

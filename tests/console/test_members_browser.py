@@ -26,7 +26,7 @@ def test_a_staff_member_finds_a_member_and_adjusts_points(chromium: Browser, con
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
     console_site.sign_in(page, Role.STAFF, "sam@shop.test")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Members").click()
-    page.get_by_label("E-mail, customer id, member id or referral code").fill(woo.CAROL.upper())
+    page.get_by_label("Name, e-mail, customer id, member id or referral code").fill(woo.CAROL.upper())
     page.get_by_role("button", name="Search").click()
     page.get_by_role("link", name=f"#{member_id}").click()
     expect(page.locator("#available")).to_have_text("120")

@@ -119,6 +119,9 @@ def test_the_export_holds_every_table_about_the_person(club: Bridge) -> None:
     assert doc["member"]["email"] == woo.CAROL and doc["erased"] is None
     assert [(i["shop_id"], i["platform_customer_id"]) for i in doc["identities"]] == [(SHOP, "2")]
     assert doc["profile"]["birthday"] == BIRTHDAY
+    # issue 15: the name the shop's customer resource gave, with where it came from
+    assert (doc["name"]["display_name"], doc["name"]["source"]) == ("Carol Poe", "account")
+    assert sorted(w["word"] for w in doc["name_search_words"]) == ["carol", "poe"]
     assert sorted({c["kind"] for c in doc["contacts"]}) == ["address", "phone"]
     assert sum(e["points"] for e in doc["ledger"]) == doc["balance"]["available"] + doc["balance"]["pending"] == 60
     assert {e["kind"] for e in doc["ledger"]} == {"earn", "spend"}
@@ -137,6 +140,7 @@ def test_the_export_holds_every_table_about_the_person(club: Bridge) -> None:
     names |= {"ledger_entry": "ledger", "redemption": "redemptions", "referral_code": "referral_codes"}
     names |= {"referral_click": "referral_clicks", "order_state": "orders", "point_event": "point_events"}
     names |= {"member_event": "events", "member_erasure": "erased"}
+    names |= {"member_name": "name", "member_name_word": "name_search_words"}
     for table in privacy_store.member_tables():
         assert names.get(table.name, table.name) in doc, table.name
 
@@ -144,9 +148,10 @@ def test_the_export_holds_every_table_about_the_person(club: Bridge) -> None:
 def test_erase_removes_the_person_and_keeps_every_balance(club: Bridge) -> None:
     member = _carol(club)
     member_id = member["id"]
-    before = club.admin("GET", f"/admin/v1/members/{member_id}").get_json()["balance"]
+    shown = club.admin("GET", f"/admin/v1/members/{member_id}").get_json()
+    before = shown["balance"]
     sums = _ledger_sums(club)
-    assert woo.CAROL in _dump(club)
+    assert woo.CAROL in _dump(club) and shown["name"] == "Carol Poe"
 
     response = club.admin("POST", f"/admin/v1/members/{member_id}/erase")
 
@@ -155,6 +160,7 @@ def test_erase_removes_the_person_and_keeps_every_balance(club: Bridge) -> None:
     assert erasure["pseudonym"].startswith("anon-") and erasure["source"] == "admin"
     after = club.admin("GET", f"/admin/v1/members/{member_id}").get_json()
     assert after["balance"] == before and after["email"] == "" and after["identities"] == []
+    assert after["name"] is None  # issue 15: the name and its search words went too (the dump below checks both)
     assert _ledger_sums(club) == sums  # nothing written to or removed from the ledger
     dump = _dump(club)
     for value in PERSONAL:

@@ -339,8 +339,10 @@ def order_payload(
     created: str = "2026-11-20T10:00:00",
     modified: str | None = None,
     refunds: list[dict[str, Any]] | None = None,
+    billing_name: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An order as the REST API returns it, built from the captured order 12 (line total 35.00)."""
+    """An order as the REST API returns it, built from the captured order 12 (line total 35.00); ``billing_name``:
+    (first, last) instead of the captured Carol Poe."""
     order = copy.deepcopy(woo.payload("order.updated.completed"))
     order.pop("_links", None)
     paid = status not in ("pending", "on-hold", "failed", "checkout-draft")
@@ -356,6 +358,8 @@ def order_payload(
         refunds=refunds or [],
     )
     order["billing"] = {**order["billing"], "email": email}
+    if billing_name is not None:
+        order["billing"]["first_name"], order["billing"]["last_name"] = billing_name
     return order
 
 

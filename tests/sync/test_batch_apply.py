@@ -107,6 +107,7 @@ def payload(snap: Snap) -> dict[str, Any]:
         created=f"2026-03-{day:02d}T10:00:00",  # paid on different days: first / n-th order bonuses differ
         modified=f"2026-03-{day:02d}T10:{snap.minute:02d}:00",
         refunds=refunds,
+        billing_name=(f"Ann {snap.order}", f"Minute {snap.minute}"),  # issue 15: the newest billing name wins
     )
 
 
@@ -205,6 +206,11 @@ def meaning(rt: Runtime) -> dict[str, Any]:
             for r in conn.execute(select(i.shop_id, i.platform_customer_id, i.member_id))
         )
         contacts = sorted((emails[r.member_id], r.kind, r.digest) for r in conn.execute(select(t.member_contact)))
+        names = sorted(
+            (emails[r.member_id], r.display_name, r.source, r.source_modified)
+            for r in conn.execute(select(t.member_name))
+        )
+        words = sorted((emails[r.member_id], r.word) for r in conn.execute(select(t.member_name_word)))
         states = sorted(
             (
                 r.order_id,
@@ -244,6 +250,8 @@ def meaning(rt: Runtime) -> dict[str, Any]:
         "members": [tuple(r) for r in members],
         "identities": identities,
         "contacts": contacts,
+        "names": names,
+        "name_words": words,
         "states": states,
         "ledger": ledger,
     }
@@ -261,7 +269,8 @@ def test_a_page_applied_at_once_ends_where_one_by_one_does(
             for snap in past:  # the orders' past, delivered one by one to both
                 apply_one_by_one(conn, rt.shop_context(SHOP), [payload(snap)], source="test", history_only=False)
             for customer, email in known:  # then the shop tells both about accounts (sign-up bonus included)
-                apply_customers(conn, rt.shop_context(SHOP), [{"id": customer, "email": email}], award_signup=True)
+                account = {"id": customer, "email": email, "first_name": "Account", "last_name": str(customer)}
+                apply_customers(conn, rt.shop_context(SHOP), [account], award_signup=True)
     batch = [payload(snap) for snap in page]
     with use_runtime(pair.batched), db.write(pair.batched.engine) as conn:
         counts = apply_as_page(conn, pair.batched.shop_context(SHOP), batch, history_only)

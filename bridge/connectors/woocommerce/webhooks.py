@@ -28,6 +28,7 @@ from bridge.connectors.woocommerce import consts
 from bridge.errors import InvalidSignature, MalformedPayload
 
 _PING_BODY = re.compile(rb"^webhook_id=\d+$")
+MAX_NAME_PART = 1000  # characters kept of a first or last name from a payload, before cleaning
 
 
 def signature_for(body: bytes, secret: str) -> str:
@@ -96,7 +97,14 @@ def parse_order(data: Mapping[str, Any]) -> ShopOrder:
             (_money(f.get("total"), "fee_lines.total") for f in _list(data.get("fee_lines"), "fee_lines")), Decimal(0)
         ),
         date_completed=_gmt(data.get("date_completed_gmt")),
+        billing_first_name=_name_part(billing.get("first_name") if isinstance(billing, Mapping) else None),
+        billing_last_name=_name_part(billing.get("last_name") if isinstance(billing, Mapping) else None),
     )
+
+
+def _name_part(value: Any) -> str:
+    """A name part as text, cut well past any real name (``bridge.members.names.clean`` bounds the whole name)."""
+    return value[:MAX_NAME_PART] if isinstance(value, str) else ""
 
 
 def _coupon_code(value: Any) -> str:
@@ -128,8 +136,8 @@ def parse_customer(data: Mapping[str, Any]) -> ShopCustomer:
     return ShopCustomer(
         customer_id=_id(data),
         email=_email(data.get("email")),
-        first_name=_str(data.get("first_name")),
-        last_name=_str(data.get("last_name")),
+        first_name=_name_part(data.get("first_name")),
+        last_name=_name_part(data.get("last_name")),
         date_created=_gmt(data.get("date_created_gmt")),
         date_modified=_gmt(data.get("date_modified_gmt")),
         birthday=_birthday(data.get("meta_data")),
