@@ -73,8 +73,12 @@ def count_recent(conn: Connection, member_id: int, reward_id: str, since: dateti
     return int(conn.scalar(stmt) or 0)
 
 
-def for_member(conn: Connection, member_id: int, states: tuple[str, ...] | None, limit: int) -> list[Redemption]:
+def for_member(
+    conn: Connection, member_id: int, states: tuple[str, ...] | None, limit: int, channel: str | None = None
+) -> list[Redemption]:
     stmt = select(t.redemption).where(r.member_id == member_id)
+    if channel is not None:  # issue 16: a member's perk coupons (channel "perk")
+        stmt = stmt.where(r.channel == channel)
     if states:
         stmt = stmt.where(r.state.in_(states))
     rows = conn.execute(stmt.order_by(r.id.desc()).limit(limit)).mappings()
