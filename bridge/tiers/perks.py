@@ -11,6 +11,11 @@ no spend). Everything after the row is the redemption machinery's: ``reserved`` 
 coupon in the shop (looking the code up first, retrying, failing for good after ``give_up_after_seconds``) ->
 ``issued`` -> used / expired (at the end of the period) / cancelled.
 
+A perk whose coupon the shop refused for good (``failed``: bad keys, the shop down past ``give_up_after_seconds``) is
+tried again under ``<key>#2``, then ``<key>#3``, each at least ``RETRY_AFTER`` after the last failure: a member is
+not left without the period's perk by one bad afternoon, and there is never more than one live perk coupon per
+period (any other state of the period's perk stops the job).
+
 The periodic job ``tiers.perks`` is set-based: per level and perk, one keyset-paged query finds the members at that
 level with no redemption under this period's key; each page is reserved in one short write transaction and its
 coupons are handed to the finishing job (RQ) after the commit, so no shop call ever happens while the database
@@ -28,7 +33,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -53,7 +58,9 @@ CHANNEL = "perk"  # redemption.channel of a perk coupon (widget | admin for the 
 REWARD_PREFIX = "perk:"  # redemption.reward_id: "perk:<perk id>" (':' is not allowed in a reward id: no clash)
 BATCH = 500  # members reserved per write transaction
 INTERVAL_SECONDS = 900.0  # a member who reached a level gets the period's perk within a quarter of an hour
-KEY_LIMIT = 128  # redemption.request_key's length
+KEY_LIMIT = 128 - 2  # redemption.request_key's length, less a retry's "#2"
+MAX_TRIES = 3  # per member, level, perk and period: the first and two more after failures
+RETRY_AFTER = timedelta(hours=6)  # after a failed perk (the owner has time to fix the shop's keys)
 TITLES = {"free_shipping": "Free shipping"}
 
 
@@ -116,8 +123,8 @@ def _run_level_perk(
     reserved = 0
     while True:
         with db.write(rt.engine) as conn:
-            due = due_members(conn, program.id, level.id, key, tuple(shops), after, BATCH)
-            new = [_reserve(conn, program, level, perk, period, key, shops[row.shop_id], row, now) for row in due]
+            due = due_members(conn, program.id, level.id, key, tuple(shops), after, BATCH, now)
+            new = [_reserve(conn, program, level, perk, period, shops[row.shop_id], row, now) for row in due]
         ids = [red.id for red in new if red is not None]
         for redemption_id in ids:  # after the commit: the job may run at once and must find the row
             redemptions.enqueue_finish(rt, redemption_id)
@@ -127,25 +134,42 @@ def _run_level_perk(
         after = due[-1].member_id
 
 
+def tries_of(key: str) -> list[str]:
+    """The request keys of a period's perk: the first try, then the retries after failures."""
+    return [key, *(f"{key}#{n}" for n in range(2, MAX_TRIES + 1))]
+
+
 @dataclass(frozen=True)
 class Due:
     member_id: int
     email: str
     shop_id: str
+    key: str  # the request key of this try
 
 
 def due_members(
-    conn: Connection, program_id: str, level_id: str, key: str, shop_ids: Sequence[str], after: int, limit: int
+    conn: Connection,
+    program_id: str,
+    level_id: str,
+    key: str,
+    shop_ids: Sequence[str],
+    after: int,
+    limit: int,
+    now: datetime,
 ) -> list[Due]:
-    """Members at ``level_id`` (after ``after``, by id) with no redemption under ``key``, whose shop is one of
-    ``shop_ids`` and who have an e-mail: one query (the tier index, then the unique key's index per member)."""
+    """Members at ``level_id`` (after ``after``, by id) whose shop is one of ``shop_ids``, who have an e-mail and
+    no perk under ``key`` yet, or only failed ones (fewer than ``MAX_TRIES``, the last ``RETRY_AFTER`` ago).
+    One query: the tier index, then per member the redemption's unique (member_id, request_key) index."""
     mt, m, r, mi = t.member_tier.c, t.member.c, t.redemption.c, t.member_identity.c
+    keys = tries_of(key)
+    of_period = (r.member_id == mt.member_id, r.request_key.in_(keys))
+    tries = select(func.count()).where(*of_period).scalar_subquery()
     first_account_shop = (
         select(mi.shop_id).where(mi.member_id == mt.member_id).order_by(mi.id).limit(1).scalar_subquery()
     )
     shop = func.coalesce(m.first_shop_id, first_account_shop)
     stmt = (
-        select(mt.member_id, m.email, shop.label("shop_id"))
+        select(mt.member_id, m.email, shop.label("shop_id"), tries.label("tries"))
         .join(t.member, m.id == mt.member_id)
         .where(
             mt.program_id == program_id,
@@ -153,12 +177,16 @@ def due_members(
             mt.member_id > after,
             m.email != "",
             shop.in_(list(shop_ids)),
-            ~exists().where(r.member_id == mt.member_id, r.request_key == key),
+            ~exists().where(*of_period, r.state != str(State.FAILED)),  # a live (or used) perk: nothing to do
+            ~exists().where(*of_period, r.closed_at > now - RETRY_AFTER),  # failed a moment ago: wait
+            tries < MAX_TRIES,
         )
         .order_by(mt.member_id)
         .limit(limit)
     )
-    return [Due(int(row.member_id), str(row.email), str(row.shop_id)) for row in conn.execute(stmt)]
+    return [
+        Due(int(row.member_id), str(row.email), str(row.shop_id), keys[int(row.tries)]) for row in conn.execute(stmt)
+    ]
 
 
 def _reserve(
@@ -167,7 +195,6 @@ def _reserve(
     level: TierLevel,
     perk: Perk,
     period: Period,
-    key: str,
     shop: ShopSettings,
     due: Due,
     now: datetime,
@@ -196,7 +223,7 @@ def _reserve(
             "program_id": program.id,
             "shop_id": shop.id,
             "member_id": due.member_id,
-            "request_key": key,
+            "request_key": due.key,
             "reward_id": f"{REWARD_PREFIX}{perk.id}"[:64],
             "reward_type": perk.type,
             "title": title[:200],
@@ -223,7 +250,7 @@ def coupons(conn: Connection, member_id: int, limit: int = 24) -> list[Redemptio
 
 def view(red: Redemption, *, admin: bool = False) -> dict[str, Any]:
     """One perk coupon: its code only once it works in the shop (the owner always sees it)."""
-    parts = red.request_key.split(":")
+    parts = red.request_key.split("#")[0].split(":")
     usable = red.state in (State.ISSUED, State.USED)
     item: dict[str, Any] = {
         "id": red.id,

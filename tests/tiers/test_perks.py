@@ -19,6 +19,7 @@ from bridge.storage import tables as t
 from bridge.storage.clock import utcnow
 from bridge.tiers.perks import run_perks
 from bridge.web.widget_auth import issue_token
+from tests.integration.conftest import BOTH_BACKENDS
 from tests.redemption.conftest import seed_member
 from tests.support import woo
 from tests.support.client import SHOP, Bridge
@@ -71,8 +72,9 @@ def run(bridge: Bridge, now: datetime | None = None) -> int:
     return reserved
 
 
+@pytest.mark.parametrize("backend", BOTH_BACKENDS)
 def test_a_gold_member_gets_one_free_shipping_coupon_per_month_and_no_points_move(
-    club: Callable[..., Bridge], woo_shop: FakeWooShop
+    club: Callable[..., Bridge], woo_shop: FakeWooShop, backend: str
 ) -> None:
     bridge = club()
     carol = seed_member(bridge, 250)
@@ -186,6 +188,51 @@ def test_a_shop_down_for_the_whole_run_leaves_the_perk_to_the_recovery_sweep(
         redemption_jobs.run_recover(bridge.rt, utcnow())
     [perk] = perk_rows(bridge)
     assert perk["state"] == "issued" and len(woo_shop.coupons) == 1
+
+
+@pytest.mark.parametrize("backend", BOTH_BACKENDS)
+def test_a_perk_the_shop_refused_is_tried_again_hours_later_a_bounded_number_of_times(
+    club: Callable[..., Bridge], woo_shop: FakeWooShop, backend: str
+) -> None:
+    bridge = club()
+    give_tier(bridge, seed_member(bridge, 100), "gold")
+    refused = {"code": "woocommerce_rest_invalid_coupon", "message": "Invalid coupon."}
+    woo_shop.fail_next("POST", "coupons", status=400, body=refused)
+    assert run(bridge) == 1
+    [perk] = perk_rows(bridge)
+    assert perk["state"] == "failed" and woo_shop.coupons == {}
+    assert run(bridge) == 0  # not again at once: the owner has time to fix the shop
+
+    with clock_at(datetime(2026, 11, 26, 19, tzinfo=UTC)):  # seven hours later
+        woo_shop.fail_next("POST", "coupons", status=400, body=refused)
+        assert run(bridge) == 1
+    with clock_at(datetime(2026, 11, 27, 2, tzinfo=UTC)):
+        assert run(bridge) == 1  # the third and last try of the month works
+        assert run(bridge) == 0
+    with clock_at(datetime(2026, 11, 28, 2, tzinfo=UTC)):
+        assert run(bridge) == 0  # one live perk coupon per period, never two
+    keys = [(p["request_key"], p["state"]) for p in perk_rows(bridge)]
+    assert keys == [
+        ("perk:gold:ship:2026-11", "failed"),
+        ("perk:gold:ship:2026-11#2", "failed"),
+        ("perk:gold:ship:2026-11#3", "issued"),
+    ]
+    assert len(woo_shop.coupons) == 1 and bridge.available() == 100  # a failed perk gives back nothing
+
+
+def test_after_three_failed_tries_the_period_has_no_more(club: Callable[..., Bridge], woo_shop: FakeWooShop) -> None:
+    bridge = club()
+    give_tier(bridge, seed_member(bridge, 0), "gold")
+    refused = {"code": "woocommerce_rest_invalid_coupon", "message": "Invalid coupon."}
+    for moment in (datetime(2026, 11, 26, 12, 30), datetime(2026, 11, 26, 19), datetime(2026, 11, 27, 2)):
+        with clock_at(moment.replace(tzinfo=UTC)):  # each try 6+ hours after the last failure
+            woo_shop.fail_next("POST", "coupons", status=400, body=refused)
+            assert run(bridge) == 1
+    with clock_at(datetime(2026, 11, 28, 12, tzinfo=UTC)):
+        assert run(bridge) == 0
+    with clock_at(datetime(2026, 12, 1, 12, tzinfo=UTC)):  # December: a new period, a new perk
+        assert run(bridge) == 1
+    assert [p["state"] for p in perk_rows(bridge)] == ["failed", "failed", "failed", "issued"]
 
 
 def test_the_member_sees_the_perk_code_in_the_widget_and_the_owner_in_the_tier_endpoint(
