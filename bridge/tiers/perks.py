@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -90,9 +90,12 @@ def request_key(level_id: str, perk_id: str, period: str) -> str:
     return f"perk:{digest}:{period}"
 
 
-def run_perks(rt: Runtime, now: datetime) -> dict[str, int]:
+HandOver = Callable[[Runtime, int], None]
+
+
+def run_perks(rt: Runtime, now: datetime, *, hand_over: HandOver = redemptions.enqueue_finish) -> dict[str, int]:
     """Reserve this period's perk of every member at a level with perks who has not had it, and hand the
-    coupons over to the finishing job. Returns ``{"reserved": n}``."""
+    coupons over (after each page's commit) to the finishing job. Returns ``{"reserved": n}``."""
     program = rt.settings.program
     tiers = program.tiers
     reserved = 0
@@ -103,7 +106,7 @@ def run_perks(rt: Runtime, now: datetime) -> dict[str, int]:
         return {"reserved": 0}
     for level in tiers.levels:
         for perk in level.perks:
-            reserved += _run_level_perk(rt, program, level, perk, shops, now)
+            reserved += _run_level_perk(rt, program, level, perk, shops, now, hand_over)
     if reserved:
         log.info("tier perks: reserved %s coupon(s)", reserved)
     return {"reserved": reserved}
@@ -116,6 +119,7 @@ def _run_level_perk(
     perk: Perk,
     shops: dict[str, ShopSettings],
     now: datetime,
+    hand_over: HandOver,
 ) -> int:
     period = period_of(perk, now, program.earning.zone)
     key = request_key(level.id, perk.id, period.key)
@@ -124,10 +128,10 @@ def _run_level_perk(
     while True:
         with db.write(rt.engine) as conn:
             due = due_members(conn, program.id, level.id, key, tuple(shops), after, BATCH, now)
-            new = [_reserve(conn, program, level, perk, period, shops[row.shop_id], row, now) for row in due]
-        ids = [red.id for red in new if red is not None]
+            rows = [_row(program, level, perk, period, shops[row.shop_id], row, now) for row in due]
+            ids = redemption_store.insert_many(conn, rows)  # a row another run inserted first is skipped
         for redemption_id in ids:  # after the commit: the job may run at once and must find the row
-            redemptions.enqueue_finish(rt, redemption_id)
+            hand_over(rt, redemption_id)
         reserved += len(ids)
         if len(due) < BATCH:
             return reserved
@@ -189,8 +193,7 @@ def due_members(
     ]
 
 
-def _reserve(
-    conn: Connection,
+def _row(
     program: ProgramSettings,
     level: TierLevel,
     perk: Perk,
@@ -198,8 +201,8 @@ def _reserve(
     shop: ShopSettings,
     due: Due,
     now: datetime,
-) -> Redemption | None:
-    """The perk's ``reserved`` redemption (None: another run inserted it first). No ledger entry: 0 points."""
+) -> dict[str, Any]:
+    """The perk's ``reserved`` redemption row. No ledger entry: 0 points."""
     title = f"{TITLES.get(perk.type, perk.type)} ({level.name} perk, {period.key})"
     expires_at = period.end.astimezone(now.tzinfo)
     settings = program.redemption
@@ -217,30 +220,27 @@ def _reserve(
         "excluded_product_categories": [],
         "description": f"{title} ({program.name})"[:500],
     }
-    return redemption_store.insert(
-        conn,
-        {
-            "program_id": program.id,
-            "shop_id": shop.id,
-            "member_id": due.member_id,
-            "request_key": due.key,
-            "reward_id": f"{REWARD_PREFIX}{perk.id}"[:64],
-            "reward_type": perk.type,
-            "title": title[:200],
-            "points": 0,
-            "value": None,
-            "code": new_code(settings.code_prefix, settings.code_length),
-            "state": State.RESERVED,
-            "coupon_body": body,
-            "channel": CHANNEL,
-            "actor": "",
-            "attempts": 0,
-            "next_attempt_at": now,  # nobody holds it: the finishing job (or the recovery sweep) takes it
-            "expires_at": expires_at,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
+    return {
+        "program_id": program.id,
+        "shop_id": shop.id,
+        "member_id": due.member_id,
+        "request_key": due.key,
+        "reward_id": f"{REWARD_PREFIX}{perk.id}"[:64],
+        "reward_type": perk.type,
+        "title": title[:200],
+        "points": 0,
+        "value": None,
+        "code": new_code(settings.code_prefix, settings.code_length),
+        "state": State.RESERVED,
+        "coupon_body": body,
+        "channel": CHANNEL,
+        "actor": "",
+        "attempts": 0,
+        "next_attempt_at": now,  # nobody holds it: the finishing job (or the recovery sweep) takes it
+        "expires_at": expires_at,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def coupons(conn: Connection, member_id: int, limit: int = 24) -> list[Redemption]:
