@@ -105,7 +105,7 @@ def admin_view(red: Redemption) -> dict[str, Any]:
 
 
 def _message(red: Redemption) -> str:
-    if red.points == 0:  # a tier perk (issue 16): no points were set aside, none come back
+    if red.channel == "perk":  # a tier perk (issue 16): no points were set aside, none come back
         return _perk_message(red)
     match red.state:
         case State.RESERVED if red.attempts > 0:
