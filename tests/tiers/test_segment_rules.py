@@ -4,9 +4,14 @@ ways to earn meant for them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from click.testing import CliRunner
+
+from bridge.cli import cli
 from bridge.segments.jobs import run_scoring
 from bridge.web.widget_auth import issue_token
 from tests.support import woo
@@ -34,6 +39,16 @@ def review(bridge: Bridge, key: str) -> Any:
     return bridge.admin("POST", "/admin/v1/events", json=body)
 
 
+def explain(tmp_path: Path, order_id: int) -> dict[str, Any]:
+    """``bridge rules explain`` of Carol's order ``order_id`` (the test bridge's config is in ``tmp_path``)."""
+    order_file = tmp_path / f"order-{order_id}.json"
+    order_file.write_text(json.dumps({**woo.payload("order.updated.processing-paid"), "id": order_id}))
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "config.yaml"), "rules", "explain", str(order_file)])
+    assert result.exit_code == 0, result.output
+    explained: dict[str, Any] = json.loads(result.output)
+    return explained
+
+
 def ways(bridge: Bridge) -> list[str]:
     shop = bridge.rt.settings.shop(SHOP)
     assert shop is not None
@@ -45,15 +60,23 @@ def ways(bridge: Bridge) -> list[str]:
     return [way["id"] for way in response.get_json()["ways_to_earn"]]
 
 
-def test_a_rule_for_a_segment_awards_once_the_member_is_in_it(make_bridge: Callable[..., Bridge]) -> None:
+def test_a_rule_for_a_segment_awards_once_the_member_is_in_it(
+    make_bridge: Callable[..., Bridge], tmp_path: Path
+) -> None:
     bridge = club(make_bridge)
     order(bridge, 501)  # Carol's first order: in no segment yet
     member_id = carol(bridge)
     assert earned(bridge, member_id, 501) == [("per_amount", 35)]
+    explained = explain(tmp_path, 502)
+    assert explained["member"]["segments"] == [] and explained["points"] == 35
+    [thanks] = [r for r in explained["rules"] if r["rule_id"] == "thanks"]
+    assert thanks["points"] == 0 and thanks["note"] == "only for members in regulars"
     assert review(bridge, "r1").get_json()["points"] == 0
     assert ways(bridge) == ["per_amount"]
 
     run_scoring(bridge.rt, TEST_NOW)  # the nightly scoring: one paid order makes her a regular
+    explained = explain(tmp_path, 502)
+    assert "regulars" in explained["member"]["segments"] and explained["points"] == 42
     order(bridge, 502)
     assert sorted(earned(bridge, member_id, 502)) == [("per_amount", 35), ("thanks", 7)]
     assert review(bridge, "r2").get_json()["points"] == 20
