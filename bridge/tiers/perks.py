@@ -68,7 +68,7 @@ TITLES = {"free_shipping": "Free shipping"}
 class Period:
     key: str  # "2026-12" | "2026"
     start: datetime  # aware, in the program's zone
-    end: datetime  # exclusive: the perk's coupon expires then
+    end: datetime  # exclusive: the perk's coupon expires a second before
 
 
 def period_of(perk: Perk, now: datetime, zone: tzinfo) -> Period:
@@ -204,7 +204,8 @@ def _row(
 ) -> dict[str, Any]:
     """The perk's ``reserved`` redemption row. No ledger entry: 0 points."""
     title = f"{TITLES.get(perk.type, perk.type)} ({level.name} perk, {period.key})"
-    expires_at = period.end.astimezone(now.tzinfo)
+    # the period's last second: "valid until 30 Nov" for November's perk (the shop and the widget show the date)
+    expires_at = (period.end - timedelta(seconds=1)).astimezone(now.tzinfo)
     settings = program.redemption
     body: dict[str, Any] = {
         "discount_type": "fixed_cart",

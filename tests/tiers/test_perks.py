@@ -85,7 +85,7 @@ def test_a_gold_member_gets_one_free_shipping_coupon_per_month_and_no_points_mov
     [coupon] = woo_shop.coupons.values()
     assert coupon["free_shipping"] is True and coupon["amount"] == "0" and coupon["discount_type"] == "fixed_cart"
     assert coupon["email_restrictions"] == [woo.CAROL] and coupon["usage_limit"] == 1
-    assert coupon["date_expires_gmt"] == "2026-12-01T00:00:00"  # the end of November, the perk's period
+    assert coupon["date_expires_gmt"] == "2026-11-30T23:59:59"  # the end of November, the perk's period
     [perk] = perk_rows(bridge)
     assert perk["state"] == "issued" and perk["points"] == 0 and perk["code"] == coupon["code"]
     assert perk["request_key"] == "perk:gold:ship:2026-11" and perk["member_id"] == carol
@@ -112,7 +112,7 @@ def test_periods_follow_the_program_time_zone(club: Callable[..., Bridge], woo_s
         assert run(bridge) == 1
     november, december = perk_rows(bridge)
     assert november["request_key"].endswith(":2026-11") and december["request_key"].endswith(":2026-12")
-    assert november["expires_at"] == datetime(2026, 11, 30, 20, 30, tzinfo=UTC)  # midnight in Tehran
+    assert november["expires_at"] == datetime(2026, 11, 30, 20, 29, 59, tzinfo=UTC)  # before midnight in Tehran
 
 
 def test_only_members_at_a_level_with_perks_get_them_and_a_downgrade_keeps_issued_coupons(
@@ -139,7 +139,7 @@ def test_only_members_at_a_level_with_perks_get_them_and_a_downgrade_keeps_issue
     with clock_at(datetime(2026, 12, 2, 10, tzinfo=UTC)):
         assert run(bridge) == 1
     assert perk_rows(bridge)[-1]["request_key"] == "perk:platinum:yearly:2026"
-    assert perk_rows(bridge)[-1]["expires_at"] == datetime(2027, 1, 1, tzinfo=UTC)
+    assert perk_rows(bridge)[-1]["expires_at"] == datetime(2026, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def test_a_member_who_reaches_gold_mid_month_gets_the_perk_at_the_next_run(
