@@ -83,6 +83,7 @@ from bridge.rules.config import (
     BUILT_IN_TYPES,
     EXPIRY_MODES,
     RELEASE_MODES,
+    SEGMENT_TYPES,
     EarningSettings,
     ExpirySettings,
     RuleSpec,
@@ -521,6 +522,11 @@ def _strings(description: str) -> Items:
     return Items(Text(), **_d(description, []))
 
 
+def _segments() -> Items:
+    """``segments: [at_risk]`` (issue 16): the rule is only for members in one of these (ids of `program.segments`)."""
+    return _strings("only for members in one of these segments (`program.segments` ids); empty: every member")
+
+
 def _bonus_points(description: str = "points awarded") -> Integer:
     return Integer(minimum=0, strict=True, **_d(description))
 
@@ -534,6 +540,7 @@ class PerAmountRuleSchema(RuleSchema):
     include_shipping = Flag(**_d("count shipping in the amount", False))
     include_fees = Flag(**_d("count fees in the amount", False))
     before_discounts = Flag(**_d("count line totals before discounts", False))
+    segments = _segments()
 
 
 class MultiplierRuleSchema(RuleSchema):
@@ -541,17 +548,20 @@ class MultiplierRuleSchema(RuleSchema):
     products = _strings("product or variation ids")
     skus = _strings("SKUs")
     categories = _strings("category slugs or ids")
+    segments = _segments()
 
 
 class ExclusionRuleSchema(RuleSchema):
     products = _strings("product or variation ids that never earn")
     skus = _strings("SKUs that never earn")
     categories = _strings("category slugs or ids that never earn")
+    segments = _segments()
 
 
 class FirstOrderRuleSchema(RuleSchema):
     points = _bonus_points("a bonus on a member's first order")
     minimum_amount = Number(**_d("smaller first orders get no bonus", 0))
+    segments = _segments()
 
 
 class NthOrderRuleSchema(RuleSchema):
@@ -561,6 +571,7 @@ class NthOrderRuleSchema(RuleSchema):
         minimum=1, strict=True, **_d("... within this many days of the previous", None, allow_none=True)
     )
     points = _bonus_points()
+    segments = _segments()
 
 
 class SignupRuleSchema(RuleSchema):
@@ -569,6 +580,7 @@ class SignupRuleSchema(RuleSchema):
 
 class BirthdayRuleSchema(RuleSchema):
     points = _bonus_points("once a year, on the member's birthday")
+    segments = _segments()
 
 
 class CampaignRuleSchema(RuleSchema):
@@ -577,7 +589,7 @@ class CampaignRuleSchema(RuleSchema):
     starts = Moment(**_d("window start (in `program.timezone` without an offset)", None, allow_none=True))
     ends = Moment(**_d("window end", None, allow_none=True))
     weekdays = Weekdays(**_d("only on these days (`sat`, `sun` ...)", []))
-    segments = Items(Text(), **_d("only for members in one of these segments (issue 16); empty: all", []))
+    segments = _segments()
 
 
 class CapRuleSchema(RuleSchema):
@@ -604,6 +616,7 @@ class EventRuleSchema(RuleSchema):
     max_per_day = Integer(
         minimum=1, strict=True, **_d("most awards per member and day (`program.timezone`)", None, allow_none=True)
     )
+    segments = _segments()
 
 
 # One schema per built-in rule type: the common keys plus exactly the options that type reads.
@@ -1104,7 +1117,7 @@ class ProgramSchema(Section):
         segment_ids = set(data["segments"].ids())
         for spec in data["earn"]["rules"] or ():
             unknown_segments = [s for s in spec.options.get("segments", ()) if s not in segment_ids]
-            if spec.type == "campaign" and unknown_segments:
+            if spec.type in SEGMENT_TYPES and unknown_segments:  # a typo would quietly award nobody
                 raise ValidationError(
                     {"rules": {spec.id: {"segments": [f"unknown segment {unknown_segments[0]!r}"]}}}, "earn"
                 )

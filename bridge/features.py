@@ -20,7 +20,8 @@ def load() -> None:
     import bridge.reports.jobs  # report rollups (daily points and members, member activity)
     import bridge.segments.jobs  # nightly RFM scoring and segment members
     import bridge.sync.jobs  # reconciliation, webhook health
-    import bridge.tiers.jobs  # noqa: F401  tier review; tier qualification observer
+    import bridge.tiers.jobs  # tier review; tier qualification observer
+    import bridge.tiers.perks  # noqa: F401  issue 16: recurring tier perk coupons, once per period
 
 
 def load_web() -> None:

@@ -181,7 +181,7 @@
     'input{padding:8px;border:1px solid #6b6b6b;border-radius:6px;width:100%;box-sizing:border-box;font:inherit;color:var(--fg);background:var(--bg)}' +
     '.row{display:flex;gap:8px;flex-wrap:wrap;margin-top:10px;align-items:center}.row input{width:7em}' +
     '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}' +
-    '.ltr{direction:ltr;unicode-bidi:embed}.tier{margin:10px 0}.tier b{color:var(--a)}.tier li{display:list-item;border:0;padding:1px 0}';
+    '.ltr{direction:ltr;unicode-bidi:embed}.tier{margin:10px 0}.tier b{color:var(--a)}.tier li{display:list-item;border:0;padding:1px 0}.tier .pc li{display:flex;padding:6px 0}';
 
   var host, root, wrap, launcher, launcherText, panel, title, body, live;
   var st = { open: false, data: null, mode: '', tab: 'rewards', token: '', nonce: '', keys: {} };
@@ -458,8 +458,22 @@
       n ? h('p', { text: t(n.by ? 'tier_next_by' : 'tier_next', { verb: t('tier_verb_' + s.metric), amount: much(n.needed), name: n.name, date: n.by ? day(n.by) : '' }) }) : null,
       n ? h('progress', { max: String(n.threshold), value: String(Math.min(Number(s.value), Number(n.threshold))), 'aria-label': t('tier_progress', { name: n.name }) }) : null,
       perks.length ? h('ul', null, perks.map(function (x) { return h('li', { text: x }); })) : null,
+      perkCoupons(s.perk_coupons || []),
       s.warning ? h('p', { class: 'msg', role: 'status', text: t('tier_keep', { amount: much(s.warning.needed), name: c.name, date: day(s.warning.by) }) }) : null
     ]);
+  }
+  // The tier's perk coupons ready to use (issue 16): the code, and a button to copy it.
+  function perkCoupons(items) {
+    var ready = items.filter(function (k) { return k.state === 'issued' && k.code; });
+    if (!ready.length) return null;
+    return h('ul', { class: 'pc', 'data-lb': 'perk-coupons' }, ready.map(function (k) {
+      var title = t('tier_perk_coupon_' + k.type);
+      var btn = h('button', { type: 'button', class: 'btn alt', 'aria-label': t('copy_named', { title: title }), text: t('copy'), onclick: function () { copy(k.code, btn); } });
+      return h('li', null, [
+        h('div', null, [h('div', { text: title }), h('div', { class: 'ltr', text: k.code }), h('div', { class: 'mu', text: t('expires', { date: date(k.expires_at) }) })]),
+        btn
+      ]);
+    }));
   }
   // When pending points become available: the date of each lot (order completed + hold), else "once complete".
   function pendingNote(lots) {

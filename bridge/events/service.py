@@ -27,6 +27,7 @@ from bridge.rules.events import evaluate_event
 from bridge.storage import audit, life
 from bridge.storage import events as store
 from bridge.storage import members as member_store
+from bridge.storage import segments as segment_store
 from bridge.storage.clock import utcnow
 
 CAUSE = "event"
@@ -125,7 +126,8 @@ def _awards(
         return [], []  # a closed or invite-only program: rules award members who are in (as sign-up bonuses do)
     wanted = [r.id for r in rules.event_rules if r.event == request.type]
     today = store.awarded_since(conn, member_id, wanted, _DAY.window_start(now, rules.timezone))
-    return evaluate_event(rules.event_rules, request.type, today)
+    segments = segment_store.of_member(conn, member_id) if rules.needs_segments else frozenset()  # issue 16
+    return evaluate_event(rules.event_rules, request.type, today, segments)
 
 
 def _same(conn: Connection, row: dict[str, Any], digest: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from bridge.rules import MemberContext, evaluate_birthday
 from bridge.rules.signup import is_birthday
 from bridge.runtime import Runtime
 from bridge.storage import db, life
+from bridge.storage import segments as segment_store
 
 CAUSE_BIRTHDAY = "birthday"
 
@@ -32,6 +33,8 @@ def run_birthdays(rt: Runtime, now: datetime) -> dict[str, int]:
                 joined=rules.membership.policy == "open" or profile.joined_at is not None,
                 tier=profile.tier,
                 birthday=birthday,
+                # issue 16: a birthday rule for some segments only reads the member's (nightly) segments
+                segments=segment_store.of_member(conn, member_id) if rules.needs_segments else frozenset(),
             )
             awards = list(evaluate_birthday(rules, member, today))
             for award in awards:

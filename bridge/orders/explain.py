@@ -48,6 +48,8 @@ def explain(
             "tier": rule_ctx.member.tier,
             "paid_orders_before": rule_ctx.member.paid_orders_before,
             "earned_in_cap_windows": dict(rule_ctx.member.earned),
+            # issue 16: what rules for some segments were judged by (read only when a rule names segments)
+            "segments": sorted(rule_ctx.member.segments) if ctx.rules.needs_segments else None,
         },
         "evaluated_at": rule_ctx.at.isoformat(),
         **evaluation.as_dict(),

@@ -334,7 +334,7 @@ def _hand_over(rt: Runtime, red: Redemption) -> Redemption:
         store.transition(conn, red.id, (State.RESERVED,), next_attempt_at=now, updated_at=now)
         current = store.get(conn, red.id)
     assert current is not None
-    _enqueue_finish(rt, red.id)
+    enqueue_finish(rt, red.id)
     return current
 
 
@@ -368,11 +368,12 @@ def retry(rt: Runtime, redemption_id: int, *, actor: str) -> Redemption:
         )
         current = store.get(conn, red.id)
     assert current is not None
-    _enqueue_finish(rt, red.id)
+    enqueue_finish(rt, red.id)
     return current
 
 
-def _enqueue_finish(rt: Runtime, redemption_id: int) -> None:
+def enqueue_finish(rt: Runtime, redemption_id: int) -> None:
+    """Have a worker make the coupon of a ``reserved`` redemption nobody holds (also the tier perks' way in)."""
     try:
         make_queue(rt.redis()).enqueue_call(
             FINISH_JOB,

@@ -27,7 +27,7 @@ class MemberContext:
     previous_order_at: datetime | None = None  # when the member's previous paid order was paid
     earned: Mapping[str, int] = field(default_factory=dict)  # cap window key -> points already earned in it
     birthday: date | None = None
-    segments: frozenset[str] = frozenset()  # issue 16: the member's segments (nightly), read when a campaign asks
+    segments: frozenset[str] = frozenset()  # issue 16: the member's segments (nightly), read when a rule asks
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,11 @@ class SignupRule(Protocol):
     def id(self) -> str: ...
 
     def award_for_signup(self, customer: ShopCustomer) -> Award | None: ...
+
+
+def in_segments(required: frozenset[str], member_segments: frozenset[str]) -> bool:
+    """A rule's ``segments`` condition (issue 16): none set, or the member is in any of them."""
+    return not required or bool(required & member_segments)
 
 
 def quantize_money(amount: Decimal, minor_unit: int) -> Decimal:

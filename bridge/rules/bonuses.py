@@ -17,6 +17,7 @@ class FirstOrderRule:
     minimum_amount: Decimal = ZERO
     name: str = ""
     description: str = ""
+    segments: frozenset[str] = frozenset()  # issue 16: only for members in one of these (the engine checks)
 
     def award_for_order(self, order: ShopOrder, ctx: OrderContext) -> Award | None:
         if ctx.member.paid_orders_before != 0 or order.total < self.minimum_amount or self.points <= 0:
@@ -39,6 +40,7 @@ class NthOrderRule:
     within_days: int | None = None
     name: str = ""
     description: str = ""
+    segments: frozenset[str] = frozenset()  # issue 16: only for members in one of these (the engine checks)
 
     def award_for_order(self, order: ShopOrder, ctx: OrderContext) -> Award | None:
         number = ctx.member.paid_orders_before + 1

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
 
-from bridge.rules.base import Award
+from bridge.rules.base import Award, in_segments
 from bridge.rules.lines import ONE
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -28,7 +28,7 @@ class Campaign:
     segments: frozenset[str] = frozenset()  # issue 16: only members in one of these segments; empty: everyone
 
     def applies_to(self, member_segments: frozenset[str]) -> bool:
-        return not self.segments or bool(self.segments & member_segments)
+        return in_segments(self.segments, member_segments)
 
     def active(self, at: datetime, tz: tzinfo) -> bool:
         if self.starts is not None and at < self.starts:

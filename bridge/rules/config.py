@@ -38,6 +38,9 @@ EXPIRY_MODES = ("none", "lot", "inactivity")
 BUILT_IN_TYPES: tuple[str, ...] = ("per_amount", "multiplier", "exclusion", "first_order", "nth_order", "signup")
 BUILT_IN_TYPES += ("birthday", "campaign", "cap", "custom")
 BUILT_IN_TYPES += ("event",)  # issue 19: custom events
+SEGMENT_TYPES = ("per_amount", "multiplier", "exclusion", "first_order", "nth_order", "birthday", "campaign", "event")
+"""Rule types that take ``segments`` (issue 16). Not ``signup`` (a new member is in no segment yet), ``cap`` (a
+limit, not a condition) or ``custom`` (a plug-in reads its own options)."""
 
 
 @dataclass(frozen=True)
@@ -112,19 +115,23 @@ def build_rule_set(
         if s.type == "per_amount":
             order_rules.append(_per_amount(s, rounding, line_rules))
         elif s.type == "first_order":
-            order_rules.append(FirstOrderRule(s.id, o["points"], o["minimum_amount"], s.name, s.description))
+            order_rules.append(
+                FirstOrderRule(s.id, o["points"], o["minimum_amount"], s.name, s.description, _segments(s))
+            )
         elif s.type == "nth_order":
             order_rules.append(_nth(source, s, key))
         elif s.type == "signup":
             signup_rules.append(SignupBonusRule(s.id, o["points"], s.name))
         elif s.type == "birthday":
-            birthdays.append(BirthdayRule(s.id, o["points"], s.name))
+            birthdays.append(BirthdayRule(s.id, o["points"], s.name, segments=_segments(s)))
         elif s.type == "campaign":
             campaigns.append(_campaign(source, s, key, zone))
         elif s.type == "cap":
             caps.append(_cap(source, s, key, ids))
         elif s.type == "event":
-            events.append(EventRule(s.id, o["event"], o["points"], o["max_per_day"], s.name, s.description))
+            events.append(
+                EventRule(s.id, o["event"], o["points"], o["max_per_day"], s.name, s.description, _segments(s))
+            )
         elif s.type not in ("multiplier", "exclusion"):
             name = str(o.get("entry_point", "")) if s.type == "custom" else s.type
             try:
@@ -160,6 +167,7 @@ def _per_amount(s: RuleSpec, rounding: str, lines: tuple[LineRule, ...]) -> PerA
         name=s.name,
         description=s.description,
         line_rules=lines,
+        segments=_segments(s),
     )
 
 
@@ -167,7 +175,8 @@ def _line_rule(source: str, s: RuleSpec) -> LineRule:
     o = s.options
     multiplier = ZERO if s.type == "exclusion" else o["multiplier"]
     categories = frozenset(c.lower() for c in o["categories"])
-    rule = LineRule(s.id, multiplier, frozenset(o["products"]), frozenset(o["skus"]), categories, s.name)
+    products, skus = frozenset(o["products"]), frozenset(o["skus"])
+    rule = LineRule(s.id, multiplier, products, skus, categories, s.name, segments=_segments(s))
     if not (rule.products or rule.skus or rule.categories):
         raise ConfigError(source, f"program.earn.rules[{s.id}]", "needs at least one of products, skus, categories")
     return rule
@@ -177,7 +186,7 @@ def _nth(source: str, s: RuleSpec, key: str) -> NthOrderRule:
     o = s.options
     if o["every"] is None and o["nth"] is None:
         raise ConfigError(source, key, "needs 'every' (every n-th order) or 'nth' (exactly the n-th order)")
-    return NthOrderRule(s.id, o["points"], o["every"], o["nth"], o["within_days"], s.name, s.description)
+    return NthOrderRule(s.id, o["points"], o["every"], o["nth"], o["within_days"], s.name, s.description, _segments(s))
 
 
 def _campaign(source: str, s: RuleSpec, key: str, zone: tzinfo) -> Campaign:
@@ -191,11 +200,16 @@ def _campaign(source: str, s: RuleSpec, key: str, zone: tzinfo) -> Campaign:
         weekdays=frozenset(WEEKDAYS.index(day) for day in o["weekdays"]),
         name=s.name,
         description=s.description,
-        segments=frozenset(o.get("segments", ())),
+        segments=_segments(s),
     )
     if campaign.multiplier == ONE and campaign.points == 0:
         raise ConfigError(source, key, "a campaign needs a multiplier other than 1 or some points")
     return campaign
+
+
+def _segments(s: RuleSpec) -> frozenset[str]:
+    """``segments: [at_risk]`` (issue 16): the rule is for members in any of them (ids checked by the schema)."""
+    return frozenset(s.options.get("segments") or ())
 
 
 def _in_zone(moment: datetime | None, zone: tzinfo) -> datetime | None:

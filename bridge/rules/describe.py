@@ -16,13 +16,17 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from bridge.rules.base import in_segments
 from bridge.rules.bonuses import FirstOrderRule, NthOrderRule
 from bridge.rules.campaign import WEEKDAYS
-from bridge.rules.engine import RuleSet
+from bridge.rules.engine import RuleSet, rule_segments
 from bridge.rules.per_amount import PerAmountRule, plain_number
 
 
-def ways_to_earn(rules: RuleSet, currency: str) -> list[dict[str, Any]]:
+def ways_to_earn(rules: RuleSet, currency: str, member_segments: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    """Every active rule (the owner's view: a rule for some segments says which, ``segments``), or with
+    ``member_segments`` the shopper's view: only the rules for this member, and never a segment's name (a shopper
+    is not told they are "at risk")."""
     ways: list[dict[str, Any]] = []
 
     def add(
@@ -114,7 +118,20 @@ def ways_to_earn(rules: RuleSet, currency: str) -> list[dict[str, Any]]:
     for bday in rules.birthday_rules:
         texts = (bday.name, "Your birthday", bday.description, "Bonus points on your birthday")
         add(bday.id, texts, ("way_birthday", "way_birthday_text"), bday.points, {"points": bday.points})
-    return ways
+    return _for_segments(rules, ways, member_segments)
+
+
+def _for_segments(
+    rules: RuleSet, ways: list[dict[str, Any]], member_segments: frozenset[str] | None
+) -> list[dict[str, Any]]:
+    """Issue 16: the owner sees each rule's ``segments``; a shopper sees only the rules meant for them."""
+    described: tuple[Any, ...] = (*rules.order_rules, *rules.line_rules, *rules.campaigns, *rules.birthday_rules)
+    by_id = {str(rule.id): segments for rule in described if (segments := rule_segments(rule))}
+    if not by_id:
+        return ways
+    if member_segments is None:
+        return [{**way, "segments": sorted(by_id[way["id"]])} if way["id"] in by_id else way for way in ways]
+    return [way for way in ways if in_segments(by_id.get(way["id"], frozenset()), member_segments)]
 
 
 def _number(value: Decimal) -> int | float:

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bridge.connectors.base import ShopCustomer, ShopOrder
-from bridge.rules.base import Award, MemberContext, OrderContext, OrderRule, SignupRule
+from bridge.rules.base import Award, MemberContext, OrderContext, OrderRule, SignupRule, in_segments
 from bridge.rules.campaign import Campaign
 from bridge.rules.caps import Cap
 from bridge.rules.events import EventRule
@@ -61,8 +61,16 @@ class RuleSet:
 
     @property
     def needs_segments(self) -> bool:
-        """Whether a campaign is for some segments only: then the worker reads the member's segments."""
-        return any(c.segments for c in self.campaigns)
+        """Whether some rule is for some segments only (``segments: [at_risk]``): then the worker, the birthday job
+        and the events API read the member's segments (one query); otherwise nobody does."""
+        rules: tuple[Any, ...] = (
+            *self.campaigns,
+            *self.order_rules,
+            *self.line_rules,
+            *self.birthday_rules,
+            *self.event_rules,
+        )
+        return any(rule_segments(rule) for rule in rules)
 
     @property
     def needs_categories(self) -> bool:
@@ -129,6 +137,10 @@ def explain_order(order: ShopOrder, rules: RuleSet, ctx: OrderContext) -> Evalua
     awards: list[Award] = []
     outcomes: list[RuleOutcome] = []
     for rule in rules.order_rules:
+        wanted = rule_segments(rule)
+        if wanted and not in_segments(wanted, ctx.member.segments):
+            outcomes.append(_not_for_segments(rule.id, type(rule).__name__, wanted))
+            continue
         if isinstance(rule, PerAmountRule):
             award = rule.award_for_order(order, ctx, boosts)
         else:
@@ -136,6 +148,9 @@ def explain_order(order: ShopOrder, rules: RuleSet, ctx: OrderContext) -> Evalua
         _collect(awards, outcomes, rule.id, type(rule).__name__, award)
     for campaign in active:
         _collect(awards, outcomes, campaign.id, "Campaign", campaign.bonus())
+    for campaign in rules.campaigns:  # in its window, but for other members: said so, as for every other rule
+        if campaign.segments and campaign not in active and campaign.active(ctx.at, rules.timezone):
+            outcomes.append(_not_for_segments(campaign.id, "Campaign", campaign.segments))
     if rules.caps:
         awards, outcomes = _apply_caps(awards, outcomes, rules.caps, ctx.member)
     return Evaluation(tuple(awards), tuple(outcomes), True, rules.membership.joins_on(order, ctx.member))
@@ -157,8 +172,22 @@ def evaluate_birthday(rules: RuleSet, member: MemberContext, today: date) -> lis
     """Birthday bonuses due ``today`` (the program's local date); the caller keys them by year: once a year."""
     if not rules.membership.earns_without_order(member):
         return []
-    awards = (rule.award_for_birthday(member.birthday, today) for rule in rules.birthday_rules)
+    awards = (
+        rule.award_for_birthday(member.birthday, today)
+        for rule in rules.birthday_rules
+        if in_segments(rule.segments, member.segments)
+    )
     return [a for a in awards if a is not None]
+
+
+def rule_segments(rule: object) -> frozenset[str]:
+    """A rule's ``segments`` condition (issue 16), empty for none; a plug-in's rule may carry one too."""
+    segments = getattr(rule, "segments", None)
+    return segments if isinstance(segments, frozenset) else frozenset()
+
+
+def _not_for_segments(rule_id: str, kind: str, segments: frozenset[str]) -> RuleOutcome:
+    return RuleOutcome(rule_id, kind, 0, note=f"only for members in {' or '.join(sorted(segments))}")
 
 
 def _collect(awards: list[Award], outcomes: list[RuleOutcome], rule_id: str, kind: str, award: Award | None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bridge.rules.base import Award
+from bridge.rules.base import Award, in_segments
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class EventRule:
     max_per_day: int | None = None
     name: str = ""
     description: str = ""
+    segments: frozenset[str] = frozenset()  # issue 16: only for members in one of these
 
     def award_for_event(self, event_type: str, awarded_today: int) -> Award | None:
         if event_type != self.event or self.points <= 0:
@@ -33,13 +34,17 @@ class EventRule:
 
 
 def evaluate_event(
-    rules: tuple[EventRule, ...], event_type: str, awarded_today: Mapping[str, int]
+    rules: tuple[EventRule, ...],
+    event_type: str,
+    awarded_today: Mapping[str, int],
+    member_segments: frozenset[str] = frozenset(),
 ) -> tuple[list[Award], list[str]]:
-    """The awards an event earns, and the ids of the rules that would have awarded but hit their daily limit."""
+    """The awards an event earns, and the ids of the rules that would have awarded but hit their daily limit.
+    A rule for some segments only passes over a member in none of them (``member_segments``)."""
     awards: list[Award] = []
     capped: list[str] = []
     for rule in rules:
-        if rule.event != event_type:
+        if rule.event != event_type or not in_segments(rule.segments, member_segments):
             continue
         award = rule.award_for_event(event_type, awarded_today.get(rule.id, 0))
         if award is None:

@@ -27,6 +27,7 @@ class LineRule:
     categories: frozenset[str] = frozenset()  # lower-case slugs or ids, as the connector reports them
     name: str = ""
     description: str = ""
+    segments: frozenset[str] = frozenset()  # issue 16: weighs only the lines of members in one of these
 
     @property
     def needs_categories(self) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bridge.connectors.base import ShopOrder
-from bridge.rules.base import Award, OrderContext, quantize_money
+from bridge.rules.base import Award, OrderContext, in_segments, quantize_money
 from bridge.rules.lines import ONE, ZERO, LineRule, line_weight
 from bridge.rules.rounding import to_points
 
@@ -41,6 +41,7 @@ class PerAmountRule:
     name: str = ""
     description: str = ""
     line_rules: tuple[LineRule, ...] = field(default=(), compare=False)
+    segments: frozenset[str] = frozenset()  # issue 16: only for members in one of these (the engine checks)
 
     @property
     def rate(self) -> Decimal:
@@ -51,12 +52,15 @@ class PerAmountRule:
         weighted = plain = ZERO
         applied: list[str] = []
         line_tax = ZERO
+        lines = self.line_rules
+        if any(r.segments for r in lines):  # issue 16: a line rule for some segments weighs their members' lines
+            lines = tuple(r for r in lines if in_segments(r.segments, ctx.member.segments))
         for item in order.line_items:
             amount = item.subtotal if self.before_discounts else item.total
             if self.include_tax:
                 amount += item.total_tax
             line_tax += item.total_tax
-            weight, by = line_weight(item, self.line_rules, ctx.categories) if self.line_rules else (ONE, ())
+            weight, by = line_weight(item, lines, ctx.categories) if lines else (ONE, ())
             weighted += amount * weight
             plain += amount
             applied.extend(r for r in by if r not in applied)

@@ -30,6 +30,7 @@ class BirthdayRule:
     points: int
     name: str = ""
     description: str = ""
+    segments: frozenset[str] = frozenset()  # issue 16: only for members in one of these (``evaluate_birthday``)
 
     def award_for_birthday(self, birthday: date | None, today: date) -> Award | None:
         if birthday is None or self.points <= 0 or not is_birthday(birthday, today):

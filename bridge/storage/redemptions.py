@@ -35,6 +35,25 @@ _INSERT = {
 }
 
 
+def insert_many(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert many redemptions in one statement (insertmanyvalues), skipping a member's used request key; the ids
+    of those inserted (the tier perks' pages: one round trip, not one per member)."""
+    if not rows:
+        return []
+    ids = [int(row.id) for row in conn.execute(_INSERT_IDS[conn.dialect.name], rows)]
+    for _ in ids:
+        metrics.redemption_moved(conn, str(rows[0]["state"]))
+    return ids
+
+
+_INSERT_IDS = {
+    name: dialect_insert(t.redemption)
+    .on_conflict_do_nothing(index_elements=["member_id", "request_key"])
+    .returning(r.id)
+    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
+
+
 def lock_member(conn: Connection, program_id: str, member_id: int) -> str | None:
     """Lock the member row (serialises a member's redemptions) and return its e-mail; None: no such member."""
     m = t.member.c
@@ -73,8 +92,12 @@ def count_recent(conn: Connection, member_id: int, reward_id: str, since: dateti
     return int(conn.scalar(stmt) or 0)
 
 
-def for_member(conn: Connection, member_id: int, states: tuple[str, ...] | None, limit: int) -> list[Redemption]:
+def for_member(
+    conn: Connection, member_id: int, states: tuple[str, ...] | None, limit: int, channel: str | None = None
+) -> list[Redemption]:
     stmt = select(t.redemption).where(r.member_id == member_id)
+    if channel is not None:  # issue 16: a member's perk coupons (channel "perk")
+        stmt = stmt.where(r.channel == channel)
     if states:
         stmt = stmt.where(r.state.in_(states))
     rows = conn.execute(stmt.order_by(r.id.desc()).limit(limit)).mappings()

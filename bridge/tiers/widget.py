@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select
 from bridge.config import ProgramSettings
 from bridge.storage import tables as t
 from bridge.storage import tiers as store
-from bridge.tiers import windows
+from bridge.tiers import perks, windows
 from bridge.tiers.service import WARNING
 from bridge.tiers.settings import TierLevel
 
@@ -40,7 +40,12 @@ def section(conn: Connection, program: ProgramSettings, member_id: int, now: dat
             else None
         ),
         "warning": _warning(conn, member_id, level, now, zone) if level is not None else None,
+        # the perk coupons the member was given (a code once it works in the shop); kept after a downgrade
+        "perk_coupons": [perks.view(red) for red in perks.coupons(conn, member_id) if red.state in _SHOWN],
     }
+
+
+_SHOWN = ("reserved", "issued", "used")
 
 
 def _level(level: TierLevel) -> dict[str, Any]:

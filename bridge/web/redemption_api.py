@@ -105,6 +105,8 @@ def admin_view(red: Redemption) -> dict[str, Any]:
 
 
 def _message(red: Redemption) -> str:
+    if red.channel == "perk":  # a tier perk (issue 16): no points were set aside, none come back
+        return _perk_message(red)
     match red.state:
         case State.RESERVED if red.attempts > 0:
             return (
@@ -123,6 +125,23 @@ def _message(red: Redemption) -> str:
             return f"This reward was cancelled before its coupon was made; your {red.points} points are back."
         case State.CANCELLED:
             return f"You gave this reward back; your {red.points} points are back in your balance."
+        case State.EXPIRED:
+            return "This coupon expired unused."
+    return ""
+
+
+def _perk_message(red: Redemption) -> str:
+    match red.state:
+        case State.RESERVED:
+            return "Your member perk is being created in the shop; it will be ready as soon as the shop answers."
+        case State.ISSUED:
+            return "Your member perk: use this code at checkout. It works once, with your e-mail address."
+        case State.USED:
+            return "This coupon was used in an order."
+        case State.FAILED:
+            return "The shop could not create this perk's coupon."
+        case State.CANCELLED:
+            return "This perk's coupon was given back."
         case State.EXPIRED:
             return "This coupon expired unused."
     return ""

@@ -17,6 +17,7 @@ from bridge.rules.describe import ways_to_earn
 from bridge.runtime import Runtime, current_runtime
 from bridge.storage import db, life
 from bridge.storage import members as member_store
+from bridge.storage import segments as segment_store
 from bridge.web import schemas, widget_panel
 from bridge.web.auth import require_admin
 from bridge.web.body import json_object
@@ -154,7 +155,10 @@ def _profile_view(member_id: int, profile: life.Profile) -> dict[str, Any]:
 
 
 def _ways_section(req: widget_panel.PanelRequest) -> list[dict[str, Any]]:
-    return ways_to_earn(req.rt.rules, _currency(req.rt, req.shopper.shop_id))
+    rules = req.rt.rules
+    # issue 16: a rule for some segments is shown only to their members (and a guest sees none of them)
+    segments = segment_store.of_member(req.conn, req.member_id) if req.member_id and rules.needs_segments else None
+    return ways_to_earn(rules, _currency(req.rt, req.shopper.shop_id), segments or frozenset())
 
 
 widget_panel.register("ways_to_earn", _ways_section)

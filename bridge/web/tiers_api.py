@@ -14,8 +14,8 @@ from bridge.storage import db
 from bridge.storage import members as member_store
 from bridge.storage import tiers as store
 from bridge.storage.clock import utcnow
+from bridge.tiers import perks, widget
 from bridge.tiers import service as tiers
-from bridge.tiers import widget
 from bridge.web import schemas, widget_panel
 from bridge.web.auth import require_admin
 from bridge.web.body import json_object
@@ -44,6 +44,7 @@ def member_tiers(member_id: int) -> Response:
             raise UnknownMember(f"no member {member_id} in this program")
         state = store.state(conn, member_id)
         rows = store.history(conn, member_id, query["limit"], query["before"])
+        perk_coupons = perks.coupons(conn, member_id)
     return jsonify(
         {
             "member_id": member_id,
@@ -52,6 +53,7 @@ def member_tiers(member_id: int) -> Response:
             "override_until": _iso(state.override_until) if state else None,
             "history": [_change(row) for row in rows],
             "next_before": rows[-1]["id"] if len(rows) == query["limit"] else None,
+            "perk_coupons": [perks.view(red, admin=True) for red in perk_coupons],  # newest first, the last 24
         }
     )
 
