@@ -8,10 +8,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from bridge.tiers.jobs import run_review
+from tests.integration.conftest import BOTH_BACKENDS
 from tests.support import woo
 from tests.support.client import Bridge
 from tests.tiers.conftest import carol, clock_at, order
+
+
+@pytest.fixture(params=BOTH_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The review is SQL: each case on SQLite and PostgreSQL."""
+    return str(request.param)
 
 
 def at(year: int, month: int, day: int) -> datetime:
