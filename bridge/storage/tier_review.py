@@ -68,7 +68,7 @@ _work_metadata = MetaData()
 work = Table(
     "tier_review_work",
     _work_metadata,
-    Column("member_id", Id, primary_key=True),
+    Column("member_id", Id, primary_key=True, autoincrement=False),
     Column("tier_id", String(64), nullable=True),
     Column("source", String(16), nullable=False),
     Column("since", UtcDateTime(), nullable=False),
@@ -140,91 +140,96 @@ def page_end(conn: Connection, program_id: str, after: int, limit: int) -> int |
 
 
 def decide(conn: Connection, ladder: Ladder, at: Moment, after: int, last: int) -> int:
-    """Fill the work table with the page's members and what the review does to each; returns how many."""
+    """Fill the work table with the page's members and what the review does to each (one ``INSERT ... SELECT``);
+    returns how many."""
     work.drop(conn, checkfirst=True)
     work.create(conn)
     in_page = and_(
         mt.program_id == ladder.program_id, mt.member_id > after, mt.member_id <= last, mt.tier_id.is_not(None)
     )
-    rows = select(
-        mt.member_id,
-        mt.tier_id,
-        mt.source,
-        mt.since,
-        mt.override_until,
-        mt.below_since,
-        mt.reviewed_period,
-        _index(ladder, mt.tier_id),
-        _index(ladder, mt.earned_tier_id),
-        literal(0, BigInteger),
-        literal(0, BigInteger),
-        literal(-1, Integer),
-        literal(-1, Integer),
-    ).where(in_page)
-    names = ["member_id", "tier_id", "source", "since", "override_until", "below_since", "reviewed_period"]
-    names += ["cur", "earned", "metric", "prev_metric", "reached", "prev_reached"]
-    conn.execute(insert(work).from_select(names, rows))
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("ANALYZE tier_review_work")  # a temporary table has no statistics otherwise
-    # the metrics, each one grouped query over the page's id range joined once (UPDATE ... FROM): never a query
-    # per member, nor an aggregate repeated per row when the planner misjudges a join
-    windows = [("metric", at.start, at.end)]
+    prev: Any = literal(0, BigInteger)
     if at.prev_start is not None:
-        windows.append(("prev_metric", at.prev_start, at.prev_end))
-    for column, start, end in windows:
-        sums = _metric(ladder.metric, after, last, start, end).subquery()
-        conn.execute(update(work).where(w.member_id == sums.c.member_id).values({column: sums.c.units}))
-    conn.execute(update(work).values(reached=_reached(ladder, w.metric), prev_reached=_reached(ladder, w.prev_metric)))
-    conn.execute(update(work).values(action=_action(ladder, at)))
-    conn.execute(update(work).values(warn=_warn(ladder, at)))
-    kept = case((w.prev_reached > w.reached, w.prev_reached), else_=w.reached)
-    reached_then = kept if ladder.window == "calendar_year" else w.reached
+        prev = _metric(ladder.metric, mt.member_id, at.prev_start, at.prev_end)
+    base = (
+        select(
+            mt.member_id,
+            mt.tier_id,
+            mt.source,
+            mt.since,
+            mt.override_until,
+            mt.below_since,
+            mt.reviewed_period,
+            _index(ladder, mt.tier_id).label("cur"),
+            _index(ladder, mt.earned_tier_id).label("earned"),
+            _metric(ladder.metric, mt.member_id, at.start, at.end).label("metric"),
+            prev.label("prev_metric"),
+        )
+        .where(in_page)
+        .cte("base")
+        # computed once per member: inlined, each mention of a metric would run its subquery again
+        .prefix_with("MATERIALIZED")
+    )
+    reached = select(
+        base,
+        _reached(ladder, base.c.metric).label("reached"),
+        _reached(ladder, base.c.prev_metric).label("prev_reached"),
+    ).subquery("reached")
+    acted = select(reached, _action(ladder, at, reached.c).label("action")).subquery("acted")
+    c = acted.c
+    kept = case((c.prev_reached > c.reached, c.prev_reached), else_=c.reached)
+    reached_then = kept if ladder.window == "calendar_year" else c.reached
     step = (
         reached_then
         if ladder.downgrade == "to_qualified"
-        else case((reached_then > w.cur - 1, reached_then), else_=w.cur - 1)
+        else case((reached_then > c.cur - 1, reached_then), else_=c.cur - 1)
     )
-    values: dict[str, Any] = {"to_idx": step}
+    to_idx = case((c.action == DOWN, step), else_=null())
+    new_below: Any = null()
     if ladder.window == "rolling":
-        values["new_below"] = case((step > w.reached, literal(at.now, UtcDateTime())), else_=null())
-    conn.execute(update(work).where(w.action == DOWN).values(**values))
+        new_below = case((and_(c.action == DOWN, step > c.reached), literal(at.now, UtcDateTime())), else_=null())
+    rows = select(acted, _warn(ladder, at, c), to_idx, new_below)
+    names = ["member_id", "tier_id", "source", "since", "override_until", "below_since", "reviewed_period", "cur"]
+    names += ["earned", "metric", "prev_metric", "reached", "prev_reached", "action", "warn", "to_idx", "new_below"]
+    conn.execute(insert(work).from_select(names, rows))
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ANALYZE tier_review_work")  # a temporary table has no statistics otherwise
     return int(conn.scalar(select(func.count()).select_from(work)) or 0)  # rowcount: psycopg may say -1
 
 
-def _action(ladder: Ladder, at: Moment) -> ColumnElement[Any]:
-    override = w.source == "override"
+def _action(ladder: Ladder, at: Moment, c: Any) -> ColumnElement[Any]:
+    override = c.source == "override"
     whens: list[tuple[Any, Any]] = [
-        (and_(override, w.override_until <= at.now), OVERRIDE_END),
-        (and_(override, w.reached > w.earned), UP),
+        (and_(override, c.override_until <= at.now), OVERRIDE_END),
+        (and_(override, c.reached > c.earned), UP),
         (override, null()),
-        (w.reached > w.cur, UP),
+        (c.reached > c.cur, UP),
     ]
     if ladder.window == "calendar_year" and at.year_due:
-        not_reviewed = or_(w.reviewed_period.is_(None), w.reviewed_period != at.ended)
-        kept = case((w.prev_reached > w.reached, w.prev_reached), else_=w.reached)
+        not_reviewed = or_(c.reviewed_period.is_(None), c.reviewed_period != at.ended)
+        kept = case((c.prev_reached > c.reached, c.prev_reached), else_=c.reached)
         whens += [
-            (and_(not_reviewed, kept < w.cur, w.since < at.year_start), DOWN),
+            (and_(not_reviewed, kept < c.cur, c.since < at.year_start), DOWN),
             (not_reviewed, REVIEWED),
         ]
     elif ladder.window == "rolling":
-        below = func.coalesce(w.below_since, literal(at.now, UtcDateTime()))
+        below = func.coalesce(c.below_since, literal(at.now, UtcDateTime()))
         whens += [
-            (and_(w.reached >= w.cur, w.below_since.is_not(None)), ABOVE_AGAIN),
-            (w.reached >= w.cur, null()),
+            (and_(c.reached >= c.cur, c.below_since.is_not(None)), ABOVE_AGAIN),
+            (c.reached >= c.cur, null()),
             (below <= at.now - at.grace, DOWN),
-            (w.below_since.is_(None), BELOW_NOW),
+            (c.below_since.is_(None), BELOW_NOW),
         ]
     return case(*whens, else_=null())
 
 
-def _warn(ladder: Ladder, at: Moment) -> ColumnElement[Any]:
+def _warn(ladder: Ladder, at: Moment, c: Any) -> ColumnElement[Any]:
     """Whether the member gets a ``tier_downgrade_warning`` (recorded once per key; a repeat writes nothing): below
     their level, neither moving (up or down) nor overridden, and within ``warn_days`` of the date it is due."""
-    kept = and_(w.source != "override", w.reached < w.cur, or_(w.action.is_(None), w.action != DOWN))
+    kept = and_(c.source != "override", c.reached < c.cur, or_(c.action.is_(None), c.action != DOWN))
     if ladder.window == "calendar_year" and at.warn_phase:
         return case((kept, True), else_=False)
     if ladder.window == "rolling":
-        below = func.coalesce(w.below_since, literal(at.now, UtcDateTime()))
+        below = func.coalesce(c.below_since, literal(at.now, UtcDateTime()))
         return case((and_(kept, below <= at.now - at.grace + at.warn), True), else_=False)
     return literal(False)
 
@@ -251,20 +256,31 @@ def write(conn: Connection, ladder: Ladder, at: Moment, event_now: datetime) -> 
     """Write the page's decisions (all but ``up`` and ``override_end``); returns how many warnings were new.
 
     ``event_now``: the outbox's ``created_at`` (the bridge clock, as ``bridge.notifications.outbox`` stamps)."""
-    now = at.now
-    _save(conn, REVIEWED, now, reviewed_period=at.ended)
-    _save(conn, BELOW_NOW, now, below_since=now)
-    _save(conn, ABOVE_AGAIN, now, below_since=None)
+    _states(conn, ladder, at)
     _moves(conn, ladder, at, event_now)
     return _warnings(conn, ladder, at, event_now)
 
 
-def _ids(action: str) -> Any:
-    return select(w.member_id).where(w.action == action)
-
-
-def _save(conn: Connection, action: str, now: datetime, **values: Any) -> None:
-    conn.execute(update(t.member_tier).where(mt.member_id.in_(_ids(action))).values(updated_at=now, **values))
+def _states(conn: Connection, ladder: Ladder, at: Moment) -> None:
+    """Every tier state the page changes, in one ``UPDATE ... FROM`` the work table: years reviewed, graces started
+    or cleared, moves down."""
+    down = w.action == DOWN
+    reviewed = [REVIEWED, DOWN] if ladder.window == "calendar_year" else [REVIEWED]
+    to_tier = _level_id(ladder, w.to_idx)
+    now = literal(at.now, UtcDateTime())
+    below: list[tuple[Any, Any]] = [(w.action == BELOW_NOW, now), (w.action == ABOVE_AGAIN, null())]
+    if ladder.window == "rolling":
+        below.append((down, w.new_below))  # still below the level moved to: a new grace from now
+    values = {
+        "tier_id": case((down, to_tier), else_=mt.tier_id),
+        "earned_tier_id": case((down, to_tier), else_=mt.earned_tier_id),
+        "since": case((down, now), else_=mt.since),
+        "reviewed_period": case((w.action.in_(reviewed), literal(at.ended, String(16))), else_=mt.reviewed_period),
+        "below_since": case(*below, else_=mt.below_since),
+        "updated_at": at.now,
+    }
+    changed = w.action.in_([REVIEWED, BELOW_NOW, ABOVE_AGAIN, DOWN])
+    conn.execute(update(t.member_tier).where(mt.member_id == w.member_id, changed).values(**values))
 
 
 def _moves(conn: Connection, ladder: Ladder, at: Moment, event_now: datetime) -> None:
@@ -290,30 +306,17 @@ def _moves(conn: Connection, ladder: Ladder, at: Moment, event_now: datetime) ->
     columns = ["program_id", "member_id", "from_tier", "to_tier", "reason", "actor", "details", "created_at"]
     conn.execute(insert(t.member_tier_history).from_select(columns, history.order_by(w.member_id)))
 
-    moved = select(w.member_id).where(down)
-    mine = w.member_id == mt.member_id
-    values: dict[str, Any] = {
-        "tier_id": select(to_tier).where(mine).scalar_subquery(),
-        "earned_tier_id": select(to_tier).where(mine).scalar_subquery(),
-        "since": now,
-        "updated_at": now,
-    }
-    if ladder.window == "calendar_year":
-        values["reviewed_period"] = at.ended
-    else:
-        values["below_since"] = select(w.new_below).where(mine).scalar_subquery()
-    conn.execute(update(t.member_tier).where(mt.member_id.in_(moved)).values(**values))
-
-    # the profile the rules engine reads (its earning multiplier)
-    p = t.member_profile.c
-    profiles = select(w.member_id, literal(ladder.program_id, String(64)), literal(now, UtcDateTime())).where(down)
-    conn.execute(
-        _insert_ignore(conn, t.member_profile, ["member_id"]).from_select(
-            ["member_id", "program_id", "updated_at"], profiles
-        )
+    # the profile the rules engine reads (its earning multiplier): one upsert
+    profiles = select(w.member_id, literal(ladder.program_id, String(64)), to_tier, literal(now, UtcDateTime())).where(
+        down
     )
-    profile_tier = select(to_tier).where(w.member_id == p.member_id).scalar_subquery()
-    conn.execute(update(t.member_profile).where(p.member_id.in_(moved)).values(tier=profile_tier, updated_at=now))
+    insert_ = sqlite_insert if conn.dialect.name == "sqlite" else pg_insert
+    upsert = insert_(t.member_profile).from_select(["member_id", "program_id", "tier", "updated_at"], profiles)
+    excluded = upsert.excluded
+    upsert = upsert.on_conflict_do_update(
+        index_elements=["member_id"], set_={"tier": excluded.tier, "updated_at": excluded.updated_at}
+    )
+    conn.execute(upsert)
 
     # the member's message: tier_down (a move down is always to a lower level), keyed on the change
     key = _concat(
@@ -401,22 +404,24 @@ def _outbox(conn: Connection, ladder: Ladder, type_: str, key: Any, payload: Any
 
 
 # --- metrics ----------------------------------------------------------------------------------------------------
-def _metric(metric: str, after: int, last: int, start: datetime | None, end: datetime | None) -> Any:
-    """Each member's metric over [start, end) in UNITS, for the members of ``(after, last]``."""
+def _metric(metric: str, member_id: Any, start: datetime | None, end: datetime | None) -> Any:
+    """The member's metric over [start, end) in UNITS: a subquery correlated on ``member_id``, an index range per
+    member (``(member_id, ...)`` indexes), so its cost follows the member's own rows whatever the planner's
+    statistics say."""
     if metric == "points":
         e = t.ledger_entry.c
-        stmt = select(e.member_id, (func.sum(e.points) * UNITS).label("units")).where(
-            e.member_id > after, e.member_id <= last, e.kind.in_(METRIC_KINDS), e.cause_type != CAUSE_TIER
+        stmt = select(func.coalesce(func.sum(e.points), 0) * UNITS).where(
+            e.member_id == member_id, e.kind.in_(METRIC_KINDS), e.cause_type != CAUSE_TIER
         )
-        return _window(stmt, e.created_at, start, end).group_by(e.member_id)
+        return _window(stmt, e.created_at, start, end).scalar_subquery()
     o = t.order_state.c
-    paid = and_(o.member_id > after, o.member_id <= last, o.paid_at.is_not(None), o.status.not_in(NOT_SPENDING))
+    paid = and_(o.member_id == member_id, o.paid_at.is_not(None), o.status.not_in(NOT_SPENDING))
     if metric == "orders":
-        stmt = select(o.member_id, (func.count() * UNITS).label("units")).where(paid)
-        return _window(stmt, o.paid_at, start, end).group_by(o.member_id)
+        stmt = select(func.count() * UNITS).where(paid)
+        return _window(stmt, o.paid_at, start, end).scalar_subquery()
     net = _units(o.total) - _units(func.coalesce(o.refunded_total, "0"))
-    stmt = select(o.member_id, func.sum(case((net > 0, net), else_=0)).label("units")).where(paid)
-    return _window(stmt, o.paid_at, start, end).group_by(o.member_id)
+    stmt = select(func.coalesce(func.sum(case((net > 0, net), else_=0)), 0)).where(paid)
+    return _window(stmt, o.paid_at, start, end).scalar_subquery()
 
 
 def _units(text: Any) -> Any:
