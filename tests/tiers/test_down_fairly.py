@@ -187,3 +187,19 @@ def test_rolling_moments_to_the_microsecond_keep_their_keys_and_texts(tiered: Ca
     assert f"club:tier_downgrade_warning:{member_id}:gold:{below.isoformat()}" in keys
     assert f"club:tier:{member_id}:gold:silver:{moved.isoformat()}" in keys
     assert tier_row(bridge, member_id)["below_since"] == moved  # still below silver: a new grace from the move
+
+
+def test_spend_is_counted_to_the_cent_net_of_refunds(tiered: Callable[..., Bridge]) -> None:
+    """Spend (decimal text in the orders) is summed exactly in SQL; the texts show it as the widget does."""
+    levels = [{"id": "silver", "name": "Silver", "threshold": "42.90"}, {"id": "gold", "name": "Gold", "threshold": 80}]
+    bridge = tiered(metric="spend", window="calendar_year", grace_days=0, warn_days=14, levels=levels)
+    order(bridge, 501)
+    order(bridge, 502)  # 85.80 spent in 2026: gold
+    assert tier_of(bridge) == "gold"
+    order(bridge, 502, "order.updated.fully-refunded")  # 42.90 net: silver's threshold to the cent
+    assert run_review(bridge.rt, at(2026, 12, 20))["warned"] == 1
+    [warning] = warnings(bridge)
+    assert warning["details"]["needed"] == "37.1" and warning["points"] == 0
+    assert run_review(bridge.rt, at(2027, 1, 1))["down"] == 1
+    assert tier_of(bridge) == "silver"  # 42.90 reaches 42.90
+    assert history(bridge)[-1] == ("gold", "silver", "review")
