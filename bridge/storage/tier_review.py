@@ -252,16 +252,16 @@ def finish(conn: Connection) -> None:
 
 
 # --- the writes -------------------------------------------------------------------------------------------------
-def write(conn: Connection, ladder: Ladder, at: Moment, event_now: datetime) -> int:
+def write(conn: Connection, ladder: Ladder, at: Moment, event_now: datetime, after: int, last: int) -> int:
     """Write the page's decisions (all but ``up`` and ``override_end``); returns how many warnings were new.
 
     ``event_now``: the outbox's ``created_at`` (the bridge clock, as ``bridge.notifications.outbox`` stamps)."""
-    _states(conn, ladder, at)
+    _states(conn, ladder, at, after, last)
     _moves(conn, ladder, at, event_now)
     return _warnings(conn, ladder, at, event_now)
 
 
-def _states(conn: Connection, ladder: Ladder, at: Moment) -> None:
+def _states(conn: Connection, ladder: Ladder, at: Moment, after: int, last: int) -> None:
     """Every tier state the page changes, in one ``UPDATE ... FROM`` the work table: years reviewed, graces started
     or cleared, moves down."""
     down = w.action == DOWN
@@ -280,7 +280,8 @@ def _states(conn: Connection, ladder: Ladder, at: Moment) -> None:
         "updated_at": at.now,
     }
     changed = w.action.in_([REVIEWED, BELOW_NOW, ABOVE_AGAIN, DOWN])
-    conn.execute(update(t.member_tier).where(mt.member_id == w.member_id, changed).values(**values))
+    in_page = and_(mt.member_id > after, mt.member_id <= last)  # the page's id range: never a scan of them all
+    conn.execute(update(t.member_tier).where(in_page, mt.member_id == w.member_id, changed).values(**values))
 
 
 def _moves(conn: Connection, ladder: Ladder, at: Moment, event_now: datetime) -> None:

@@ -266,7 +266,7 @@ def review_batch(
     outcome = ReviewOutcome(reviewed=review.decide(conn, ladder, at, after_member_id, last))
     singles = review.members_with(conn, [review.UP, review.OVERRIDE_END])
     outcome.down = review.counts(conn).get(review.DOWN, 0)
-    outcome.warned = review.write(conn, ladder, at, utcnow())
+    outcome.warned = review.write(conn, ladder, at, utcnow(), after_member_id, last)
     review.finish(conn)
     if singles:
         states = store.tiers_of(conn, list(singles))
