@@ -240,11 +240,9 @@ def members_with(conn: Connection, actions: Sequence[str]) -> dict[int, str]:
     return {int(member_id): str(action) for member_id, action in rows}
 
 
-def counts(conn: Connection) -> dict[str, int]:
-    """The page's members by action, and ``warn`` for those to warn."""
-    found = {str(a): int(n) for a, n in conn.execute(select(w.action, func.count()).group_by(w.action)) if a}
-    found["warn"] = int(conn.scalar(select(func.count()).where(w.warn.is_(True))) or 0)
-    return found
+def moved_down(conn: Connection) -> int:
+    """How many of the page's members the review moves down."""
+    return int(conn.scalar(select(func.count()).where(w.action == DOWN)) or 0)
 
 
 def finish(conn: Connection) -> None:

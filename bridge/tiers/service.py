@@ -265,7 +265,7 @@ def review_batch(
     )
     outcome = ReviewOutcome(reviewed=review.decide(conn, ladder, at, after_member_id, last))
     singles = review.members_with(conn, [review.UP, review.OVERRIDE_END])
-    outcome.down = review.counts(conn).get(review.DOWN, 0)
+    outcome.down = review.moved_down(conn)
     outcome.warned = review.write(conn, ladder, at, utcnow(), after_member_id, last)
     review.finish(conn)
     if singles:
