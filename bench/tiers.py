@@ -1,4 +1,4 @@
-"""Tiers and segments benchmark: the nightly tier review and RFM scoring over many members (target < 60 s each
+"""Tiers and segments benchmark: the nightly tier review and RFM scoring over many members (target < 60 s together
 for 1,000,000 members on PostgreSQL).
 
     .venv/bin/python bench/tiers.py [--db postgresql|sqlite] [--members 1000000]
