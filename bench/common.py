@@ -58,6 +58,7 @@ def copy_tables(rt: Any, tables: Iterable[tuple[str, list[str], Iterator[tuple[A
         pg.autocommit = True
         with pg.cursor() as cur:
             cur.execute("VACUUM ANALYZE")
+        pg.autocommit = False  # back to the pool as the bridge's transactions expect it
     finally:
         raw.close()
     return time.perf_counter() - started

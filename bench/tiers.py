@@ -1,17 +1,20 @@
-"""Tiers and segments benchmark: the nightly tier review and RFM scoring over many members (target < 60 s each
+"""Tiers and segments benchmark: the nightly tier review and RFM scoring over many members (target < 60 s together
 for 1,000,000 members on PostgreSQL).
 
     .venv/bin/python bench/tiers.py [--db postgresql|sqlite] [--members 1000000]
 
-Builds, with set-based ``INSERT ... SELECT`` over a series of numbers, ``--members`` members each with 2 paid
-orders (last year and this year) and their earn entries, every second member holding a tier (a calendar-year
-program with silver, gold and platinum). Then it runs the jobs' own functions as the scheduler does, at a moment
+Builds ``--members`` members each with 2 paid orders (last year and this year) and their earn entries, every
+second member holding a tier (a calendar-year program with silver, gold and platinum): with ``COPY`` on
+PostgreSQL (``bench.common.copy_tables``, statistics gathered after), with ``INSERT ... SELECT`` over a series of
+numbers on SQLite. Then it runs the jobs' own functions as the scheduler does, at a moment
 past the year end and its grace, and checks what they wrote:
 
 - **review** (``bridge.tiers.jobs.run_review``): every member with a tier reviewed, those whose year did not reach
   their level moved one level down;
 - **scoring** (``bridge.segments.jobs.run_scoring``): every buyer scored into RFM quintiles and segments;
 - a second review, which must move nobody (one review per year end).
+
+The target is the nightly work as a whole: review and scoring together (``total_s``) under 60 s.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text  # noqa: E402
 
-from bench.common import bench_settings, databases  # noqa: E402
+from bench.common import bench_settings, copy_tables, databases  # noqa: E402
 from bridge import features  # noqa: E402
 from bridge.bootstrap import prepare_database  # noqa: E402
 from bridge.runtime import Runtime  # noqa: E402
@@ -58,6 +61,60 @@ def series(dialect: str, n: int) -> str:
     if dialect == "postgresql":
         return f"generate_series(1, {n}) AS s(i)"
     return f"(WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < {n}) SELECT i FROM c) AS s"
+
+
+Y26 = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)
+Y27 = datetime(2027, 1, 20, 10, 0, tzinfo=UTC)
+SINCE = datetime(2025, 3, 1, tzinfo=UTC)
+TIER_OF = ("silver", "gold", "platinum")  # by member number % 3
+
+
+def copy_load(rt: Runtime, members: int) -> float:
+    """The same rows as ``load``, with COPY (PostgreSQL)."""
+    n = range(1, members + 1)
+    order_columns = ["program_id", "shop_id", "order_id", "member_id", "status", "total", "refunded_total", "cycle"]
+    order_columns += ["updated_at", "paid_at", "history_only"]
+    entry_columns = ["program_id", "shop_id", "member_id", "points", "kind", "state", "cause_type", "cause_id"]
+    entry_columns += ["rule_id", "refund_id", "idempotency_key", "note", "meta", "created_at"]
+
+    def orders() -> Any:
+        for i in n:
+            yield (PROGRAM, SHOP, f"a{i}", i, "completed", str(i % 700 + 50), "0", 1, Y26, Y26, False)
+            yield (PROGRAM, SHOP, f"b{i}", i, "completed", str(i % 50 + 1), "0", 1, Y27, Y27, False)
+
+    def entries() -> Any:
+        for i in n:
+            for order, points, at in ((f"a{i}", i % 700 + 50, Y26), (f"b{i}", i % 50 + 1, Y27)):
+                key = f"{SHOP}:order:{order}:per_amount"
+                yield (
+                    PROGRAM,
+                    SHOP,
+                    i,
+                    points,
+                    "earn",
+                    "available",
+                    "order",
+                    order,
+                    "per_amount",
+                    "",
+                    key,
+                    "",
+                    "{}",
+                    at,
+                )
+
+    tier_columns = ["member_id", "program_id", "tier_id", "source", "since", "earned_tier_id", "updated_at"]
+    return copy_tables(
+        rt,
+        (
+            ("member", ["id", "program_id", "email", "first_shop_id", "created_at"],
+             ((i, PROGRAM, f"m{i}@bench.invalid", SHOP, Y26) for i in n)),
+            ("order_state", order_columns, orders()),
+            ("ledger_entry", entry_columns, entries()),
+            ("member_tier", tier_columns,
+             ((i, PROGRAM, TIER_OF[i % 3], "earned", SINCE, None, Y26) for i in n if i % 2 == 0)),
+        ),
+    )  # fmt: skip
 
 
 def load(rt: Runtime, members: int) -> float:
@@ -96,10 +153,6 @@ def load(rt: Runtime, members: int) -> float:
     with db.write(rt.engine) as conn:
         for statement in statements:
             conn.execute(text(statement))
-    if dialect == "postgresql":
-        with rt.engine.connect() as conn:
-            conn.execute(text("COMMIT"))
-            conn.execute(text("ANALYZE"))
     return time.perf_counter() - started
 
 
@@ -115,7 +168,7 @@ def run(label: str, url: str, members: int, data_dir: Path) -> dict[str, Any]:
     rt = Runtime.build(settings)
     try:
         prepare_database(rt, migrate_schema=True)
-        loaded = load(rt, members)
+        loaded = copy_load(rt, members) if rt.engine.dialect.name == "postgresql" else load(rt, members)
         _progress(f"{label}: {members} members loaded in {loaded:.1f} s")
         started = time.perf_counter()
         review = run_review(rt, NOW)
@@ -127,6 +180,7 @@ def run(label: str, url: str, members: int, data_dir: Path) -> dict[str, Any]:
         started = time.perf_counter()
         segments = run_scoring(rt, NOW)
         scoring_seconds = time.perf_counter() - started
+        _progress(f"{label}: scoring {scoring_seconds:.1f} s")
     finally:
         rt.close()
     assert review["reviewed"] == members // 2, review
@@ -141,8 +195,10 @@ def run(label: str, url: str, members: int, data_dir: Path) -> dict[str, Any]:
         "second_review_s": round(again_seconds, 1),
         "scoring_s": round(scoring_seconds, 1),
         "segments": segments,
+        "total_s": round(review_seconds + scoring_seconds, 1),
         "target_s": TARGET_SECONDS,
-        "met": review_seconds < TARGET_SECONDS and scoring_seconds < TARGET_SECONDS,
+        "met": review_seconds + scoring_seconds < TARGET_SECONDS,
+        "loadavg": Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None,
     }
 
 

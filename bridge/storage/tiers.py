@@ -64,25 +64,8 @@ def state(conn: Connection, member_id: int) -> TierState | None:
     return _state(row) if row is not None else None
 
 
-def states_after(conn: Connection, program_id: str, after_member_id: int, limit: int) -> list[TierState]:
-    """A keyset page of the program's tier states with a tier or an override (the review's input)."""
-    stmt = (
-        select(t.member_tier)
-        .where(mt.program_id == program_id, mt.member_id > after_member_id, mt.tier_id.is_not(None))
-        .order_by(mt.member_id)
-        .limit(limit)
-    )
-    return [_state(row) for row in conn.execute(stmt).mappings()]
-
-
 def save(conn: Connection, member_id: int, now: datetime, **values: Any) -> None:
     conn.execute(update(t.member_tier).where(mt.member_id == member_id).values(updated_at=now, **values))
-
-
-def save_many(conn: Connection, member_ids: list[int], now: datetime, **values: Any) -> None:
-    """The same values for many members, in one statement."""
-    if member_ids:
-        conn.execute(update(t.member_tier).where(mt.member_id.in_(member_ids)).values(updated_at=now, **values))
 
 
 def add_history(
@@ -109,24 +92,6 @@ def add_history(
             created_at=now,
         )
     )
-
-
-def add_history_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    conn.execute(insert(t.member_tier_history), rows)
-
-
-def set_profile_tiers(conn: Connection, program_id: str, tiers: dict[int, str | None], now: datetime) -> None:
-    """``member_profile.tier`` (what the rules engine reads) for many members: a statement per tier."""
-    p = t.member_profile.c
-    have = set(conn.scalars(select(p.member_id).where(p.member_id.in_(list(tiers)))))
-    missing = [{"member_id": m, "program_id": program_id, "updated_at": now} for m in tiers if m not in have]
-    if missing:
-        conn.execute(insert(t.member_profile), missing)
-    by_tier: dict[str | None, list[int]] = defaultdict(list)
-    for member_id, tier in tiers.items():
-        by_tier[tier].append(member_id)
-    for tier, ids in by_tier.items():
-        conn.execute(update(t.member_profile).where(p.member_id.in_(ids)).values(tier=tier, updated_at=now))
 
 
 def history(conn: Connection, member_id: int, limit: int, before_id: int | None) -> list[dict[str, Any]]:

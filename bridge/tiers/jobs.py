@@ -21,7 +21,7 @@ from bridge.tiers.service import ReviewOutcome
 
 log = logging.getLogger(__name__)
 
-REVIEW_BATCH = 1000
+REVIEW_BATCH = 5000  # members per transaction: a few statements each, whatever the size
 REVIEW_INTERVAL_SECONDS = 86400.0  # nightly: year ends and rolling windows are read by date, not by run
 
 

@@ -5,12 +5,13 @@
   written), and a member who reached a higher level moves up there and then. Each level reached pays its
   ``entry_points`` once per member and level (ledger key ``<program>:tier:<member>:entry:<level>``), so a
   redelivered order, a replay or a later return to the level never pays again.
-* **Down fairly** (``review``, the nightly job): never between reviews, so a refund never downgrades mid-period.
+* **Down fairly** (``review_batch``, the nightly job, set-based in ``bridge.storage.tier_review``): never between
+  reviews, so a refund never downgrades mid-period.
   ``calendar_year``: once per year end, ``grace_days`` after it, a member keeps the higher of the levels the ended
   year and the new year so far reach; ``rolling_months``: a member below their level since ``below_since`` moves
   down when ``grace_days`` have passed since. Down by one level per review (``one_level``) or to the level
   reached (``to_qualified``). ``lifetime`` never moves down. A ``tier_downgrade_warning`` is recorded
-  ``warn_days`` before, with what to earn by when (``announce_warning``: the single call site for notifications).
+  ``warn_days`` before, with what to earn by when (a point event and its outbox event, keyed so never doubled).
 * **Override**: the owner sets a tier until an end date (audited); earning above it still moves the member up;
   at its end the member has the tier earning gives.
 
@@ -21,8 +22,8 @@ earning multiplier).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -36,14 +37,16 @@ from bridge.notifications import outbox
 from bridge.orders.service import lot_expiry
 from bridge.storage import audit, life
 from bridge.storage import members as member_store
+from bridge.storage import tier_review as review
 from bridge.storage import tiers as store
+from bridge.storage.clock import utcnow
 from bridge.storage.tiers import CAUSE_TIER, TierState
 from bridge.tiers import windows
 from bridge.tiers.settings import TierLevel, TierSettings
 
 log = logging.getLogger(__name__)
 
-WARNING = "tier_downgrade_warning"
+WARNING = "tier_downgrade_warning"  # the warning's kind (point events) and event type (the outbox)
 
 
 @dataclass(frozen=True)
@@ -229,49 +232,6 @@ def end_override(conn: Connection, program: ProgramSettings, state: TierState, n
 
 # --- down fairly ----------------------------------------------------------------------------------------------------
 @dataclass
-class _Bulk:
-    """A page's writes, made at its end in a few statements whatever its size (1M members: a few thousand
-    statements, not millions): tiers kept, graces started or cleared, moves down, warnings."""
-
-    reviewed: list[int] = field(default_factory=list)  # calendar year end reviewed, tier kept
-    below_now: list[int] = field(default_factory=list)  # rolling: fell below their level now (grace starts)
-    above_again: list[int] = field(default_factory=list)  # rolling: back at their level
-    moves: list[tuple[TierState, str | None, dict[str, Any], dict[str, Any]]] = field(default_factory=list)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
-
-    def write(self, conn: Connection, program: ProgramSettings, now: datetime, ended: str) -> int:
-        """Write it all; returns how many warnings were recorded now (a repeated one is not)."""
-        store.save_many(conn, self.reviewed, now, reviewed_period=ended)
-        store.save_many(conn, self.below_now, now, below_since=now)
-        store.save_many(conn, self.above_again, now, below_since=None)
-        if self.moves:
-            store.add_history_many(
-                conn,
-                [
-                    {
-                        "program_id": program.id,
-                        "member_id": state.member_id,
-                        "from_tier": state.tier_id,
-                        "to_tier": to,
-                        "reason": "review",
-                        "actor": "",
-                        "details": facts,
-                        "created_at": now,
-                    }
-                    for state, to, facts, _ in self.moves
-                ],
-            )
-            groups: dict[tuple[Any, ...], list[int]] = {}
-            for state, to, _, values in self.moves:
-                groups.setdefault((to, *sorted(values.items())), []).append(state.member_id)
-            for (to, *pairs), ids in groups.items():
-                store.save_many(conn, ids, now, tier_id=to, earned_tier_id=to, since=now, **dict(pairs))
-            store.set_profile_tiers(conn, program.id, {state.member_id: to for state, to, _, _ in self.moves}, now)
-            _announce_moves(conn, program, [(state, to, "review") for state, to, _, _ in self.moves], now)
-        return announce_warnings(conn, program, self.warnings, now)
-
-
-@dataclass
 class ReviewOutcome:
     reviewed: int = 0
     up: int = 0
@@ -283,121 +243,66 @@ class ReviewOutcome:
 def review_batch(
     conn: Connection, program: ProgramSettings, after_member_id: int, limit: int, now: datetime
 ) -> tuple[int | None, ReviewOutcome]:
-    """Review one keyset page of members with a tier; returns the last member id (None: done) and what moved."""
+    """Review one keyset page of members with a tier; returns the last member id (None: done) and what moved.
+
+    Set-based (``bridge.storage.tier_review``): the page's decisions are made in SQL and written in a few
+    statements whatever its size. Only moves up and overrides ending, which a review rarely meets (the order path
+    moves members up at once), take the member-by-member paths above: a move up may pay an entry bonus, and the
+    ledger has one write path."""
     tiers = settings_of(program)
-    zone = program.earning.zone
-    states = store.states_after(conn, program.id, after_member_id, limit)
-    outcome = ReviewOutcome(reviewed=len(states))
-    if not states:
-        return None, outcome
-    ids = [s.member_id for s in states]
-    start, end = windows.current(tiers, now, zone)
-    now_metrics = store.metrics(conn, tiers.metric, ids, start, end)
-    prev_metrics: dict[int, Decimal] = {}
-    bulk = _Bulk()
-    if tiers.window == "calendar_year":
-        prev_start, prev_end = windows.previous_year(now, zone)
-        prev_metrics = store.metrics(conn, tiers.metric, ids, prev_start, prev_end)
-    for state in states:
-        metric = now_metrics.get(state.member_id, Decimal(0))
-        reached = tiers.qualified_index(metric)
-        if state.source == "override":
-            if state.override_until is not None and state.override_until <= now:
+    last = review.page_end(conn, program.id, after_member_id, limit)
+    if last is None:
+        return None, ReviewOutcome()
+    at = _moment(tiers, now, program.earning.zone)
+    ladder = review.Ladder(
+        program_id=program.id,
+        metric=tiers.metric,
+        window=tiers.window,
+        level_ids=tuple(level.id for level in tiers.levels),
+        names=tuple(str(level.name) for level in tiers.levels),
+        thresholds=tuple(level.threshold for level in tiers.levels),
+        downgrade=tiers.downgrade,
+    )
+    outcome = ReviewOutcome(reviewed=review.decide(conn, ladder, at, after_member_id, last))
+    singles = review.members_with(conn, [review.UP, review.OVERRIDE_END])
+    outcome.down = review.moved_down(conn)
+    outcome.warned = review.write(conn, ladder, at, utcnow(), after_member_id, last)
+    review.finish(conn)
+    if singles:
+        states = store.tiers_of(conn, list(singles))
+        ups = [member_id for member_id, action in singles.items() if action == review.UP]
+        metrics = store.metrics(conn, tiers.metric, ups, at.start, at.end)
+        for member_id, action in singles.items():
+            state = states[member_id]
+            if action == review.OVERRIDE_END:
                 end_override(conn, program, state, now)
                 outcome.overrides_ended += 1
-            elif reached > tiers.index(state.earned_tier_id):
-                outcome.up += _up_to(conn, program, tiers, state, reached, metric, now, {"by": "review"}) is not None
-            continue
-        if reached > tiers.index(state.tier_id):
+                continue
+            metric = metrics.get(member_id, Decimal(0))
+            reached = tiers.qualified_index(metric)
             outcome.up += _up_to(conn, program, tiers, state, reached, metric, now, {"by": "review"}) is not None
-            continue
-        if tiers.window == "calendar_year":
-            prev = prev_metrics.get(state.member_id, Decimal(0))
-            _review_year(conn, program, tiers, state, metric, prev, now, outcome, bulk)
-        elif tiers.window == "rolling":
-            _review_rolling(conn, program, tiers, state, metric, now, outcome, bulk)
-    outcome.down += len(bulk.moves)
-    outcome.warned += bulk.write(conn, program, now, str(windows.year_bounds(now, zone)[0].year - 1))
-    return states[-1].member_id, outcome
+    log.debug("tier review page (%s, %s]: %s", after_member_id, last, outcome)
+    return last, outcome
 
 
-def _review_year(
-    conn: Connection,
-    program: ProgramSettings,
-    tiers: TierSettings,
-    state: TierState,
-    metric: Decimal,
-    prev_metric: Decimal,
-    now: datetime,
-    outcome: ReviewOutcome,
-    bulk: _Bulk,
-) -> None:
-    zone = program.earning.zone
+def _moment(tiers: TierSettings, now: datetime, zone: tzinfo) -> review.Moment:
+    start, end = windows.current(tiers, now, zone)
+    if tiers.window != "calendar_year":
+        grace, warn = timedelta(days=tiers.grace_days), timedelta(days=tiers.warn_days)
+        return review.Moment(now=now, start=start, end=end, grace=grace, warn=warn)
     year_start, year_end = windows.year_bounds(now, zone)
-    current = tiers.index(state.tier_id)
-    ended = str(year_start.year - 1)
-    if now >= year_start + timedelta(days=tiers.grace_days) and state.reviewed_period != ended:
-        kept = max(tiers.qualified_index(prev_metric), tiers.qualified_index(metric))
-        if kept < current and state.since < year_start:
-            to = _step_down(tiers, current, kept)
-            facts = {"period": ended, "metric": tiers.metric, "value": str(prev_metric)}
-            bulk.moves.append((state, to, facts, {"reviewed_period": ended}))
-            return
-        bulk.reviewed.append(state.member_id)
-    if now >= year_end - timedelta(days=tiers.warn_days) and tiers.qualified_index(metric) < current:
-        level = tiers.levels[current]
-        key = f"{program.id}:{WARNING}:{state.member_id}:{level.id}:{year_start.year}"
-        bulk.warnings.append(_warning(tiers, state, level, level.threshold - metric, year_end, key))
-
-
-def _review_rolling(
-    conn: Connection,
-    program: ProgramSettings,
-    tiers: TierSettings,
-    state: TierState,
-    metric: Decimal,
-    now: datetime,
-    outcome: ReviewOutcome,
-    bulk: _Bulk,
-) -> None:
-    current = tiers.index(state.tier_id)
-    reached = tiers.qualified_index(metric)
-    if reached >= current:
-        if state.below_since is not None:
-            bulk.above_again.append(state.member_id)
-        return
-    below = state.below_since or now
-    due = below + timedelta(days=tiers.grace_days)
-    if now >= due:
-        to = _step_down(tiers, current, reached)
-        still_below = tiers.index(to) > reached
-        facts = {"below_since": below.isoformat(), "metric": tiers.metric, "value": str(metric)}
-        bulk.moves.append((state, to, facts, {"below_since": now if still_below else None}))
-        return
-    if state.below_since is None:
-        bulk.below_now.append(state.member_id)
-    if now >= due - timedelta(days=tiers.warn_days):
-        level = tiers.levels[current]
-        key = f"{program.id}:{WARNING}:{state.member_id}:{level.id}:{below.isoformat()}"
-        bulk.warnings.append(_warning(tiers, state, level, level.threshold - metric, due, key))
-
-
-def _step_down(tiers: TierSettings, current: int, reached: int) -> str | None:
-    to = reached if tiers.downgrade == "to_qualified" else max(reached, current - 1)
-    return tiers.levels[to].id if to >= 0 else None
-
-
-def _warning(
-    tiers: TierSettings, state: TierState, level: TierLevel, needed: Decimal, by: datetime, key: str
-) -> dict[str, Any]:
-    needed = max(needed, Decimal(0))
-    return {
-        "member_id": state.member_id,
-        "key": key,
-        "points": int(needed) if tiers.metric == "points" else 0,
-        "due_at": by,
-        "details": {"tier": level.id, "metric": tiers.metric, "needed": str(needed), "by": by.isoformat()},
-    }
+    prev_start, prev_end = windows.previous_year(now, zone)
+    return review.Moment(
+        now=now,
+        start=start,
+        end=end,
+        prev_start=prev_start,
+        prev_end=prev_end,
+        year_due=now >= year_start + timedelta(days=tiers.grace_days),
+        ended=str(year_start.year - 1),
+        year_start=year_start,
+        warn_phase=now >= year_end - timedelta(days=tiers.warn_days),
+    )
 
 
 def _announce_moves(
@@ -423,28 +328,3 @@ def _announce_moves(
         if to != state.tier_id
     ]
     outbox.add_many(conn, events)
-
-
-def _warning_payload(program: ProgramSettings, warning: dict[str, Any]) -> dict[str, Any]:
-    details = dict(warning["details"])
-    levels = {level.id: str(level.name) for level in program.tiers.levels} if program.tiers else {}
-    return {**details, "tier_name": levels.get(details.get("tier", ""), "")}
-
-
-def announce_warnings(conn: Connection, program: ProgramSettings, warnings: list[dict[str, Any]], now: datetime) -> int:
-    """``tier_downgrade_warning``: what each member must earn (or spend, or order) by when to keep their tier.
-
-    Recorded once per key as point events (``GET /admin/v1/members/<id>/point-events``); this is the one place a
-    notification outbox hooks into. Returns how many were recorded now."""
-    events = [{**w, "program_id": program.id, "kind": WARNING, "now": now} for w in warnings]
-    recorded = life.record_events(conn, events)
-    outbox.add_many(
-        conn,
-        [
-            outbox.NewEvent(program.id, WARNING, w["key"], w["member_id"], _warning_payload(program, w))
-            for w in warnings
-        ],
-    )
-    if recorded:
-        log.info("%s tier downgrade warnings recorded", recorded)
-    return recorded

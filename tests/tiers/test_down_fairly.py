@@ -8,10 +8,22 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+from sqlalchemy import select
+
+from bridge.storage import db
+from bridge.storage import tables as t
 from bridge.tiers.jobs import run_review
+from tests.integration.conftest import BOTH_BACKENDS
 from tests.support import woo
 from tests.support.client import Bridge
-from tests.tiers.conftest import carol, clock_at, order
+from tests.tiers.conftest import carol, clock_at, order, tier_row
+
+
+@pytest.fixture(params=BOTH_BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The review is SQL: each case on SQLite and PostgreSQL."""
+    return str(request.param)
 
 
 def at(year: int, month: int, day: int) -> datetime:
@@ -142,3 +154,52 @@ def test_lifetime_never_goes_down(tiered: Callable[..., Bridge]) -> None:
     order(bridge, 502, "order.updated.fully-refunded")
     assert run_review(bridge.rt, at(2030, 1, 1))["down"] == 0
     assert tier_of(bridge) == "gold"
+
+
+def test_rolling_moments_to_the_microsecond_keep_their_keys_and_texts(tiered: Callable[..., Bridge]) -> None:
+    """The review writes keys and texts in SQL: a grace that starts at a moment with microseconds gives the same
+    texts as Python's ``isoformat()`` (``by``, ``below_since``), and the same key on every run (warned once)."""
+    bridge = tiered(window={"rolling_months": 1}, grace_days=10, warn_days=5)
+    order(bridge, 501)
+    order(bridge, 502)
+    member_id = carol(bridge)
+    below = at(2026, 12, 27).replace(microsecond=123456)
+    assert run_review(bridge.rt, below)["down"] == 0  # below from here: the grace starts
+    assert run_review(bridge.rt, at(2027, 1, 1))["warned"] == 0  # 123456 microseconds short of 5 days before
+    assert run_review(bridge.rt, at(2027, 1, 1).replace(microsecond=123456))["warned"] == 1
+    assert run_review(bridge.rt, at(2027, 1, 2))["warned"] == 0  # the same key: once
+    [warning] = warnings(bridge)
+    assert warning["details"] == {
+        "tier": "gold",
+        "metric": "points",
+        "needed": "60",
+        "by": "2027-01-06T12:00:00.123456+00:00",
+    }
+    assert run_review(bridge.rt, at(2027, 1, 6))["down"] == 0  # 123456 microseconds short of the grace
+    moved = at(2027, 1, 6).replace(microsecond=123456)
+    assert run_review(bridge.rt, moved)["down"] == 1
+    response = bridge.admin("GET", f"/admin/v1/members/{member_id}/tiers")
+    change = response.get_json()["history"][0]
+    assert (change["from"], change["to"], change["reason"]) == ("gold", "silver", "review")
+    assert change["details"] == {"below_since": below.isoformat(), "metric": "points", "value": "0"}
+    with db.read(bridge.rt.engine) as conn:
+        keys = set(conn.scalars(select(t.domain_event.c.key).where(t.domain_event.c.member_id == member_id)))
+    assert f"club:tier_downgrade_warning:{member_id}:gold:{below.isoformat()}" in keys
+    assert f"club:tier:{member_id}:gold:silver:{moved.isoformat()}" in keys
+    assert tier_row(bridge, member_id)["below_since"] == moved  # still below silver: a new grace from the move
+
+
+def test_spend_is_counted_to_the_cent_net_of_refunds(tiered: Callable[..., Bridge]) -> None:
+    """Spend (decimal text in the orders) is summed exactly in SQL; the texts show it as the widget does."""
+    levels = [{"id": "silver", "name": "Silver", "threshold": "42.90"}, {"id": "gold", "name": "Gold", "threshold": 80}]
+    bridge = tiered(metric="spend", window="calendar_year", grace_days=0, warn_days=14, levels=levels)
+    order(bridge, 501)
+    order(bridge, 502)  # 85.80 spent in 2026: gold
+    assert tier_of(bridge) == "gold"
+    order(bridge, 502, "order.updated.fully-refunded")  # 42.90 net: silver's threshold to the cent
+    assert run_review(bridge.rt, at(2026, 12, 20))["warned"] == 1
+    [warning] = warnings(bridge)
+    assert warning["details"]["needed"] == "37.1" and warning["points"] == 0
+    assert run_review(bridge.rt, at(2027, 1, 1))["down"] == 1
+    assert tier_of(bridge) == "silver"  # 42.90 reaches 42.90
+    assert history(bridge)[-1] == ("gold", "silver", "review")
