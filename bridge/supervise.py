@@ -13,6 +13,7 @@ app, connection or thread of its own, so each forked child starts as clean as a 
 forked again from the same clean state. ``import bridge.supervise`` itself stays slim (tests/test_slim_processes.py).
 
     python -m bridge.supervise --listen-fd N --lock-fd M [--redis-socket PATH --redis-log PATH] --banner TEXT
+        [--web-workers N --web-threads M]
 """
 
 from __future__ import annotations
@@ -54,6 +55,8 @@ def arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--redis-log", type=Path, default=None)
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--banner", default="", help="said on stderr once every child is started")
+    parser.add_argument("--web-workers", type=int, default=1, help="gunicorn worker processes")
+    parser.add_argument("--web-threads", type=int, default=8, help="threads per gunicorn worker")
     return parser.parse_args(argv)
 
 
@@ -86,11 +89,11 @@ def _worker() -> int:
     return 0
 
 
-def _web(fd: int) -> int:
+def _web(options: list[str]) -> int:
     """The forked web child: gunicorn's master on the inherited socket; it loads the app and forks its workers."""
     from gunicorn.app.wsgiapp import run
 
-    sys.argv = ["gunicorn", *gunicorn_args(fd)]
+    sys.argv = ["gunicorn", *options]
     run(prog="gunicorn")
     return 0
 
@@ -106,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         preload()
         fd = listener.fileno()
         supervisor.fork("worker", _worker, "bridge worker")
-        supervisor.fork("web", lambda: _web(fd), "gunicorn: bridge web", pass_fds=(fd,))
+        web = gunicorn_args(fd, args.web_workers, args.web_threads)
+        supervisor.fork("web", lambda: _web(web), "gunicorn: bridge web", pass_fds=(fd,))
     except BaseException:
         supervisor.stop_all()
         raise

@@ -114,7 +114,7 @@ def db_upgrade(ctx: click.Context) -> None:
 @click.option("--host", default=DEFAULT_HOST, show_default=True)
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
-@click.option("--threads", default=4, show_default=True, type=int, help="threads per gunicorn worker")
+@click.option("--threads", default=4, show_default=True, type=int, help="threads per web worker")
 @click.option("--skip-prepare", is_flag=True, hidden=True)
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, skip_prepare: bool) -> None:
@@ -163,8 +163,12 @@ def worker(ctx: click.Context, burst: bool) -> None:
 @cli.command()
 @click.option("--host", default=DEFAULT_HOST, show_default=True)
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+# One web process by default: a single-machine install's requests are short and its one worker and SQLite (one
+# writer at a time) take the other core; each more process costs ~12 MB (ADR 0011). `bridge serve` scales out.
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="gunicorn worker processes")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="threads per web worker")
 @click.pass_context
-def run(ctx: click.Context, host: str, port: int) -> None:
+def run(ctx: click.Context, host: str, port: int, workers: int, threads: int) -> None:
     """Everything on one machine: embedded Redis, a worker and the web server, kept running together."""
     from bridge import logs
     from bridge.bootstrap import prepare_database
@@ -195,6 +199,7 @@ def run(ctx: click.Context, host: str, port: int) -> None:
     # lock and the socket inherited), which imports none of the application (bridge/supervise.py).
     argv = [sys.executable, "-m", "bridge.supervise", "--listen-fd", str(listener.fileno())]
     argv += ["--lock-fd", str(lock.fileno()), "--log-level", settings.log_level, "--banner", banner]
+    argv += ["--web-workers", str(workers), "--web-threads", str(threads)]
     if settings.uses_embedded_redis:
         argv += [
             "--redis-socket",
