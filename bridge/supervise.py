@@ -39,6 +39,11 @@ PRELOAD = (
     "gunicorn.arbiter",
     "gunicorn.workers.gthread",
     "werkzeug.middleware.proxy_fix",
+    "bridge.observability.web",  # what building the app and the runtime import on their way
+    "bridge.observability.endpoint",
+    "bridge.program.reload",
+    "bridge.sync.changes",
+    "prometheus_client.multiprocess",
 )
 """Modules the children import, loaded here before they are forked; ``features.load_web()`` adds every
 feature's jobs and web modules, ``WEB_PACKAGES`` the app's. tests/test_slim_processes.py checks that the children

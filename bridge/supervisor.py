@@ -219,11 +219,11 @@ def _run_forked(target: Callable[[], int], title: str, env: Mapping[str, str], p
         keep = sorted({0, 1, 2, *pass_fds})  # as Popen(close_fds=True): not the lock, not the others' sockets
         for low, high in zip(keep, [*keep[1:], os.sysconf("SC_OPEN_MAX")], strict=True):
             os.closerange(low + 1, high)
-        os.environ.clear()
-        os.environ.update(env)
         import setproctitle
 
-        setproctitle.setproctitle(title)  # `ps`, `bridge status` and the tests tell the children apart by it
+        setproctitle.setproctitle(title)  # `ps` and the tests tell the children apart by it (before the
+        os.environ.clear()  # environment changes: setproctitle finds its room next to the original one)
+        os.environ.update(env)
         status = target()
     except SystemExit as exc:  # click and gunicorn end with sys.exit()
         status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
