@@ -125,15 +125,17 @@ def gunicorn_argv(bind_fd: int, workers: int = 2, threads: int = 4) -> list[str]
 
 
 def gunicorn_args(bind_fd: int, workers: int = 2, threads: int = 4) -> list[str]:
-    """gunicorn's command line options (without the program) to serve the bridge on a bound, listening socket."""
+    """gunicorn's command line options (without the program) to serve the bridge on a bound, listening socket;
+    the app is preloaded in the master when more than one worker shares it (bridge/web/gunicorn_conf.py)."""
     return [
+        *(["--preload"] if workers > 1 else []),
         "--bind", f"fd://{bind_fd}",
         "--workers", str(workers),
         "--worker-class", "gthread",
         "--threads", str(threads),
         "--no-control-socket",
         "--graceful-timeout", "10",
-        "--config", "python:bridge.web.gunicorn_conf",  # the app preloaded once, forked into the workers
+        "--config", "python:bridge.web.gunicorn_conf",
         "bridge:serve_app()",
     ]  # fmt: skip
 
