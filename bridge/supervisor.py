@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import IO, Protocol
@@ -241,11 +241,10 @@ def _run_forked(target: Callable[[], int], title: str, env: Mapping[str, str], p
 
 @dataclass
 class Child:
-    """One supervised child and its restart history: a command (``argv``), a function run in a forked child
-    (``target``), or the embedded Redis."""
+    """One supervised child and its restart history: a function run in a forked child (``target``), or the
+    embedded Redis."""
 
     name: str
-    argv: list[str] = field(default_factory=list)
     pass_fds: tuple[int, ...] = ()
     redis: EmbeddedRedis | None = None  # the embedded Redis is started by EmbeddedRedis, which waits for it
     target: Callable[[], int] | None = None
@@ -261,12 +260,9 @@ class Child:
         self.started_at = time.monotonic()
         if self.redis is not None:
             self.process = self.redis.start().process
-        elif self.target is not None:
-            self.process = Forked(self.target, self.title or self.name, env, self.pass_fds)
         else:
-            self.process = subprocess.Popen(
-                self.argv, env=dict(env), pass_fds=self.pass_fds, preexec_fn=_die_with_parent
-            )
+            assert self.target is not None
+            self.process = Forked(self.target, self.title or self.name, env, self.pass_fds)
         log.info("started %s (pid %s)", self.name, self.pid)
 
     @property
@@ -309,19 +305,9 @@ class Supervisor:
         self._start(Child("redis-server", redis=redis))
         log.info("embedded redis-server on %s", redis.socket_path)
 
-    def spawn(self, name: str, *args: str) -> None:
-        """Start ``bridge <args>`` as a supervised child."""
-        self._start(Child(name, argv=[sys.executable, "-m", "bridge", *args]))
-
     def fork(self, name: str, target: Callable[[], int], title: str, pass_fds: tuple[int, ...] = ()) -> None:
         """Run ``target()`` in a forked, supervised child (it shares what this process has loaded)."""
         self._start(Child(name, target=target, title=title, pass_fds=pass_fds))
-
-    def spawn_web(self, listener: socket.socket) -> None:
-        """Start gunicorn on the socket the supervisor holds (directly, not through ``bridge serve``: one Python
-        start-up less when it is restarted, while deliveries wait in the listen backlog)."""
-        fd = listener.fileno()
-        self._start(Child("web", argv=gunicorn_argv(fd), pass_fds=(fd,)))
 
     def _start(self, child: Child) -> None:
         self.children.append(child)
