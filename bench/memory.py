@@ -5,7 +5,7 @@ the sum over the tree is what the tree really costs the machine (RSS would count
 
     .venv/bin/python -m bench.memory [--seconds 20] [--deliveries 2000]
 
-Starts `bridge run` on a throwaway copy of the demo config (SQLite, the embedded Redis, 2 web workers, a worker),
+Starts `bridge run` on a throwaway copy of the demo config (SQLite, the embedded Redis, 1 web worker, a worker),
 waits until /readyz is ready and the tree has settled, reports PSS per process and the sum; then sends signed
 order deliveries for ``--seconds`` and reports the peak sum seen while they are applied.
 """
@@ -68,9 +68,9 @@ def name(pid: int) -> str:
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
     except OSError:
         return "?"
-    for label in ("redis-server", "gunicorn", "bridge worker", " run"):
+    for label in ("redis-server", "gunicorn", "bridge worker", "bridge.supervise", " run"):
         if label in cmd:
-            return {" run": "supervisor"}.get(label, label)
+            return {" run": "supervisor", "bridge.supervise": "supervisor"}.get(label, label)
     return cmd[:60]
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import gc
 import logging
 import os
 import signal
@@ -26,11 +27,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Protocol
 
 from bridge.embedded_redis import EmbeddedRedis, _die_with_parent
 from bridge.observability.multiproc import mark_dead
@@ -120,15 +121,21 @@ def listen(host: str, port: int) -> socket.socket:
 
 def gunicorn_argv(bind_fd: int, workers: int = 2, threads: int = 4) -> list[str]:
     """gunicorn serving the bridge on an already bound, listening socket."""
+    return [sys.executable, "-m", "gunicorn", *gunicorn_args(bind_fd, workers, threads)]
+
+
+def gunicorn_args(bind_fd: int, workers: int = 2, threads: int = 4) -> list[str]:
+    """gunicorn's command line options (without the program) to serve the bridge on a bound, listening socket;
+    the app is preloaded in the master when more than one worker shares it (bridge/web/gunicorn_conf.py)."""
     return [
-        sys.executable, "-m", "gunicorn",
+        *(["--preload"] if workers > 1 else []),
         "--bind", f"fd://{bind_fd}",
         "--workers", str(workers),
         "--worker-class", "gthread",
         "--threads", str(threads),
         "--no-control-socket",
         "--graceful-timeout", "10",
-        "--config", "python:bridge.web.gunicorn_conf",  # the app preloaded once, forked into the workers
+        "--config", "python:bridge.web.gunicorn_conf",
         "bridge:serve_app()",
     ]  # fmt: skip
 
@@ -142,15 +149,107 @@ def describe_exit(status: int) -> str:
     return f"exit status {status}"
 
 
+class Process(Protocol):
+    """What the supervisor needs of a child process: ``subprocess.Popen`` or a ``Forked`` one."""
+
+    @property
+    def pid(self) -> int: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+
+class Forked:
+    """A child forked from this process (no ``exec``) that runs ``target()`` and exits with its status.
+
+    It shares every page the supervisor loaded before the fork (``bridge.supervise`` preloads the modules its
+    children import), so those pages are paid once for the whole tree instead of once per child (bench/memory.py).
+    ``poll``/``wait``/``terminate``/``kill`` and the exit status read like ``subprocess.Popen``'s.
+    """
+
+    def __init__(self, target: Callable[[], int], title: str, env: Mapping[str, str], pass_fds: tuple[int, ...]):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        gc.freeze()  # what this process holds stays untouched by the child's collector (bridge.supervise.preload)
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the supervisor's frames
+            _run_forked(target, title, env, pass_fds)
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0.0)
+            time.sleep(0.02)
+        assert self.returncode is not None
+        return self.returncode
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, signum: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, signum)
+
+
+def _run_forked(target: Callable[[], int], title: str, env: Mapping[str, str], pass_fds: tuple[int, ...]) -> None:
+    """In a freshly forked child: become a clean process of its own, run ``target``, exit (``os._exit``: the
+    supervisor's ``finally`` blocks and atexit handlers belong to the supervisor)."""
+    status = 1
+    try:
+        gc.enable()
+        _die_with_parent()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the supervisor's handlers are not the child's
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        keep = sorted({0, 1, 2, *pass_fds})  # as Popen(close_fds=True): not the lock, not the others' sockets
+        for low, high in zip(keep, [*keep[1:], os.sysconf("SC_OPEN_MAX")], strict=True):
+            os.closerange(low + 1, high)
+        import setproctitle
+
+        setproctitle.setproctitle(title)  # `ps` and the tests tell the children apart by it (before the
+        os.environ.clear()  # environment changes: setproctitle finds its room next to the original one)
+        os.environ.update(env)
+        status = target()
+    except SystemExit as exc:  # click and gunicorn end with sys.exit()
+        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+
 @dataclass
 class Child:
-    """One supervised child and its restart history."""
+    """One supervised child and its restart history: a function run in a forked child (``target``), or the
+    embedded Redis."""
 
     name: str
-    argv: list[str] = field(default_factory=list)
     pass_fds: tuple[int, ...] = ()
     redis: EmbeddedRedis | None = None  # the embedded Redis is started by EmbeddedRedis, which waits for it
-    process: subprocess.Popen[bytes] | None = None
+    target: Callable[[], int] | None = None
+    title: str = ""
+    process: Process | None = None
     started_at: float = 0.0
     fast_crashes: int = 0
     restarts: int = 0
@@ -162,9 +261,8 @@ class Child:
         if self.redis is not None:
             self.process = self.redis.start().process
         else:
-            self.process = subprocess.Popen(
-                self.argv, env=dict(env), pass_fds=self.pass_fds, preexec_fn=_die_with_parent
-            )
+            assert self.target is not None
+            self.process = Forked(self.target, self.title or self.name, env, self.pass_fds)
         log.info("started %s (pid %s)", self.name, self.pid)
 
     @property
@@ -207,15 +305,9 @@ class Supervisor:
         self._start(Child("redis-server", redis=redis))
         log.info("embedded redis-server on %s", redis.socket_path)
 
-    def spawn(self, name: str, *args: str) -> None:
-        """Start ``bridge <args>`` as a supervised child."""
-        self._start(Child(name, argv=[sys.executable, "-m", "bridge", *args]))
-
-    def spawn_web(self, listener: socket.socket) -> None:
-        """Start gunicorn on the socket the supervisor holds (directly, not through ``bridge serve``: one Python
-        start-up less when it is restarted, while deliveries wait in the listen backlog)."""
-        fd = listener.fileno()
-        self._start(Child("web", argv=gunicorn_argv(fd), pass_fds=(fd,)))
+    def fork(self, name: str, target: Callable[[], int], title: str, pass_fds: tuple[int, ...] = ()) -> None:
+        """Run ``target()`` in a forked, supervised child (it shares what this process has loaded)."""
+        self._start(Child(name, target=target, title=title, pass_fds=pass_fds))
 
     def _start(self, child: Child) -> None:
         self.children.append(child)

@@ -163,8 +163,12 @@ def worker(ctx: click.Context, burst: bool) -> None:
 @cli.command()
 @click.option("--host", default=DEFAULT_HOST, show_default=True)
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=int)
+# One web process by default: a single-machine install's requests are short and its one worker and SQLite (one
+# writer at a time) take the other core; each more process costs 12-18 MB (ADR 0011). `bridge serve` scales out.
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="gunicorn worker processes")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="threads per web worker")
 @click.pass_context
-def run(ctx: click.Context, host: str, port: int) -> None:
+def run(ctx: click.Context, host: str, port: int, workers: int, threads: int) -> None:
     """Everything on one machine: embedded Redis, a worker and the web server, kept running together."""
     from bridge import logs
     from bridge.bootstrap import prepare_database
@@ -191,10 +195,11 @@ def run(ctx: click.Context, host: str, port: int) -> None:
     banner = f"Loyalty Bridge listening on http://{host}:{port} (Ctrl-C to stop)"
     if console_note:
         banner += "\n" + console_note
-    # From here on only children are started and watched: this process becomes the slim supervisor (same pid, the
-    # lock and the socket inherited), which imports none of the application (bridge/supervise.py).
+    # From here on only children are started and watched: this process becomes the supervisor (same pid, the lock
+    # and the socket inherited, what the preparation loaded dropped), which forks them (bridge/supervise.py).
     argv = [sys.executable, "-m", "bridge.supervise", "--listen-fd", str(listener.fileno())]
     argv += ["--lock-fd", str(lock.fileno()), "--log-level", settings.log_level, "--banner", banner]
+    argv += ["--web-workers", str(workers), "--web-threads", str(threads)]
     if settings.uses_embedded_redis:
         argv += [
             "--redis-socket",

@@ -17,6 +17,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from rq.worker import SimpleWorker
+from setproctitle import setproctitle
 
 from bridge.jobs.heartbeat import Heartbeat
 from bridge.jobs.queue import make_queue
@@ -35,6 +36,10 @@ RQ_MAX_CONNECTION_WAIT_SECONDS = 2.0
 class Worker(SimpleWorker):
     """RQ's ``SimpleWorker``, running each job under the id of the request that enqueued it (its ``meta``) and
     counting it in ``bridge_job_runs_total`` / ``bridge_job_duration_seconds``."""
+
+    def procline(self, message: str) -> None:
+        """``ps`` shows ``bridge worker: <what it does>`` (RQ's own title would name only its random worker id)."""
+        setproctitle(f"bridge worker: {message}")
 
     def execute_job(self, job: Any, queue: Any) -> Any:
         with request_id.bound(str(job.meta.get(request_id.JOB_META_KEY) or "")):

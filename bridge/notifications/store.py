@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, exists, func, select, update
-from sqlalchemy.orm import aliased
 
 from bridge.storage import db
 from bridge.storage import tables as t
@@ -117,7 +116,7 @@ def due(conn: Connection, program_id: str, now: datetime, limit: int) -> list[De
     A webhook delivery waits while an earlier one to the same endpoint for the same member is unfinished: a
     receiver that was down gets a member's events in their order.
     """
-    earlier = aliased(t.notification_delivery)
+    earlier = t.notification_delivery.alias()  # Core's alias: the ORM's aliased() would load sqlalchemy.orm
     blocked = exists().where(
         earlier.c.target == d.target,
         earlier.c.member_id == d.member_id,

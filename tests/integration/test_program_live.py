@@ -93,7 +93,7 @@ def with_tea_and_a_campaign(document: dict[str, Any]) -> dict[str, Any]:
 def test_a_publish_reaches_every_process_of_a_running_bridge_within_seconds(
     run_bridge: Callable[..., RunningBridge],
 ) -> None:
-    bridge = run_bridge()
+    bridge = run_bridge(args=("--workers", "2"))  # each gunicorn worker must hear of the publish
     deliver(bridge, 7001)
     wait_until(lambda: earned(bridge, 7001)() is not None, 30, "the first order's award")
     before = earned(bridge, 7001)()

@@ -100,12 +100,14 @@ class RunningBridge:
         return children_of(self.process.pid)
 
 
-def start_bridge(tmp_path: Path, config: Path, settings: Settings, env: dict[str, str] | None = None) -> RunningBridge:
+def start_bridge(
+    tmp_path: Path, config: Path, settings: Settings, env: dict[str, str] | None = None, args: tuple[str, ...] = ()
+) -> RunningBridge:
     port = _free_port()
     log_path = tmp_path / f"run-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*BRIDGE, "--config", str(config), "run", "--port", str(port)],
+            [*BRIDGE, "--config", str(config), "run", "--port", str(port), *args],
             env=env or _env(),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -118,9 +120,9 @@ def run_bridge(make_settings: Callable[..., Settings], tmp_path: Path) -> Iterat
     """`bridge run` on the test config with the embedded Redis, ready (database, Redis and a worker up)."""
     started: list[RunningBridge] = []
 
-    def start(env: dict[str, str] | None = None, wait_ready: bool = True) -> RunningBridge:
+    def start(env: dict[str, str] | None = None, wait_ready: bool = True, args: tuple[str, ...] = ()) -> RunningBridge:
         settings = make_settings(redis_url="embedded")
-        bridge = start_bridge(tmp_path, tmp_path / "config.yaml", settings, env)
+        bridge = start_bridge(tmp_path, tmp_path / "config.yaml", settings, env, args)
         started.append(bridge)
         if wait_ready:
             wait_until(lambda: bridge.readyz().get("status") == "ready", 60, "/readyz ready")
