@@ -23,7 +23,9 @@ def test_the_docs_page_renders_every_section_from_the_bridge_alone(bridge: Bridg
         for tag in ("admin", "widget", "webhooks", "operations"):
             expect(page.get_by_role("link", name=tag, exact=True)).to_be_visible()
         page.get_by_role("link", name="admin", exact=True).click()
-        expect(page.get_by_text("Find members (by e-mail)").first).to_be_visible(timeout=15_000)
+        expect(
+            page.get_by_text("Find members (by e-mail, or by name, id or code with", exact=False).first
+        ).to_be_visible(timeout=15_000)
         page.get_by_role("link", name="widget", exact=True).click()
         expect(page.get_by_text("Redeem points for a reward").first).to_be_visible(timeout=15_000)
     finally:
