@@ -51,7 +51,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.storage import tables as t
 from bridge.storage.tables import Id, UtcDateTime
-from bridge.storage.tiers import CAUSE_TIER, METRIC_KINDS, NOT_SPENDING
+from bridge.storage.tiers import CAUSE_TIER, METRIC_KINDS, NOT_SPENDING, in_window
 
 UNITS = 10_000  # metrics in ten-thousandths: exact integers for points, orders and money to 4 decimals
 
@@ -412,28 +412,20 @@ def _metric(metric: str, member_id: Any, start: datetime | None, end: datetime |
         stmt = select(func.coalesce(func.sum(e.points), 0) * UNITS).where(
             e.member_id == member_id, e.kind.in_(METRIC_KINDS), e.cause_type != CAUSE_TIER
         )
-        return _window(stmt, e.created_at, start, end).scalar_subquery()
+        return in_window(stmt, e.created_at, start, end).scalar_subquery()
     o = t.order_state.c
     paid = and_(o.member_id == member_id, o.paid_at.is_not(None), o.status.not_in(NOT_SPENDING))
     if metric == "orders":
         stmt = select(func.count() * UNITS).where(paid)
-        return _window(stmt, o.paid_at, start, end).scalar_subquery()
+        return in_window(stmt, o.paid_at, start, end).scalar_subquery()
     net = _units(o.total) - _units(func.coalesce(o.refunded_total, "0"))
     stmt = select(func.coalesce(func.sum(case((net > 0, net), else_=0)), 0)).where(paid)
-    return _window(stmt, o.paid_at, start, end).scalar_subquery()
+    return in_window(stmt, o.paid_at, start, end).scalar_subquery()
 
 
 def _units(text: Any) -> Any:
     """Decimal text as whole UNITS (NUMERIC on PostgreSQL: exact; SQLite has no decimals: rounded to UNITS)."""
     return cast(func.round(cast(text, Numeric(30, 4)) * UNITS), BigInteger)
-
-
-def _window(stmt: Any, column: Any, start: datetime | None, end: datetime | None) -> Any:
-    if start is not None:
-        stmt = stmt.where(column >= start)
-    if end is not None:
-        stmt = stmt.where(column < end)
-    return stmt
 
 
 # --- expressions over the ladder -----------------------------------------------------------------------------------

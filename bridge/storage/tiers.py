@@ -127,25 +127,26 @@ def metrics(
         stmt = select(e.member_id, func.sum(e.points)).where(
             e.member_id.in_(ids), e.kind.in_(METRIC_KINDS), e.cause_type != CAUSE_TIER
         )
-        stmt = _window(stmt, e.created_at, start, end).group_by(e.member_id)
+        stmt = in_window(stmt, e.created_at, start, end).group_by(e.member_id)
         return {int(m): Decimal(int(v or 0)) for m, v in conn.execute(stmt)}
     if metric == "orders":
         stmt = select(o.member_id, func.count()).where(
             o.member_id.in_(ids), o.paid_at.is_not(None), o.status.not_in(NOT_SPENDING)
         )
-        stmt = _window(stmt, o.paid_at, start, end).group_by(o.member_id)
+        stmt = in_window(stmt, o.paid_at, start, end).group_by(o.member_id)
         return {int(m): Decimal(int(v)) for m, v in conn.execute(stmt)}
     # spend: totals are stored as decimal text; summed here exactly, never as floats
     stmt = select(o.member_id, o.total, o.refunded_total).where(
         o.member_id.in_(ids), o.paid_at.is_not(None), o.status.not_in(NOT_SPENDING)
     )
     sums: dict[int, Decimal] = defaultdict(Decimal)
-    for member_id, total, refunded in conn.execute(_window(stmt, o.paid_at, start, end)):
+    for member_id, total, refunded in conn.execute(in_window(stmt, o.paid_at, start, end)):
         sums[int(member_id)] += max(Decimal(total or "0") - Decimal(refunded or "0"), Decimal(0))
     return dict(sums)
 
 
-def _window(stmt: Any, column: Any, start: datetime | None, end: datetime | None) -> Any:
+def in_window(stmt: Any, column: Any, start: datetime | None, end: datetime | None) -> Any:
+    """``stmt`` limited to rows whose ``column`` is in [start, end) (an open side when None)."""
     if start is not None:
         stmt = stmt.where(column >= start)
     if end is not None:
