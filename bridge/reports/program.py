@@ -13,8 +13,9 @@ Definitions (days are the program's local days; the range is ``from``..``to``, b
   with no e-mail) as a customer of its own. ``members_ordering``: the distinct members among them who are in the
   club: every member in an open program; in a closed or invite-only program those let in (``joined_at``) by the
   range's end.
-- ``engagement``: ``members_redeemed / members.total``: members with at least one redemption (any state but
-  ``failed``) created before the range's end.
+- ``engagement``: ``members_redeemed / members.total``: members with at least one redemption created before the
+  range's end that is ``issued`` or ``used`` (``bridge.reports.analytics.ENGAGED_STATES``: the analytics reports'
+  "engaged"; a reserved, failed, expired or cancelled coupon gave its points back or never reached the shop).
 - ``totals`` and ``periods``: points ``issued``, ``released``, ``redeemed``, ``expired``, ``reversed`` and
   ``adjusted`` exactly as ``bridge.reports.overview.Flow`` defines them, by the entries' ``created_at``; read
   from the day rollups before ``rolled_until`` and the raw ledger after, so they equal a recount of the ledger.
@@ -31,6 +32,7 @@ from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.reports import flows, overview
+from bridge.reports.analytics import ENGAGED_STATES
 from bridge.reports.base import Report, ReportQuery, Table
 from bridge.reports.overview import Flow
 from bridge.storage import tables as t
@@ -149,7 +151,7 @@ def _participation(conn: Connection, query: ReportQuery) -> tuple[int, int]:
 def _members_redeemed(conn: Connection, query: ReportQuery) -> int:
     r = t.redemption.c
     stmt = select(func.count(func.distinct(r.member_id))).where(
-        r.program_id == query.program.id, r.state != "failed", r.created_at < query.end
+        r.program_id == query.program.id, r.state.in_(ENGAGED_STATES), r.created_at < query.end
     )
     if query.shop_id is not None:
         stmt = stmt.where(r.shop_id == query.shop_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import ConsoleMessage, Page, expect
 
 from bridge.console.routing import Role
 from tests.console.conftest import PASSWORD, Console
@@ -43,3 +43,16 @@ class ConsoleSite:
 
 def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def watch_problems(page: Page) -> list[str]:
+    """Collects the page's errors and warnings (a CSP refusal, a script error) as they happen: assert it is empty."""
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(f"{message.text} {message.location}") if _bad(message) else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return problems
+
+
+def _bad(message: ConsoleMessage) -> bool:
+    """An error or warning in the browser, but for the favicon the layout has none of."""
+    return message.type in ("error", "warning") and not message.location.get("url", "").endswith("/favicon.ico")

@@ -3,10 +3,10 @@ browser), in English and Persian; screenshots ``overview-charts-en``/``-fa`` in 
 
 from __future__ import annotations
 
-from playwright.sync_api import Browser, ConsoleMessage, expect
+from playwright.sync_api import Browser, expect
 
 from bridge.console.routing import Role
-from tests.console.browser import ConsoleSite, shot
+from tests.console.browser import ConsoleSite, shot, watch_problems
 
 
 def test_the_overview_draws_its_charts(chromium: Browser, console_site: ConsoleSite) -> None:
@@ -15,9 +15,7 @@ def test_the_overview_draws_its_charts(chromium: Browser, console_site: ConsoleS
         bridge.deliver_ok(name)
     bridge.drain()
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(f"{message.text} {message.location}") if _bad(message) else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    problems = watch_problems(page)
     console_site.sign_in(page, Role.VIEWER)
     expect(page.get_by_role("heading", level=1)).to_have_text("Overview")
     charts = page.locator("figure.chart")
@@ -35,8 +33,3 @@ def test_the_overview_draws_its_charts(chromium: Browser, console_site: ConsoleS
     shot(page, "overview-charts-fa")
     assert not problems, problems
     page.close()
-
-
-def _bad(message: ConsoleMessage) -> bool:
-    """An error or warning in the browser (a CSP refusal, a script error), but the favicon the layout has none of."""
-    return message.type in ("error", "warning") and not message.location.get("url", "").endswith("/favicon.ico")

@@ -6,8 +6,7 @@ from __future__ import annotations
 from playwright.sync_api import Browser, expect
 
 from bridge.console.routing import Role
-from tests.console.browser import ConsoleSite, shot
-from tests.console.test_overview_browser import _bad
+from tests.console.browser import ConsoleSite, shot, watch_problems
 
 
 def test_a_report_draws_its_chart(chromium: Browser, console_site: ConsoleSite) -> None:
@@ -16,9 +15,7 @@ def test_a_report_draws_its_chart(chromium: Browser, console_site: ConsoleSite) 
         bridge.deliver_ok(name)
     bridge.drain()
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(f"{message.text} {message.location}") if _bad(message) else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    problems = watch_problems(page)
     console_site.sign_in(page, Role.VIEWER)
     page.goto(console_site.url + "reports/program?from=2026-11-01&to=2026-11-26&interval=week")
     expect(page.get_by_role("heading", level=1)).to_have_text("Program")
