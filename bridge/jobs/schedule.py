@@ -3,7 +3,7 @@
 Every worker process runs a scheduler thread that calls each due job. Jobs must be idempotent and safe to run
 concurrently in two workers (they work under ledger idempotency keys or row locks), so the scheduler needs
 no distributed lock: running a job twice is a waste, never an error. A job that raises is logged and retried
-at its next interval; it never stops the others.
+soon, backing off (``retry_in``), never later than its next interval; it never stops the others.
 """
 
 from __future__ import annotations
@@ -40,9 +40,26 @@ def register(job: PeriodicJob) -> PeriodicJob:
     return job
 
 
-def run_due(rt: Runtime, last_run: dict[str, float], now_monotonic: float) -> list[str]:
-    """Run every job whose interval has passed since its last run here; returns the names run."""
+RETRY_FIRST_SECONDS = 30.0
+
+
+def retry_in(failures: int, interval: float) -> float:
+    """Seconds until a job that failed ``failures`` times in a row runs again: 30 s, 1 min, 2 min ... never more
+    than its interval. Most failures are passing (a deadlock, a restarted database, a shop timing out); a nightly
+    job that waited its whole interval would lose a day to a one-second hiccup."""
+    return min(interval, RETRY_FIRST_SECONDS * float(2 ** min(failures - 1, 20)))
+
+
+def run_due(
+    rt: Runtime, last_run: dict[str, float], now_monotonic: float, failures: dict[str, int] | None = None
+) -> list[str]:
+    """Run every job whose interval has passed since its last run here; returns the names run.
+
+    ``last_run``: when each job last started (monotonic seconds); ``failures``: how many times in a row each has
+    failed. A failed job is due again after ``retry_in``, by moving its last start back.
+    """
     rt.reload_shops()  # the scheduler thread follows `bridge connect` like every request and job
+    failures = {} if failures is None else failures
     ran = []
     for job in list(PERIODIC):
         interval = job.interval_seconds(rt)
@@ -55,8 +72,14 @@ def run_due(rt: Runtime, last_run: dict[str, float], now_monotonic: float) -> li
             with metrics.job_run(job.name):
                 job.run(rt, utcnow())
             ran.append(job.name)
+            failures.pop(job.name, None)
         except Exception:
-            log.exception("periodic job %s failed; it runs again in %ss", job.name, interval)
+            failures[job.name] = failures.get(job.name, 0) + 1
+            wait = retry_in(failures[job.name], interval)
+            last_run[job.name] = now_monotonic - interval + wait
+            log.exception(
+                "periodic job %s failed (%s in a row); it runs again in %ss", job.name, failures[job.name], wait
+            )
     return ran
 
 
@@ -68,11 +91,12 @@ class Scheduler(threading.Thread):
         self.rt = rt
         self.stopping = threading.Event()
         self.last_run: dict[str, float] = {}
+        self.failures: dict[str, int] = {}
 
     def run(self) -> None:
         with use_runtime(self.rt):  # a thread has no app context: jobs and observers find the runtime here
             while not self.stopping.is_set():
-                run_due(self.rt, self.last_run, time.monotonic())
+                run_due(self.rt, self.last_run, time.monotonic(), self.failures)
                 self.stopping.wait(self.TICK_SECONDS)
 
     def stop(self) -> None:

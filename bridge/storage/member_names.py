@@ -65,7 +65,13 @@ def save(
     now: datetime,
 ) -> None:
     """Write these members' names (``existing``: those that had a row), and replace the search words of the
-    members in ``words`` (those whose shown name changed)."""
+    members in ``words`` (those whose shown name changed).
+
+    Rows are written in member-id order: two drains naming the same members lock their rows in one order, so they
+    never deadlock (PostgreSQL), whatever order their pages list the members in.
+    """
+    names = dict(sorted(names.items()))
+    words = dict(sorted(words.items()))
     fresh = [
         {
             "member_id": member_id,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -34,8 +35,8 @@ def get_or_create(conn: Connection, program_id: str, email: str, shop_id: str | 
 
     One statement whether the member exists or not: an insert whose conflict is a no-op update, returning the id
     (the drain's hot path; ``SELECT`` then ``INSERT`` cost two round trips for every new shopper). On PostgreSQL
-    the no-op update locks an existing member's row until commit: two drains touching two members in opposite
-    orders can deadlock; PostgreSQL then aborts one, whose deliveries are retried (nothing lost or doubled). A
+    the no-op update locks an existing member's row until commit; ``create_many`` first takes its keys' locks in
+    one order, so two drains sharing shoppers wait on each other at most, never in a cycle (``_lock_keys``). A
     lock-free variant (insert in a CTE, then read) measured 436-474/s against 656/s on the drain benchmark.
     """
     return create_many(conn, program_id, shop_id, [(email, email)])[0]
@@ -56,6 +57,7 @@ def create_many(
         {"program_id": program_id, "email": email, "email_key": key, "first_shop_id": shop_id, "created_at": now}
         for email, key in members
     ]
+    _lock_keys(conn, program_id, [key for _, key in members if key is not None])
     stmt = _upsert_member(conn.dialect.name)
     if len(values) == 1:
         return [int(conn.execute(stmt, values[0]).scalar_one())]
@@ -71,6 +73,27 @@ def create_many(
             by_key[key] = int(member_id)
     fresh = iter(sorted(keyless))
     return [by_key[key] if key is not None else next(fresh) for _, key in members]
+
+
+def _lock_keys(conn: Connection, program_id: str, keys: list[str]) -> None:
+    """PostgreSQL: lock these member keys (transaction-scoped advisory locks) in one order, before the upsert.
+
+    The upsert locks an existing keyed member's row, and inserting a new key waits for a concurrent transaction
+    inserting the same key; two drains' pages that share shoppers in different orders would then wait on each
+    other in a cycle (PostgreSQL aborts one after a second; its page is retried delivery by delivery). Taking
+    the keys' locks sorted first makes the second page wait for the first as a whole. The upsert itself keeps
+    list order, which numbers new members as applying the page one order at a time would. One key cannot make
+    a cycle: no lock then."""
+    if conn.dialect.name != "postgresql" or len(keys) < 2:
+        return
+    ids = sorted({_lock_id(program_id, key) for key in keys})
+    conn.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k"), {"ids": ids})
+
+
+def _lock_id(program_id: str, key: str) -> int:
+    """A stable signed 64-bit number for (program, key): an advisory lock's id (a collision only serialises)."""
+    digest = hashlib.blake2b(f"member-key\0{program_id}\0{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def by_identities(conn: Connection, shop_id: str, customer_ids: list[str]) -> dict[str, int]:
@@ -98,7 +121,9 @@ def link_identities(conn: Connection, program_id: str, shop_id: str, links: list
             "member_id": member_id,
             "created_at": now,
         }
-        for customer_id, member_id in links
+        # by customer id: a concurrent page inserting the same new accounts waits for the same first one, never
+        # in a cycle (an insert that meets another transaction's uncommitted key waits for it to end)
+        for customer_id, member_id in sorted(links)
     ]
     if len(links) == 1:  # the drain's hot path: one statement more only when the link lost a race
         customer_id, member_id = links[0]

@@ -410,8 +410,9 @@ def test_a_drain_batch_of_new_orders_costs_a_few_statements_not_a_few_per_delive
         event.remove(rt.engine, "before_cursor_execute", count)
     assert _inbox(rt) == [("order.updated", str(1000 + i), "done", 1, None) for i in range(50)]
     assert len(meaning(rt)["ledger"]) == 50
-    # 10 for the orders, 3 for their billing names (one read, two multi-row inserts), PostgreSQL's SET LOCAL
-    assert len(statements) <= 14, "; ".join(s[:60] for s in statements)
+    # 10 for the orders, 3 for their billing names (one read, two multi-row inserts), PostgreSQL's SET LOCAL and
+    # its guests' key locks (taken in one order before the members' upsert: tests/sync/test_lock_order.py)
+    assert len(statements) <= 15, "; ".join(s[:60] for s in statements)
 
 
 @pytest.mark.parametrize("backend", BOTH_BACKENDS)
