@@ -69,6 +69,7 @@ class _OrderLedger:
     reversed_points: dict[int, int]
     closed: bool  # every earn of this cycle has had its remainder reversed
     released: frozenset[int] = frozenset()  # earns whose pending points were moved to available
+    refunds_reversed: frozenset[tuple[int, str]] = frozenset()  # (earn id, refund id) with a reversal posted
 
     def state_of(self, earn: Entry) -> EntryState:
         """Where the earn's points are now: a reversal takes them from there."""
@@ -180,7 +181,8 @@ def _settle(
     for earn in earns:
         state = current.state_of(earn)
         reversed_points = current.reversed_points.get(earn.id, 0)
-        reversed_points += _reverse_refunds(conn, ctx, earn, order.refunds, reversed_points, cycle, state)
+        done = {refund_id for earn_id, refund_id in current.refunds_reversed if earn_id == earn.id}
+        reversed_points += _reverse_refunds(conn, ctx, earn, order.refunds, reversed_points, cycle, state, done)
         if reversing:
             _reverse_rest(conn, ctx, earn, reversed_points, cycle, state)
     return earned_now, evaluated_now
@@ -253,8 +255,14 @@ def _reverse_refunds(
     already: int,
     cycle: int,
     state: EntryState,
+    done: set[str],
 ) -> int:
-    """Post each refund's pro rata share of ``earn``; returns the points newly reversed."""
+    """Post each refund's pro rata share of ``earn``; returns the points newly reversed.
+
+    ``done``: refunds whose reversal is already posted. They are skipped, not proposed again: ``already`` counts
+    them, so their share capped by what is left would differ from the stored one (the ledger key would refuse it,
+    but log a conflict that is none). Their amounts still count in the running total the next shares start from.
+    """
     order_total = Decimal(earn.meta.get("order_total", "0"))
     if order_total <= 0:
         return 0
@@ -263,6 +271,8 @@ def _reverse_refunds(
     for refund in sorted(refunds, key=lambda r: int(r.refund_id)):
         share_before = refund_share(earn.points, refunded, order_total)
         refunded += refund.amount
+        if refund.refund_id in done:
+            continue
         points = min(refund_share(earn.points, refunded, order_total) - share_before, earn.points - already - newly)
         if points <= 0:
             continue
@@ -316,14 +326,17 @@ def group_order_entries(all_entries: list[Entry], cycle: int) -> _OrderLedger:
     earns = [e for e in entries if e.kind == EntryKind.EARN]
     reversed_points: dict[int, int] = {}
     rest_reversed: set[int] = set()
+    refunds_reversed: set[tuple[int, str]] = set()
     released = frozenset(e.reverses_entry_id for e in entries if e.kind == EntryKind.RELEASE and e.reverses_entry_id)
     for e in entries:
         if e.kind == EntryKind.REVERSE and e.reverses_entry_id is not None:
             reversed_points[e.reverses_entry_id] = reversed_points.get(e.reverses_entry_id, 0) - e.points
             if e.meta.get("rest"):
                 rest_reversed.add(e.reverses_entry_id)
+            elif e.refund_id:
+                refunds_reversed.add((e.reverses_entry_id, e.refund_id))
     closed = bool(earns) and all(e.id in rest_reversed or reversed_points.get(e.id, 0) >= e.points for e in earns)
-    return _OrderLedger(earns, reversed_points, closed, released)
+    return _OrderLedger(earns, reversed_points, closed, released, frozenset(refunds_reversed))
 
 
 def lot_expiry(earning: EarningSettings, available_at: datetime) -> datetime | None:

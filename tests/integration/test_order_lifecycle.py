@@ -144,3 +144,29 @@ def test_the_program_can_pay_on_completed_only(make_bridge) -> None:  # type: ig
     bridge.deliver_ok("order.updated.completed")
     bridge.drain()
     assert bridge.available() == 35
+
+
+def test_a_resent_partial_refund_changes_nothing_and_warns_of_nothing(
+    bridge: Bridge, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The shop re-sends a snapshot with a refund we already reversed (a retry, a reconcile pass): the ledger keeps
+    its figures and no "replayed with different figures" warning cries wolf (it is meant for real conflicts).
+    30.00 of 42.90 back: floor(35 * 30 / 42.90) = 24 points; a replay must not propose the 11 left instead."""
+    data = woo.payload("order.updated.partial-refund")
+    data["refunds"] = [{"id": 13, "reason": "most of it returned", "total": "-30.00", "total_tax": "0.00"}]
+    body, headers = woo.signed("order.updated.partial-refund", data)
+    bridge.deliver_ok("order.updated.processing-paid")
+    bridge.send_ok(body, headers)
+    bridge.drain()
+    assert bridge.available() == 35 - 24
+
+    headers["X-WC-Webhook-Delivery-ID"] = "resent-" + headers["X-WC-Webhook-Delivery-ID"]
+    with caplog.at_level("WARNING"):
+        bridge.send_ok(body, headers)
+        bridge.drain()
+
+    assert bridge.available() == 11
+    member = bridge.member(woo.CAROL)
+    assert member is not None
+    assert sorted(e["points"] for e in bridge.ledger(member["id"])) == [-24, 35]
+    assert not [r for r in caplog.records if "replayed with different figures" in r.getMessage()]
