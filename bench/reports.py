@@ -259,7 +259,7 @@ def explain(rt: Runtime, build: Builder, query: ReportQuery) -> None:
     statements: list[tuple[str, Any]] = []
 
     def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH", "SET")):
             statements.append((statement, parameters))
 
     event.listen(rt.engine, "before_cursor_execute", capture)
@@ -269,12 +269,14 @@ def explain(rt: Runtime, build: Builder, query: ReportQuery) -> None:
     finally:
         event.remove(rt.engine, "before_cursor_execute", capture)
     postgres = rt.engine.dialect.name == "postgresql"
-    for statement, parameters in statements:
-        with db.read(rt.engine) as conn:
-            analytics.tune(conn)
-            raw = conn.connection.driver_connection
-            assert raw is not None
-            cursor = raw.cursor()
+    with db.read(rt.engine) as conn:  # one transaction, as the report's: its SET LOCALs hold for what follows
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        for statement, parameters in statements:
+            if statement.lstrip().upper().startswith("SET"):
+                cursor.execute(statement, parameters)
+                continue
             started = time.perf_counter()
             prefix = "EXPLAIN (ANALYZE, BUFFERS) " if postgres else "EXPLAIN QUERY PLAN "
             cursor.execute(prefix + statement, parameters)
@@ -284,7 +286,7 @@ def explain(rt: Runtime, build: Builder, query: ReportQuery) -> None:
                 cursor.execute(statement, parameters)
                 cursor.fetchall()
             seconds = time.perf_counter() - started
-        sys.stdout.write(f"\n---- {seconds * 1000:.0f} ms\n{statement}\n{plan}\n")
+            sys.stdout.write(f"\n---- {seconds * 1000:.0f} ms\n{statement}\n{plan}\n")
     sys.stdout.flush()
 
 

@@ -82,20 +82,34 @@ def build(conn: Connection, query: ReportQuery) -> Report:
         in_first = a.mp.joined_at.is_not(None) & (a.mp.joined_at < query.end)
         source = per_customer.outerjoin(t.member_profile, a.mp.member_id == c.member_id)
     key = case((nobody, literal(UNIDENTIFIED)), (in_first, literal(groups[0])), else_=literal(groups[1]))
-    keyed = select(key.label("grp"), c.n, c.revenue, c.span).select_from(source).cte("keyed")
+    keyed = (
+        select(key.label("grp"), c.n, c.revenue, c.span)
+        .select_from(source)
+        .cte("keyed")
+        .prefix_with("MATERIALIZED")  # each customer keyed once, not once per FILTER-ed aggregate below
+    )
     k = keyed.c
-    rows = conn.execute(
-        select(
-            k.grp,
+    # each group's figures as aggregates FILTER-ed by group (no GROUP BY: the statement groups only by member,
+    # streamed, analytics.streamed)
+    figures_of = [
+        (
             func.count(),
             func.sum(k.n),
             func.sum(k.revenue),
             func.sum(case((k.n >= 2, 1), else_=0)),
             func.sum(k.n - 1),
             func.sum(k.span),
-        ).group_by(k.grp)
-    ).all()
-    found = {str(row[0]): row[1:] for row in rows}
+        )
+        for _ in (*groups, UNIDENTIFIED)
+    ]
+    columns = [
+        aggregate.filter(k.grp == group)
+        for group, aggregates in zip((*groups, UNIDENTIFIED), figures_of, strict=True)
+        for aggregate in aggregates
+    ]
+    with a.streamed(conn):
+        row = conn.execute(select(*columns)).one()
+    found = {group: tuple(row[6 * i : 6 * i + 6]) for i, group in enumerate((*groups, UNIDENTIFIED))}
     _, unidentified, unidentified_revenue, *_ = (int(v or 0) for v in found.get(UNIDENTIFIED, (0,) * 6))
 
     figures: dict[str, dict[str, Any]] = {}

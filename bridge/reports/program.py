@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from bridge.reports import flows, overview
+from bridge.reports import analytics, flows, overview
 from bridge.reports.analytics import ENGAGED_STATES
 from bridge.reports.base import Report, ReportQuery, Table
 from bridge.reports.overview import Flow
@@ -48,6 +48,7 @@ def rate(part: int, whole: int) -> Decimal | None:
 
 
 def build(conn: Connection, query: ReportQuery) -> Report:
+    analytics.tune(conn)  # index-only scans of members and orders, the year of orders hashed or sorted in memory
     rolled = flows.rolled_until(conn, query)
     periods = query.periods()
     moved = flows.movements(conn, query, periods, rolled)
@@ -151,7 +152,8 @@ def _participation(conn: Connection, query: ReportQuery) -> tuple[int, int]:
         stmt = select(func.count(p.member_id), guests, func.count(pr.member_id)).select_from(
             per_member.outerjoin(t.member_profile, let_in)
         )
-    members_seen, guest_orders, ordering = conn.execute(stmt).one()
+    with analytics.streamed(conn):
+        members_seen, guest_orders, ordering = conn.execute(stmt).one()
     return int(ordering or 0), int(members_seen or 0) + int(guest_orders or 0)
 
 
