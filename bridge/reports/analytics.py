@@ -21,12 +21,14 @@ the currency they are in, who is a member, who is engaged, and local months as U
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Float, Integer, and_, case, cast, exists, func, literal, select
+from sqlalchemy import BigInteger, Connection, Integer, and_, case, cast, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.errors import ShopRequired
@@ -43,7 +45,7 @@ mp = t.member_profile.c
 r = t.redemption.c
 
 ENGAGED_STATES = (str(State.ISSUED), str(State.USED))
-WORK_MEM = "64MB"
+WORK_MEM = "192MB"
 
 
 @dataclass(frozen=True)
@@ -79,14 +81,34 @@ def money(query: ReportQuery, conn: Connection) -> Money:
 
 def tune(conn: Connection) -> None:
     """PostgreSQL, for this read transaction only (``SET LOCAL``): no JIT (compiling these one-off aggregates cost
-    more than a second of the report's time on a year of orders), enough ``work_mem`` to hash a year of orders by
-    member in memory instead of sorting on disk, and no parallel workers: the planner's parallel hash joins had
-    every worker aggregate the whole year of orders again for its own copy of the inner side (three times the
-    work, measured with ``bench/reports.py``)."""
+    more than a second of the report's time on a year of orders); enough ``work_mem`` to hash or sort a year of
+    orders by member in memory instead of on disk (cohorts sorted 1M rows through 33 MB of temporary files at
+    64 MB); no parallel workers: the planner's parallel hash joins had every worker aggregate the whole year of
+    orders again for its own copy of the inner side (three times the work); and ``random_page_cost`` as for
+    pages in memory or on SSD, so that a year of orders is read from the covering indexes of
+    ``030_reportsperf_order_net`` (index-only, already in member or payment order) rather than by a sequential
+    scan of the table (measured with ``bench/reports.py``)."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL jit = off")
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
         conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+        conn.exec_driver_sql("SET LOCAL random_page_cost = 1.1")
+
+
+@contextmanager
+def streamed(conn: Connection) -> Iterator[None]:
+    """PostgreSQL: the statements run inside group a year of orders by member from an index already in member
+    order (``ix_order_state_program_id_member_id_net``), streaming, and never hash them: the planner's hash of a
+    million members cost twice the streamed aggregate (1.6 s against 0.8 s, ``bench/reports.py`` at 1M). So
+    such a statement must have no other grouping to hash (its outer figures are ``FILTER``-ed aggregates)."""
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        conn.exec_driver_sql("SET LOCAL enable_hashagg = off")
+    try:
+        yield
+    finally:
+        if postgres:
+            conn.exec_driver_sql("SET LOCAL enable_hashagg = on")
 
 
 def ratio(part: int | None, whole: int | None, places: int = 4) -> Decimal | None:
@@ -111,17 +133,17 @@ def paid(program_id: str, cur: Money, start: datetime | None = None, end: dateti
 
 
 def net_minor(cur: Money) -> ColumnElement[int]:
-    """An order's net value in minor units: ``round((total - refunded_total) x 10^minor_unit)``, at least 0.
+    """An order's net value in minor units: ``round(net_amount x 10^minor_unit)``, where ``net_amount`` is the
+    database's generated column ``max(total - refunded_total, 0)`` (``bridge.storage.tables.NET_AMOUNT``).
 
-    Both are decimal strings with at most ``minor_unit`` decimals, read as doubles: their difference is within
-    far less than half a minor unit of the true one for any amount below 2^53 minor units, so the rounded integer
-    is exact, and summing integers stays exact. Why not ``numeric`` on PostgreSQL: parsing text to numeric was
-    most of a report's time (a year of 500k orders: 310 ms summed as numeric, 190 ms as doubles, 55 ms to count
-    them); SQLite has no decimal type anyway."""
-    scale = 10**cur.minor_unit
-    difference = cast(o.total, Float) - cast(o.refunded_total, Float)
-    minor = cast(func.round(difference * scale), BigInteger)
-    return func.max(minor, 0) if cur.dialect == "sqlite" else func.greatest(minor, 0)
+    Both amounts are decimal strings with at most ``minor_unit`` decimals, read as doubles: their difference is
+    within far less than half a minor unit of the true one for any amount below 2^53 minor units, so the rounded
+    integer is exact, and summing integers stays exact. Why a generated double and not ``numeric``: parsing text
+    was most of a report's time (a year of 500k orders: 310 ms summed as numeric, 190 ms as doubles parsed per
+    row, 55 ms to count them); stored once per order write, it is read from the covering index
+    ``ix_order_state_program_id_paid_at_net`` on PostgreSQL without touching the table. SQLite has no decimal
+    type anyway (there the column is virtual: computed when read)."""
+    return cast(func.round(o.net_amount * 10**cur.minor_unit), BigInteger)
 
 
 def epoch_seconds(column: Any, dialect: str) -> ColumnElement[Any]:
@@ -143,9 +165,17 @@ def members_from(policy: str) -> Any:
     return t.member.outerjoin(t.member_profile, mp.member_id == m.id)
 
 
-def engaged(member_id: Any, before: datetime) -> ColumnElement[bool]:
-    """The member redeemed at least once before ``before`` (see the module's docstring)."""
-    return exists().where(r.member_id == member_id, r.state.in_(ENGAGED_STATES), r.created_at < before)
+def engaged(member_id: Any, program_id: str, before: datetime) -> ColumnElement[bool]:
+    """The member redeemed at least once before ``before`` (see the module's docstring).
+
+    ``IN`` an uncorrelated subquery, not a correlated ``EXISTS``: both databases compute the set once (PostgreSQL
+    a hashed subplan, SQLite an ephemeral index) and probe it per row, where ``EXISTS`` looked the member's
+    redemptions up again for each of a million rows."""
+    redeemers = select(r.member_id).where(
+        r.program_id == program_id, r.state.in_(ENGAGED_STATES), r.created_at < before
+    )
+    found: ColumnElement[bool] = member_id.in_(redeemers)
+    return found
 
 
 def add_months(month: date, n: int) -> date:
@@ -164,12 +194,23 @@ def month_starts(first: date, last: date) -> list[date]:
 
 def month_index(column: Any, months: list[date], query: ReportQuery) -> ColumnElement[int]:
     """Which of ``months`` (local calendar months) the instant ``column`` falls in: 0, 1, ...; -1 before the first,
-    ``len(months)`` after the last. A ``CASE`` over the months' UTC starts, so DST and odd offsets are exact."""
+    ``len(months)`` after the last. ``CASE`` over the months' UTC starts, so DST and odd offsets are exact; nested
+    as a binary search (about log2(months) comparisons a row instead of one per month: a year of orders or a
+    million members go through it)."""
     zone = query.zone
-    bounds = [day_start(month, zone) for month in months[1:]] + [day_start(add_months(months[-1], 1), zone)]
-    whens = [(column < literal(day_start(months[0], zone), UtcDateTime()), literal(-1))]
-    whens += [(column < literal(bound, UtcDateTime()), literal(i)) for i, bound in enumerate(bounds)]
-    return case(*whens, else_=literal(len(months)))
+    bounds = [day_start(month, zone) for month in months] + [day_start(add_months(months[-1], 1), zone)]
+    return _bisect(column, bounds, 0, len(bounds))
+
+
+def _bisect(column: Any, bounds: list[datetime], lo: int, hi: int) -> ColumnElement[int]:
+    """The index i - 1 of the first of ``bounds[lo:hi]`` that ``column`` is before (``hi - 1`` if none)."""
+    if hi - lo == 1:
+        return case((column < literal(bounds[lo], UtcDateTime()), literal(lo - 1)), else_=literal(lo))
+    mid = (lo + hi) // 2
+    return case(
+        (column < literal(bounds[mid], UtcDateTime()), _bisect(column, bounds, lo, mid)),
+        else_=_bisect(column, bounds, mid, hi),
+    )
 
 
 def selectable_members(program_id: str, policy: str, before: datetime) -> Any:

@@ -35,6 +35,7 @@ from bridge.reports.base import Report, ReportQuery, Table
 from bridge.storage import tables as t
 
 o = a.o
+UNIDENTIFIED = ""  # the group of the orders of nobody the bridge can identify
 COLUMNS = (
     "group",
     "customers",
@@ -68,36 +69,48 @@ def build(conn: Connection, query: ReportQuery) -> Report:
                 "span"
             ),
         )
-        .where(when, o.member_id.is_not(None))
-        .group_by(o.member_id)
+        .where(when)
+        .group_by(o.member_id)  # the unidentified orders too (member_id NULL): one scan of the range's orders
         .cte("per_customer")
     )
     c = per_customer.c
+    nobody = c.member_id.is_(None)
     if policy == "open":
-        key: Any = case((a.engaged(c.member_id, query.end), literal(groups[0])), else_=literal(groups[1]))
+        in_first: Any = a.engaged(c.member_id, program_id, query.end)
         source: Any = per_customer
     else:
-        member = a.mp.joined_at.is_not(None) & (a.mp.joined_at < query.end)
-        key = case((member, literal(groups[0])), else_=literal(groups[1]))
+        in_first = a.mp.joined_at.is_not(None) & (a.mp.joined_at < query.end)
         source = per_customer.outerjoin(t.member_profile, a.mp.member_id == c.member_id)
-    keyed = select(key.label("grp"), c.n, c.revenue, c.span).select_from(source).cte("keyed")
+    key = case((nobody, literal(UNIDENTIFIED)), (in_first, literal(groups[0])), else_=literal(groups[1]))
+    keyed = (
+        select(key.label("grp"), c.n, c.revenue, c.span)
+        .select_from(source)
+        .cte("keyed")
+        .prefix_with("MATERIALIZED")  # each customer keyed once, not once per FILTER-ed aggregate below
+    )
     k = keyed.c
-    rows = conn.execute(
-        select(
-            k.grp,
+    # each group's figures as aggregates FILTER-ed by group (no GROUP BY: the statement groups only by member,
+    # streamed, analytics.streamed)
+    figures_of = [
+        (
             func.count(),
             func.sum(k.n),
             func.sum(k.revenue),
             func.sum(case((k.n >= 2, 1), else_=0)),
             func.sum(k.n - 1),
             func.sum(k.span),
-        ).group_by(k.grp)
-    ).all()
-    found = {str(row[0]): row[1:] for row in rows}
-    unidentified, unidentified_revenue = conn.execute(
-        select(func.count(), func.sum(a.net_minor(cur))).where(when, o.member_id.is_(None))
-    ).one()
-    unidentified = int(unidentified or 0)
+        )
+        for _ in (*groups, UNIDENTIFIED)
+    ]
+    columns = [
+        aggregate.filter(k.grp == group)
+        for group, aggregates in zip((*groups, UNIDENTIFIED), figures_of, strict=True)
+        for aggregate in aggregates
+    ]
+    with a.streamed(conn):
+        row = conn.execute(select(*columns)).one()
+    found = {group: tuple(row[6 * i : 6 * i + 6]) for i, group in enumerate((*groups, UNIDENTIFIED))}
+    _, unidentified, unidentified_revenue, *_ = (int(v or 0) for v in found.get(UNIDENTIFIED, (0,) * 6))
 
     figures: dict[str, dict[str, Any]] = {}
     for group in groups:
@@ -105,7 +118,7 @@ def build(conn: Connection, query: ReportQuery) -> Report:
         identified_orders = orders
         if group == "others":
             orders += unidentified
-            revenue += int(unidentified_revenue or 0)
+            revenue += unidentified_revenue
         figures[group] = {
             "customers": customers,
             "orders": orders,

@@ -10,25 +10,24 @@ Definitions (days are the program's local days; the range is ``from``..``to``, b
 - ``coupons``: coupons issued in the range (``issued_at`` within it, whatever became of them since):
   ``issued``, and of those ``used`` (an order carries the code), ``expired``, ``cancelled``, still ``open``;
   ``use_rate = used / issued`` (4 decimals, None when none was issued).
-- ``revenue``: of the coupons issued in the range and used, the orders carrying them (each order once), their
-  ``total - refunded_total`` as the bridge last saw them (``order_state``); ``orders`` counts them.
-- ``discount``: the value of the used coupons among those issued in the range. ``amount``: fixed amount-off and
-  variable (points-as-money) coupons, their face value. Percent-off coupons are not valued (the shop applies the
-  percentage to the lines it allows, which the bridge does not see): ``percent_used`` counts them; free-shipping
-  coupons likewise (``free_shipping_used``).
+- ``revenue`` and ``discount``: the discount given in the range, as ``bridge.reports.discounts`` defines it for
+  this report and the roi report alike: the used coupons whose carrying order was paid in the range.
+  ``revenue``: those orders (each once; ``orders`` counts them), net of refunds. ``discount.amount``: amount-off
+  (fixed and variable) coupons at their value, percent-off coupons at ``total x p / (100 - p)`` of the carrying
+  order (an estimate: the shop applies the percentage to lines the bridge does not see); ``percent_used`` counts
+  the percent coupons; free-shipping coupons have no stored worth and are counted in ``free_shipping_used``.
 - Money is summed per currency (``bridge.reports.money``). With ``shop``: that shop's coupons and orders.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, func, select
 
 from bridge.redemption.model import State
-from bridge.reports import flows, money
+from bridge.reports import analytics, discounts, flows, money
 from bridge.reports.base import Period, Report, ReportQuery, Table
 from bridge.reports.overview import Flow
 from bridge.reports.program import rate
@@ -40,13 +39,13 @@ VALUED_TYPES = ("fixed_cart", "variable")
 
 
 def build(conn: Connection, query: ReportQuery) -> Report:
+    analytics.tune(conn)  # the coupons' orders hashed in memory (a year of used coupons: 282k orders at 1M)
     rolled = flows.rolled_until(conn, query)
     whole = Period(query.first, query.last, query.start, query.end)
     flow = Flow.of(flows.movements(conn, query, [whole], rolled))
     rewards = _rewards(conn, query)
     coupons = _coupons(conn, query)
-    revenue, orders = _revenue(conn, query)
-    discount = _discount(conn, query)
+    revenue, orders, discount = _given(conn, query)
     data = {
         "redemption_rate": flow.redemption_rate,
         "points": {"issued": flow.issued, "redeemed": flow.redeemed},
@@ -79,7 +78,10 @@ def build(conn: Connection, query: ReportQuery) -> Report:
             ),
             Table("summary", ("figure", "value"), summary),
         ),
-        method="Exact counts of redemptions, coupons and orders; percent-off coupons are counted, not valued.",
+        method=(
+            "Exact counts of redemptions, coupons and orders; the discount of percent-off coupons is estimated "
+            "from the carrying order's total (bridge.reports.discounts)."
+        ),
     )
 
 
@@ -123,31 +125,15 @@ def _coupons(conn: Connection, query: ReportQuery) -> dict[str, Any]:
     }
 
 
-def _revenue(conn: Connection, query: ReportQuery) -> tuple[dict[str, Any], int]:
-    used_orders = (
-        select(r.shop_id, r.order_id)
-        .where(*_issued_in_range(query), r.state == State.USED, r.order_id.is_not(None))
-        .distinct()
-        .subquery()
-    )
-    stmt = select(o.shop_id, o.total, o.refunded_total).join(
-        used_orders, and_(o.shop_id == used_orders.c.shop_id, o.order_id == used_orders.c.order_id)
-    )
-    rows = [(str(shop), money.amount(total) - money.amount(refunded)) for shop, total, refunded in conn.execute(stmt)]
-    return money.by_currency(query, rows), len(rows)
-
-
-def _discount(conn: Connection, query: ReportQuery) -> dict[str, Any]:
-    stmt = select(r.shop_id, r.reward_type, r.value).where(*_issued_in_range(query), r.state == State.USED)
-    valued: list[tuple[str, Decimal]] = []
-    counts: dict[str, int] = defaultdict(int)
-    for shop, reward_type, value in conn.execute(stmt):
-        if reward_type in VALUED_TYPES:
-            valued.append((str(shop), money.amount(value)))
-        else:
-            counts[str(reward_type)] += 1
-    return {
-        **money.by_currency(query, valued),
-        "percent_used": counts["percent"],
-        "free_shipping_used": counts["free_shipping"],
+def _given(conn: Connection, query: ReportQuery) -> tuple[dict[str, Any], int, dict[str, Any]]:
+    """(revenue, orders, discount) of the discount given in the range (``bridge.reports.discounts``)."""
+    shops = [s for s in query.shops if query.shop_id is None or s.id == query.shop_id]
+    minor_of = {s.id: s.minor_unit for s in shops}
+    given = discounts.given(conn, query.program.id, shops, query.start, query.end)
+    revenue = money.by_currency(query, [(shop, g.revenue(minor_of[shop])) for shop, g in given.items()])
+    discount = {
+        **money.by_currency(query, [(shop, g.amount(minor_of[shop])) for shop, g in given.items()]),
+        "percent_used": sum(g.percent for g in given.values()),
+        "free_shipping_used": sum(g.free_shipping for g in given.values()),
     }
+    return revenue, sum(g.orders for g in given.values()), discount

@@ -10,11 +10,10 @@ orders in the range, net of refunds, in one currency.
   same cohort who never redeemed bought. A cohort without one of the two groups has no comparison and adds
   nothing; ``engaged_compared`` says how many engaged members had one.
 - ``incremental_revenue``: the sum over the cohorts (so each cohort weighs by its engaged members).
-- ``discount_cost``: the coupons members used in the range (``redemption`` ``used``, ``closed_at`` in the range,
-  of the currency's shops): an amount-off coupon (``fixed_cart``, ``variable``) at its ``value``; a ``percent``
-  coupon at ``total x p / (100 - p)`` of the order that carried it (the order's total is after the discount, so
-  this is the discount on its pre-discount amount, shipping and tax included: an estimate), 0 when that order is
-  unknown; a free-shipping coupon has no stored worth and is counted in ``unvalued_coupons`` instead.
+- ``discount_cost``: the discount given in the range by the currency's shops, as ``bridge.reports.discounts``
+  defines it for this report and the redemption report alike: the used coupons whose carrying order was paid in
+  the range, an amount-off coupon at its value, a percent coupon at ``total x p / (100 - p)`` of its order (an
+  estimate); free-shipping coupons have no stored worth and are counted in ``unvalued_coupons``.
 - ``net = incremental_revenue - discount_cost``; ``return_on_discount = net / discount_cost`` (4 decimals).
 
 An estimate, not a measurement: members who redeem may be better customers to begin with, and revenue is not
@@ -26,11 +25,11 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Numeric, and_, case, cast, func, literal, select, union_all
+from sqlalchemy import Connection, case, func, select
 
 from bridge.reports import analytics as a
+from bridge.reports import discounts
 from bridge.reports.base import Report, ReportQuery, Table
-from bridge.storage import tables as t
 
 o, r = a.o, a.r
 COHORT_MONTHS = 36
@@ -53,26 +52,28 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     policy = query.program.earning.membership.policy
     last_month = query.last.replace(day=1)
     months = [a.add_months(last_month, -n) for n in range(COHORT_MONTHS - 1, -1, -1)]
-    everyone = a.selectable_members(program_id, policy, query.end).subquery("everyone")
-    e = everyone.c
-    # each member's cohort and engagement once (a CTE used twice: PostgreSQL materialises it), then the members
-    # and their orders' values summed by (cohort, engaged) straight away: no per-member grouping of the orders
-    keyed = select(
-        e.member_id,
-        a.month_index(e.joined_at, months, query).label("cohort"),
-        case((a.engaged(e.member_id, query.end), 1), else_=0).label("engaged"),
-    ).cte("keyed")
-    k = keyed.c
-    both = union_all(
-        select(k.cohort, k.engaged, literal(1, BigInteger).label("member"), literal(0, BigInteger).label("net")),
-        select(k.cohort, k.engaged, literal(0, BigInteger), a.net_minor(cur))
-        .select_from(keyed.join(t.order_state, o.member_id == k.member_id))
-        .where(a.paid(program_id, cur, query.start, query.end)),
-    ).subquery("both")
-    b = both.c
-    stmt = select(b.cohort, b.engaged, func.sum(b.member), func.sum(b.net)).group_by(b.cohort, b.engaged)
+    # each member's orders summed first (a streamed aggregate over the member-ordered covering index), then every
+    # member keyed by cohort and engagement once, with its sum: no CTE of members to join the orders to (SQLite
+    # would scan it once per order), and the cohort and engagement worked out per member, not per order
+    per_member = (
+        select(o.member_id.label("member_id"), func.sum(a.net_minor(cur)).label("net"))
+        .where(a.paid(program_id, cur, query.start, query.end), o.member_id.is_not(None))
+        .group_by(o.member_id)
+        .subquery("per_member")
+    )
+    m, joined, p = a.m, a.joined_at(policy), per_member.c
+    cohort = a.month_index(joined, months, query).label("cohort")
+    is_engaged = case((a.engaged(m.id, program_id, query.end), 1), else_=0).label("engaged")
+    stmt = (
+        select(cohort, is_engaged, func.count(), func.sum(p.net))
+        .select_from(a.members_from(policy).outerjoin(per_member, p.member_id == m.id))
+        .where(m.program_id == program_id, joined.is_not(None), joined < query.end)
+        .group_by(cohort, is_engaged)
+    )
     cells: dict[int, dict[int, tuple[int, int]]] = {}
-    for cohort, is_engaged, members, minor in conn.execute(stmt):
+    with a.streamed(conn):
+        found = conn.execute(stmt).all()
+    for cohort, is_engaged, members, minor in found:
         cells.setdefault(int(cohort), {})[int(is_engaged)] = (int(members), int(minor or 0))
 
     rows: list[tuple[Any, ...]] = []
@@ -131,30 +132,11 @@ def _minor(minor: Decimal, cur: a.Money) -> Decimal:
 
 
 def discount_cost(conn: Connection, program_id: str, cur: a.Money, query: ReportQuery) -> dict[str, Any]:
-    """The discounts of the coupons used in the range (see the module's docstring)."""
-    scale = 10**cur.minor_unit
-    value = cast(func.coalesce(func.nullif(r.value, ""), "0"), Numeric())
-    total = cast(func.coalesce(func.nullif(o.total, ""), "0"), Numeric())
-    percent_off = case((value < 100, total * value / (100 - value)), else_=total)
-    worth = case(
-        (r.reward_type.in_(AMOUNT_OFF), value),
-        (r.reward_type == "percent", func.coalesce(percent_off, 0)),
-        else_=0,
-    )
-    stmt = (
-        select(
-            func.count(),
-            func.coalesce(func.sum(cast(func.round(worth * scale), BigInteger)), 0),
-            func.sum(case((r.reward_type.in_((*AMOUNT_OFF, "percent")), 0), else_=1)),
-        )
-        .select_from(t.redemption.outerjoin(t.order_state, and_(o.shop_id == r.shop_id, o.order_id == r.order_id)))
-        .where(
-            r.program_id == program_id,
-            r.state == "used",
-            r.shop_id.in_(cur.shop_ids),
-            r.closed_at >= query.start,
-            r.closed_at < query.end,
-        )
-    )
-    used, minor, unvalued = conn.execute(stmt).one()
-    return {"amount": cur.amount(int(minor or 0)), "used_coupons": int(used), "unvalued_coupons": int(unvalued or 0)}
+    """The discount given in the range by the currency's shops (``bridge.reports.discounts``)."""
+    shops = [s for s in query.shops if s.id in cur.shop_ids]
+    given = discounts.given(conn, program_id, shops, query.start, query.end).values()
+    return {
+        "amount": cur.amount(sum(g.amount_minor for g in given)),
+        "used_coupons": sum(g.coupons for g in given),
+        "unvalued_coupons": sum(g.unvalued for g in given),
+    }

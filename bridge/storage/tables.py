@@ -13,8 +13,10 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Computed,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -724,13 +726,35 @@ Index("ix_referral_friend_member_id", referral.c.friend_member_id)
 Index("ix_audit_log_target", audit_log.c.program_id, audit_log.c.target_type, audit_log.c.target_id, audit_log.c.id)
 Index("ix_redemption_state_id", redemption.c.state, redemption.c.id)
 
-# --- issue 18: the reports' ranges over orders and coupons (020_reports_a) ---
+# --- issue 18: each order's net value, computed by the database (030_reportsperf_order_net): ``total -
+# refunded_total``, at least 0, as a double (``bridge.reports.analytics.net_minor`` rounds it to minor units).
+# Generated, so no writer can forget it; STORED on PostgreSQL, VIRTUAL on SQLite.
+NET_AMOUNT = (
+    "CASE WHEN CAST(total AS DOUBLE PRECISION) > CAST(refunded_total AS DOUBLE PRECISION) "
+    "THEN CAST(total AS DOUBLE PRECISION) - CAST(refunded_total AS DOUBLE PRECISION) ELSE 0 END"
+)
+order_state.append_column(Column("net_amount", Float(precision=53), Computed(NET_AMOUNT), nullable=True))
+
+# --- issue 18: the reports' ranges over orders and coupons (020_reports_a, 030_reportsperf_order_net) ---
+# Every column the reports read of a paid order: a year of them is an index-only scan on PostgreSQL.
 Index(
-    "ix_order_state_program_id_paid_at",
+    "ix_order_state_program_id_paid_at_net",
     order_state.c.program_id,
     order_state.c.paid_at,
     order_state.c.member_id,
     order_state.c.status,
+    order_state.c.shop_id,
+    order_state.c.net_amount,
+)
+# The same in member order: each member's orders read already grouped (a streamed aggregate, not a hash of 1M).
+Index(
+    "ix_order_state_program_id_member_id_net",
+    order_state.c.program_id,
+    order_state.c.member_id,
+    order_state.c.paid_at,
+    order_state.c.status,
+    order_state.c.shop_id,
+    order_state.c.net_amount,
 )
 Index("ix_redemption_program_id_issued_at", redemption.c.program_id, redemption.c.issued_at)
 Index(
