@@ -107,7 +107,7 @@ def score(conn: Connection, program_id: str, now: datetime) -> int:
         s.order_count,
         cast(func.round(s.spent * 100), BigInteger),
         literal(now, UtcDateTime()),
-    )
+    ).order_by(s.member_id)  # in the key's order (the window's order is the last quintile's): see ``fill``
     conn.execute(delete(t.member_segment).where(ms.program_id == program_id))
     columns = [
         "member_id",
@@ -144,7 +144,10 @@ def fill(conn: Connection, program_id: str, settings: SegmentSettings, now: date
     scored = select(ms.segment, ms.member_id).where(ms.program_id == program_id)
     stale = tuple_(mis.segment_id, mis.member_id).in_(there.except_(scored))
     conn.execute(delete(t.member_in_segment).where(mis.program_id == program_id, mis.segment_id.in_(rfm_ids), stale))
-    new = select(literal(program_id, String(64)), *scored.except_(there).subquery().c)
+    added = scored.except_(there).subquery()
+    # in the key's order: the index pages are filled one after the other (the set difference comes out in its
+    # hash's order: inserted so, 1M rows took 8.3 s instead of 4.2 s)
+    new = select(literal(program_id, String(64)), *added.c).order_by(*added.c)
     conn.execute(insert(t.member_in_segment).from_select(["program_id", "segment_id", "member_id"], new))
     # custom segment ids never take an RFM segment's (the config's schema refuses them)
     conn.execute(delete(t.member_in_segment).where(mis.program_id == program_id, mis.segment_id.not_in(rfm_ids)))

@@ -2,9 +2,10 @@
 
 A page is the members with a tier in ``(after, last]`` (``last``: the page's last member id). Its decisions are
 made once, into a temporary table (``tier_review_work``, dropped at the page's end): each member's metric over the
-current window (and the ended year's), the level it reaches, and what the review does, as ``CASE`` expressions
-over the ladder (levels and thresholds are bound from the settings). The writes then read that table:
-``UPDATE ... WHERE member_id IN (SELECT ...)`` for tier states and profiles, ``INSERT ... SELECT`` for history,
+current window (and the ended year's: both from one join of the page's members with their rows, grouped), the
+level it reaches, and what the review does, as ``CASE`` expressions over the ladder (levels and thresholds are
+bound from the settings). The writes then read that table: ``UPDATE ... FROM`` it for tier states, an upsert for
+profiles, ``INSERT ... SELECT`` for history,
 warnings (``point_event``) and the outbox (``domain_event``, ``ON CONFLICT (key) DO NOTHING``: a rerun writes
 nothing twice). The keys and texts are the ones ``bridge.tiers.service`` built member by member before, so a
 warning or an event recorded by an older run is never doubled.
