@@ -1,7 +1,11 @@
 """Tiers and segments benchmark: the nightly tier review and RFM scoring over many members (target < 60 s together
 for 1,000,000 members on PostgreSQL).
 
-    .venv/bin/python bench/tiers.py [--db postgresql|sqlite] [--members 1000000]
+    .venv/bin/python bench/tiers.py [--db postgresql|sqlite] [--members 1000000] [--keep DIR] [--profile]
+
+``--keep DIR`` (PostgreSQL, to iterate): the cluster's files stay in ``DIR``; the seeded database is kept there
+(one per member count) and each run works on a copy of it (``CREATE DATABASE ... TEMPLATE``: seconds instead of the
+minutes of loading). ``--profile``: each statement's total time, slowest first, on stderr.
 
 Builds ``--members`` members each with 2 paid orders (last year and this year) and their earn entries, every
 second member holding a tier (a calendar-year program with silver, gold and platinum): with ``COPY`` on
@@ -12,7 +16,8 @@ past the year end and its grace, and checks what they wrote:
 - **review** (``bridge.tiers.jobs.run_review``): every member with a tier reviewed, those whose year did not reach
   their level moved one level down;
 - **scoring** (``bridge.segments.jobs.run_scoring``): every buyer scored into RFM quintiles and segments;
-- a second review, which must move nobody (one review per year end).
+- a second review, which must move nobody (one review per year end), and a second scoring, which must give the
+  same segments (what a night costs when little changed: the segments' memberships are written by difference).
 
 The target is the nightly work as a whole: review and scoring together (``total_s``) under 60 s.
 """
@@ -21,9 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import create_engine, event, text  # noqa: E402
 
 from bench.common import bench_settings, copy_tables, databases  # noqa: E402
 from bridge import features  # noqa: E402
@@ -40,6 +49,7 @@ from bridge.runtime import Runtime  # noqa: E402
 from bridge.segments.jobs import run_scoring  # noqa: E402
 from bridge.storage import db  # noqa: E402
 from bridge.tiers.jobs import run_review  # noqa: E402
+from tests.support.postgres import PostgresCluster, find_bindir  # noqa: E402
 
 TARGET_SECONDS = 60.0
 PROGRAM = "default"
@@ -161,31 +171,128 @@ def _progress(line: str) -> None:
     sys.stderr.flush()
 
 
-def run(label: str, url: str, members: int, data_dir: Path) -> dict[str, Any]:
+class KeptCluster(PostgresCluster):
+    """A cluster whose files stay in ``root`` between runs (``--keep``): started again if already made."""
+
+    def __init__(self, bindir: Path, root: Path) -> None:
+        super().__init__(bindir)
+        shutil.rmtree(self.root, ignore_errors=True)  # the temporary root the parent made: unused
+        self.root, self.data, self.socket_dir = root, root / "data", root / "sock"
+
+    def start(self) -> KeptCluster:
+        if not (self.data / "PG_VERSION").exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            super().start()
+            return self
+        options = f"-k {self.socket_dir} -c listen_addresses='' -c fsync=off -c synchronous_commit=off"
+        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+        return self
+
+    def stop(self) -> None:  # the files stay
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def sql(self, statement: str) -> list[Any]:
+        engine = create_engine(self.url("postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                result = conn.execute(text(statement))
+                return list(result) if result.returns_rows else []
+        finally:
+            engine.dispose()
+
+
+@contextmanager
+def kept_database(root: Path, members: int, data_dir: Path) -> Iterator[str]:
+    """A copy of the kept seeded database of ``members`` members (seeded first if it is not there yet)."""
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("PostgreSQL: no server binaries (scripts/bootstrap --dev installs them)")
+    cluster = KeptCluster(bindir, root.resolve())
+    if (cluster.root / "data" / "postmaster.pid").exists():
+        raise SystemExit(f"{root}: its cluster is running (another run, or a stale postmaster.pid)")
+    cluster.start()
+    try:
+        seed = f"seed_{members}"
+        if not cluster.sql(f"SELECT 1 FROM pg_database WHERE datname = '{seed}'"):
+            cluster.sql(f"CREATE DATABASE {seed}_loading")
+            rt = _runtime(cluster.url(f"{seed}_loading"), data_dir)
+            try:
+                prepare_database(rt, migrate_schema=True)
+                _progress(f"{seed}: loaded in {copy_load(rt, members):.1f} s")
+            finally:
+                rt.close()
+            cluster.sql(f"ALTER DATABASE {seed}_loading RENAME TO {seed}")  # only a whole seed is ever kept
+        cluster.sql("DROP DATABASE IF EXISTS run")
+        cluster.sql(f"CREATE DATABASE run TEMPLATE {seed}")
+        yield cluster.url("run")
+    finally:
+        cluster.stop()
+
+
+def _runtime(url: str, data_dir: Path) -> Runtime:
     features.load()
     shop = {"id": SHOP, "url": "http://127.0.0.1:9", "currency": "USD", "webhook_secret": "x" * 32}
-    settings = bench_settings(url, data_dir, {"program": {"id": PROGRAM, "tiers": TIERS}, "shops": [shop]})
-    rt = Runtime.build(settings)
+    return Runtime.build(bench_settings(url, data_dir, {"program": {"id": PROGRAM, "tiers": TIERS}, "shops": [shop]}))
+
+
+@contextmanager
+def profiled(rt: Runtime, enabled: bool) -> Iterator[None]:
+    """With ``enabled``: every statement's time, summed by its text, the slowest 15 written to stderr at the end."""
+    if not enabled:
+        yield
+        return
+    spent: dict[str, float] = defaultdict(float)
+
+    def before(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        conn.info.setdefault("bench_started", []).append(time.perf_counter())
+
+    def after(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        spent[" ".join(statement.split())[:160]] += time.perf_counter() - conn.info["bench_started"].pop()
+
+    event.listen(rt.engine, "before_cursor_execute", before)
+    event.listen(rt.engine, "after_cursor_execute", after)
+    try:
+        yield
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", before)
+        event.remove(rt.engine, "after_cursor_execute", after)
+        for statement, seconds in sorted(spent.items(), key=lambda item: -item[1])[:15]:
+            _progress(f"  {seconds:7.2f} s  {statement}")
+
+
+def run(
+    label: str, url: str, members: int, data_dir: Path, *, seeded: bool = False, profile: bool = False
+) -> dict[str, Any]:
+    rt = _runtime(url, data_dir)
     try:
         prepare_database(rt, migrate_schema=True)
-        loaded = copy_load(rt, members) if rt.engine.dialect.name == "postgresql" else load(rt, members)
-        _progress(f"{label}: {members} members loaded in {loaded:.1f} s")
+        loaded = 0.0
+        if not seeded:
+            loaded = copy_load(rt, members) if rt.engine.dialect.name == "postgresql" else load(rt, members)
+            _progress(f"{label}: {members} members loaded in {loaded:.1f} s")
         started = time.perf_counter()
-        review = run_review(rt, NOW)
+        with profiled(rt, profile):
+            review = run_review(rt, NOW)
         review_seconds = time.perf_counter() - started
         _progress(f"{label}: review {review_seconds:.1f} s {review}")
         started = time.perf_counter()
         again = run_review(rt, NOW)
         again_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        segments = run_scoring(rt, NOW)
+        with profiled(rt, profile):
+            segments = run_scoring(rt, NOW)
         scoring_seconds = time.perf_counter() - started
         _progress(f"{label}: scoring {scoring_seconds:.1f} s")
+        started = time.perf_counter()
+        with profiled(rt, profile):
+            again_segments = run_scoring(rt, NOW)
+        again_scoring_seconds = time.perf_counter() - started
+        _progress(f"{label}: second scoring {again_scoring_seconds:.1f} s")
     finally:
         rt.close()
     assert review["reviewed"] == members // 2, review
     assert review["down"] > 0 and again["down"] == 0, (review, again)
-    assert sum(segments.values()) == members, segments
+    assert sum(segments.values()) == members and again_segments == segments, (segments, again_segments)
     return {
         "db": label,
         "members": members,
@@ -195,6 +302,7 @@ def run(label: str, url: str, members: int, data_dir: Path) -> dict[str, Any]:
         "second_review_s": round(again_seconds, 1),
         "scoring_s": round(scoring_seconds, 1),
         "segments": segments,
+        "second_scoring_s": round(again_scoring_seconds, 1),
         "total_s": round(review_seconds + scoring_seconds, 1),
         "target_s": TARGET_SECONDS,
         "met": review_seconds + scoring_seconds < TARGET_SECONDS,
@@ -206,10 +314,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=("postgresql", "sqlite", "both"), default="postgresql")
     parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path, help="PostgreSQL: keep the cluster and its seeded database in this dir")
+    parser.add_argument("--profile", action="store_true", help="each statement's total time, on stderr")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-tiers-") as tmp:
+        if args.keep is not None:
+            with kept_database(args.keep, args.members, Path(tmp)) as url:
+                result = run("PostgreSQL", url, args.members, Path(tmp), seeded=True, profile=args.profile)
+            sys.stdout.write(json.dumps(result) + "\n")
+            return
         for label, url in databases(args.db, Path(tmp)):
-            result = run(label, url, args.members, Path(tmp))
+            result = run(label, url, args.members, Path(tmp), profile=args.profile)
             sys.stdout.write(json.dumps(result) + "\n")
 
 

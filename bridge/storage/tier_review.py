@@ -2,9 +2,10 @@
 
 A page is the members with a tier in ``(after, last]`` (``last``: the page's last member id). Its decisions are
 made once, into a temporary table (``tier_review_work``, dropped at the page's end): each member's metric over the
-current window (and the ended year's), the level it reaches, and what the review does, as ``CASE`` expressions
-over the ladder (levels and thresholds are bound from the settings). The writes then read that table:
-``UPDATE ... WHERE member_id IN (SELECT ...)`` for tier states and profiles, ``INSERT ... SELECT`` for history,
+current window (and the ended year's: both from one join of the page's members with their rows, grouped), the
+level it reaches, and what the review does, as ``CASE`` expressions over the ladder (levels and thresholds are
+bound from the settings). The writes then read that table: ``UPDATE ... FROM`` it for tier states, an upsert for
+profiles, ``INSERT ... SELECT`` for history,
 warnings (``point_event``) and the outbox (``domain_event``, ``ON CONFLICT (key) DO NOTHING``: a rerun writes
 nothing twice). The keys and texts are the ones ``bridge.tiers.service`` built member by member before, so a
 warning or an event recorded by an older run is never doubled.
@@ -43,6 +44,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -51,7 +53,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from bridge.storage import tables as t
 from bridge.storage.tables import Id, UtcDateTime
-from bridge.storage.tiers import CAUSE_TIER, METRIC_KINDS, NOT_SPENDING, in_window
+from bridge.storage.tiers import CAUSE_TIER, METRIC_KINDS, NOT_SPENDING
 
 UNITS = 10_000  # metrics in ten-thousandths: exact integers for points, orders and money to 4 decimals
 
@@ -139,17 +141,24 @@ def page_end(conn: Connection, program_id: str, after: int, limit: int) -> int |
     return int(found) if found is not None else None
 
 
+def _bounds(after: int, last: int) -> tuple[Any, Any]:
+    """A page's id range written into the statement's text, not bound: psycopg prepares a statement run five
+    times, and PostgreSQL may then keep one generic plan for every page; not knowing the page's range, it joined
+    a page's members with a sequential scan of the whole ledger (25 s over the 100 pages of 1M members instead of
+    4 s). ``plan_cache_mode = force_custom_plan`` would also replan every foreign key check of the inserts (3x)."""
+    return literal(after, BigInteger, literal_execute=True), literal(last, BigInteger, literal_execute=True)
+
+
 def decide(conn: Connection, ladder: Ladder, at: Moment, after: int, last: int) -> int:
     """Fill the work table with the page's members and what the review does to each (one ``INSERT ... SELECT``);
     returns how many."""
     work.drop(conn, checkfirst=True)
     work.create(conn)
+    low, high = _bounds(after, last)
     in_page = and_(
-        mt.program_id == ladder.program_id, mt.member_id > after, mt.member_id <= last, mt.tier_id.is_not(None)
+        mt.program_id == ladder.program_id, mt.member_id > low, mt.member_id <= high, mt.tier_id.is_not(None)
     )
-    prev: Any = literal(0, BigInteger)
-    if at.prev_start is not None:
-        prev = _metric(ladder.metric, mt.member_id, at.prev_start, at.prev_end)
+    metrics = _metrics(ladder.metric, at, low, high)
     base = (
         select(
             mt.member_id,
@@ -161,12 +170,13 @@ def decide(conn: Connection, ladder: Ladder, at: Moment, after: int, last: int) 
             mt.reviewed_period,
             _index(ladder, mt.tier_id).label("cur"),
             _index(ladder, mt.earned_tier_id).label("earned"),
-            _metric(ladder.metric, mt.member_id, at.start, at.end).label("metric"),
-            prev.label("prev_metric"),
+            func.coalesce(metrics.c.metric, 0).label("metric"),
+            func.coalesce(metrics.c.prev_metric, 0).label("prev_metric"),
         )
+        .select_from(t.member_tier.outerjoin(metrics, metrics.c.member_id == mt.member_id))
         .where(in_page)
         .cte("base")
-        # computed once per member: inlined, each mention of a metric would run its subquery again
+        # computed once per member: inlined, each mention of a metric would compute it again
         .prefix_with("MATERIALIZED")
     )
     reached = select(
@@ -278,7 +288,8 @@ def _states(conn: Connection, ladder: Ladder, at: Moment, after: int, last: int)
         "updated_at": at.now,
     }
     changed = w.action.in_([REVIEWED, BELOW_NOW, ABOVE_AGAIN, DOWN])
-    in_page = and_(mt.member_id > after, mt.member_id <= last)  # the page's id range: never a scan of them all
+    low, high = _bounds(after, last)
+    in_page = and_(mt.member_id > low, mt.member_id <= high)  # the page's id range: never a scan of them all
     conn.execute(update(t.member_tier).where(in_page, mt.member_id == w.member_id, changed).values(**values))
 
 
@@ -403,24 +414,44 @@ def _outbox(conn: Connection, ladder: Ladder, type_: str, key: Any, payload: Any
 
 
 # --- metrics ----------------------------------------------------------------------------------------------------
-def _metric(metric: str, member_id: Any, start: datetime | None, end: datetime | None) -> Any:
-    """The member's metric over [start, end) in UNITS: a subquery correlated on ``member_id``, an index range per
-    member (``(member_id, ...)`` indexes), so its cost follows the member's own rows whatever the planner's
-    statistics say."""
+def _metrics(metric: str, at: Moment, after: Any, last: Any) -> Any:
+    """The page's members' metric over the current window (``metric``) and the ended calendar year
+    (``prev_metric``; 0 when the window is not a calendar year), in UNITS; members with no row are absent.
+
+    One join of the page's tier rows with their ledger entries (or orders), grouped by member: one index range per
+    member (``(member_id, ...)`` indexes) reads its rows once for both windows, each summed where it falls. The join
+    is bounded by the page's id range on both sides, so no plan of it reads other members' rows."""
     if metric == "points":
         e = t.ledger_entry.c
-        stmt = select(func.coalesce(func.sum(e.points), 0) * UNITS).where(
-            e.member_id == member_id, e.kind.in_(METRIC_KINDS), e.cause_type != CAUSE_TIER
-        )
-        return in_window(stmt, e.created_at, start, end).scalar_subquery()
-    o = t.order_state.c
-    paid = and_(o.member_id == member_id, o.paid_at.is_not(None), o.status.not_in(NOT_SPENDING))
-    if metric == "orders":
-        stmt = select(func.count() * UNITS).where(paid)
-        return in_window(stmt, o.paid_at, start, end).scalar_subquery()
-    net = _units(o.total) - _units(func.coalesce(o.refunded_total, "0"))
-    stmt = select(func.coalesce(func.sum(case((net > 0, net), else_=0)), 0)).where(paid)
-    return in_window(stmt, o.paid_at, start, end).scalar_subquery()
+        rows: Any = t.ledger_entry
+        member_id, moment, value = e.member_id, e.created_at, e.points * UNITS
+        conditions = [e.kind.in_(METRIC_KINDS), e.cause_type != CAUSE_TIER]
+    else:
+        o = t.order_state.c
+        rows = t.order_state
+        member_id, moment = o.member_id, o.paid_at
+        conditions = [o.paid_at.is_not(None), o.status.not_in(NOT_SPENDING)]
+        net = _units(o.total) - _units(func.coalesce(o.refunded_total, "0"))
+        value = literal(UNITS, BigInteger) if metric == "orders" else case((net > 0, net), else_=0)
+    windows = [(at.start, at.end)] + ([(at.prev_start, at.prev_end)] if at.prev_start is not None else [])
+    starts = [start for start, _ in windows]
+    if None not in starts:
+        conditions.append(moment >= min(s for s in starts if s is not None))  # neither window reaches before
+    sums = [func.coalesce(func.sum(case((_within(moment, *window), value), else_=0)), 0) for window in windows]
+    prev = sums[1] if len(sums) > 1 else literal(0, BigInteger)
+    return (
+        select(mt.member_id, sums[0].label("metric"), prev.label("prev_metric"))
+        .select_from(t.member_tier.join(rows, member_id == mt.member_id))
+        .where(mt.member_id > after, mt.member_id <= last, member_id > after, member_id <= last, *conditions)
+        .group_by(mt.member_id)
+        .subquery("metrics")
+    )
+
+
+def _within(moment: Any, start: datetime | None, end: datetime | None) -> Any:
+    """``moment`` in [start, end) (an open side when None), as ``bridge.storage.tiers.in_window`` limits."""
+    bounds = ([moment >= start] if start is not None else []) + ([moment < end] if end is not None else [])
+    return and_(true(), *bounds)
 
 
 def _units(text: Any) -> Any:

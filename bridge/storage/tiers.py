@@ -35,6 +35,19 @@ METRIC_KINDS = tuple(str(k) for k in (EntryKind.EARN, EntryKind.REVERSE, EntryKi
 NOT_SPENDING = ("cancelled", "failed", "trash", "deleted", "refunded")
 
 
+def tune_bulk(conn: Connection, work_mem: str | None = None) -> None:
+    """PostgreSQL, for the calling transaction only (``SET LOCAL``), for the nightly jobs' set-based statements:
+
+    - no JIT: their plans cost past ``jit_above_cost``, and compiling them took 140 ms of each review page's
+      400 ms (measured with ``bench/tiers.py --profile``), a fixed cost that buys nothing on a few thousand rows;
+    - ``work_mem`` when given (a grouping or sort of every buyer kept in memory, not on disk)."""
+    if conn.dialect.name != "postgresql":
+        return
+    conn.exec_driver_sql("SET LOCAL jit = off")
+    if work_mem is not None:
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{work_mem}'")
+
+
 @dataclass(frozen=True)
 class TierState:
     member_id: int

@@ -250,6 +250,7 @@ def review_batch(
     moves members up at once), take the member-by-member paths above: a move up may pay an entry bonus, and the
     ledger has one write path."""
     tiers = settings_of(program)
+    store.tune_bulk(conn)
     last = review.page_end(conn, program.id, after_member_id, limit)
     if last is None:
         return None, ReviewOutcome()
