@@ -9,7 +9,7 @@ deletes a member or a program (an erasure pseudonymises the member's row and kee
 is ever left pointing at nothing.
 
 Revision ID: 030_tierperf_derived_keys
-Revises: 020_member_names
+Revises: 030_reportsperf_order_net
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "030_tierperf_derived_keys"
-down_revision = "020_member_names"
+down_revision = "030_reportsperf_order_net"
 branch_labels = None
 depends_on = None
 
