@@ -145,7 +145,7 @@ def _bounds(after: int, last: int) -> tuple[Any, Any]:
     """A page's id range written into the statement's text, not bound: psycopg prepares a statement run five
     times, and PostgreSQL may then keep one generic plan for every page; not knowing the page's range, it joined
     a page's members with a sequential scan of the whole ledger (25 s over the 100 pages of 1M members instead of
-    4 s). ``plan_cache_mode = force_custom_plan`` would also replan every foreign key check of the inserts (3x)."""
+    3 s). ``plan_cache_mode = force_custom_plan`` would also replan every foreign key check of the inserts (3x)."""
     return literal(after, BigInteger, literal_execute=True), literal(last, BigInteger, literal_execute=True)
 
 

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
 from bridge.segments.jobs import run_scoring
 from bridge.segments.settings import rfm_segment
 from bridge.storage import db
+from bridge.storage import segments as store
 from bridge.storage import tables as t
 from tests.integration.conftest import BOTH_BACKENDS
 from tests.support import woo
@@ -169,3 +170,55 @@ def test_owner_segments_by_tier_birthday_month_and_balance(make_bridge: Callable
     assert response.status_code == 200
     counts = run_scoring(bridge.rt, TEST_NOW)
     assert counts.get("march_silver") == 1 and "rich" not in counts and "june" not in counts
+
+
+def memberships(bridge: Bridge) -> set[tuple[str, int]]:
+    with db.read(bridge.rt.engine) as conn:
+        rows = conn.execute(select(t.member_in_segment.c.segment_id, t.member_in_segment.c.member_id))
+        return {(str(segment), int(member)) for segment, member in rows}
+
+
+def test_a_later_scoring_writes_the_differences_and_leaves_what_a_refill_from_nothing_would(
+    make_bridge: Callable[..., Bridge],
+) -> None:
+    """The nightly scoring brings ``member_in_segment`` in line with the scores by differences (a buyer who moved,
+    one who is a buyer no more, rows of a segment no longer configured or no longer the member's); what it leaves
+    is exactly the scores' segments and the owner's, as emptying the table and filling it again gives."""
+    custom = [{"id": "big_spenders", "name": "Big spenders", "min_spent": 150}]
+    bridge = make_bridge(program={"segments": {"custom": custom}})
+    program = bridge.rt.settings.program
+    ids = buy(bridge)
+    run_scoring(bridge.rt, TEST_NOW)
+    assert ("lost", ids[5]) in memberships(bridge) and ("champions", ids[0]) in memberships(bridge)
+
+    # buyer 5 (lost) buys again today; buyer 2's only order (1010) is cancelled: a buyer no more
+    data = woo.payload("order.updated.processing-paid")
+    data.update(id=2001, customer_id=105, total="60.00", date_paid_gmt="2026-11-26T09:00:00")
+    data.update(date_modified_gmt="2026-11-26T09:00:00", date_created_gmt="2026-11-26T09:00:00")
+    data["billing"] = {**data["billing"], "email": "buyer5@example.test"}
+    data["line_items"][0]["total"] = "60.00"
+    bridge.send_ok(*woo.signed("order.updated.processing-paid", data))
+    cancelled = woo.payload("order.updated.cancelled")
+    cancelled.update(id=1010, customer_id=102, total="10.00", date_modified_gmt="2026-11-26T09:30:00")
+    cancelled["billing"] = {**cancelled["billing"], "email": "buyer2@example.test"}
+    bridge.send_ok(*woo.signed("order.updated.cancelled", cancelled))
+    bridge.drain()
+    stray = [("gone", ids[0]), ("lost", ids[0])]  # a segment no longer configured; an RFM segment not the member's
+    with db.write(bridge.rt.engine) as conn:
+        rows = [{"program_id": program.id, "segment_id": s, "member_id": m} for s, m in stray]
+        conn.execute(insert(t.member_in_segment), rows)
+
+    counts = run_scoring(bridge.rt, TEST_NOW)
+    after = memberships(bridge)
+    with db.read(bridge.rt.engine) as conn:
+        scored = {(str(row.segment), int(row.member_id)) for row in conn.execute(select(t.member_segment))}
+    assert ids[2] not in {member for _, member in scored | after}
+    assert ("lost", ids[5]) not in after and any(member == ids[5] for _, member in scored)
+    assert {(s, m) for s, m in after if s != "big_spenders"} == scored
+    assert not set(stray) & after
+    assert counts == {s: sum(1 for segment, _ in after if segment == s) for s in {s for s, _ in after}}
+
+    with db.write(bridge.rt.engine) as conn:
+        conn.execute(delete(t.member_in_segment))
+        store.fill(conn, program.id, program.segments, TEST_NOW)
+    assert memberships(bridge) == after
