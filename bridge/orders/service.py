@@ -45,8 +45,8 @@ from bridge.storage.orders import OrderState
 log = logging.getLogger(__name__)
 
 CAUSE_ORDER = "order"
-REVERSING_STATUSES = frozenset({"cancelled", "refunded", "failed", "trash", "deleted"})
-"""Statuses that take back whatever the order still holds."""
+REVERSING_STATUSES = frozenset(order_store.UNDONE_STATUSES)
+"""Statuses that take back whatever the order still holds (``bridge.storage.orders.UNDONE_STATUSES``)."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from bridge.ledger.model import EntryKind, EntryState
 from bridge.storage import tables as t
 from bridge.storage.db import insert_or_ignore
+from bridge.storage.orders import UNDONE_STATUSES
 
 e = t.ledger_entry.c
 o = t.order_state.c
@@ -38,7 +39,7 @@ def order_moments(conn: Connection, state_id: int) -> OrderMoments:
     return OrderMoments(*conn.execute(stmt).one())
 
 
-UNPAID_AFTER_ALL = ("cancelled", "refunded", "failed", "trash", "deleted")
+UNPAID_AFTER_ALL = UNDONE_STATUSES
 """An order in one of these statuses does not count among a member's paid orders (first / n-th order bonuses)."""
 
 

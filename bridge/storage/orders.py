@@ -13,6 +13,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bridge.storage import tables as t
 
+UNDONE_STATUSES = ("cancelled", "refunded", "failed", "trash", "deleted")
+"""An order in one of these statuses is undone: it takes back whatever it still holds of the ledger, and it counts
+as no purchase wherever purchases are counted (first / n-th order bonuses, tier spend and orders, RFM, reports).
+``deleted`` is the bridge's own: the shop deleted the order (``order.deleted``). The one list all of them read."""
+
 
 @dataclass(frozen=True)
 class OrderState:

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from bridge.ledger.model import EntryKind
 from bridge.storage import tables as t
 from bridge.storage.db import insert_or_ignore
+from bridge.storage.orders import UNDONE_STATUSES
 
 mt = t.member_tier.c
 h = t.member_tier_history.c
@@ -32,7 +33,7 @@ o = t.order_state.c
 
 CAUSE_TIER = "tier"
 METRIC_KINDS = tuple(str(k) for k in (EntryKind.EARN, EntryKind.REVERSE, EntryKind.REFERRAL, EntryKind.ADJUST))
-NOT_SPENDING = ("cancelled", "failed", "trash", "deleted", "refunded")
+NOT_SPENDING = UNDONE_STATUSES  # orders that count as no purchase: spend, orders, RFM
 
 
 def tune_bulk(conn: Connection, work_mem: str | None = None) -> None:
