@@ -52,14 +52,14 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     policy = query.program.earning.membership.policy
     last_month = query.last.replace(day=1)
     months = [a.add_months(last_month, -n) for n in range(COHORT_MONTHS - 1, -1, -1)]
-    # each member's orders summed first (a streamed aggregate over the member-ordered covering index), then every
+    # each member's orders summed first (streamed in member order: analytics.by_member), then every
     # member keyed by cohort and engagement once, with its sum: no CTE of members to join the orders to (SQLite
     # would scan it once per order), and the cohort and engagement worked out per member, not per order
-    per_member = (
+    per_member = a.by_member(
         select(o.member_id.label("member_id"), func.sum(a.net_minor(cur)).label("net"))
         .where(a.paid(program_id, cur, query.start, query.end), o.member_id.is_not(None))
-        .group_by(o.member_id)
-        .subquery("per_member")
+        .group_by(o.member_id),
+        "per_member",
     )
     m, joined, p = a.m, a.joined_at(policy), per_member.c
     cohort = a.month_index(joined, months, query).label("cohort")
@@ -71,9 +71,7 @@ def build(conn: Connection, query: ReportQuery) -> Report:
         .group_by(cohort, is_engaged)
     )
     cells: dict[int, dict[int, tuple[int, int]]] = {}
-    with a.streamed(conn):
-        found = conn.execute(stmt).all()
-    for cohort, is_engaged, members, minor in found:
+    for cohort, is_engaged, members, minor in conn.execute(stmt):
         cells.setdefault(int(cohort), {})[int(is_engaged)] = (int(members), int(minor or 0))
 
     rows: list[tuple[Any, ...]] = []
