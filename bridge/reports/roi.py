@@ -71,7 +71,9 @@ def build(conn: Connection, query: ReportQuery) -> Report:
         .group_by(cohort, is_engaged)
     )
     cells: dict[int, dict[int, tuple[int, int]]] = {}
-    for cohort, is_engaged, members, minor in conn.execute(stmt):
+    with a.merge_joins(conn):
+        found = conn.execute(stmt).all()
+    for cohort, is_engaged, members, minor in found:
         cells.setdefault(int(cohort), {})[int(is_engaged)] = (int(members), int(minor or 0))
 
     rows: list[tuple[Any, ...]] = []
