@@ -33,7 +33,6 @@ from bridge.reports.base import Report, ReportQuery, Table
 
 o, r = a.o, a.r
 COHORT_MONTHS = 36
-AMOUNT_OFF = ("fixed_cart", "variable")
 COLUMNS = (
     "cohort",
     "engaged",
@@ -73,8 +72,8 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     cells: dict[int, dict[int, tuple[int, int]]] = {}
     with a.merge_joins(conn):
         found = conn.execute(stmt).all()
-    for cohort, is_engaged, members, minor in found:
-        cells.setdefault(int(cohort), {})[int(is_engaged)] = (int(members), int(minor or 0))
+    for index, engaged_flag, members, minor in found:
+        cells.setdefault(int(index), {})[int(engaged_flag)] = (int(members), int(minor or 0))
 
     rows: list[tuple[Any, ...]] = []
     cohorts: list[dict[str, Any]] = []
@@ -120,8 +119,9 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     }
     method = (
         "Estimate: per join cohort, (revenue per engaged member - revenue per never-redeeming member) x engaged "
-        "members, summed over cohorts having both; minus the discounts of coupons used in the range (amount-off at "
-        "value, percent at total x p / (100 - p) of the carrying order). Correlation, not a controlled experiment."
+        "members, summed over cohorts having both; minus the discount given in the range (coupons used on orders "
+        "paid in it: amount-off at value, percent at total x p / (100 - p) of the carrying order). Correlation, "
+        "not a controlled experiment."
     )
     return Report("roi", data, (Table("cohorts", COLUMNS, rows),), method)
 
