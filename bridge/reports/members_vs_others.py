@@ -60,7 +60,7 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     when = a.paid(program_id, cur, query.start, query.end)
     dialect = conn.dialect.name
 
-    per_customer = (
+    per_customer = a.by_member(
         select(
             o.member_id.label("member_id"),
             func.count().label("n"),
@@ -70,8 +70,8 @@ def build(conn: Connection, query: ReportQuery) -> Report:
             ),
         )
         .where(when)
-        .group_by(o.member_id)  # the unidentified orders too (member_id NULL): one scan of the range's orders
-        .cte("per_customer")
+        .group_by(o.member_id),  # the unidentified orders too (member_id NULL): one scan of the range's orders
+        "per_customer",
     )
     c = per_customer.c
     nobody = c.member_id.is_(None)
@@ -82,34 +82,20 @@ def build(conn: Connection, query: ReportQuery) -> Report:
         in_first = a.mp.joined_at.is_not(None) & (a.mp.joined_at < query.end)
         source = per_customer.outerjoin(t.member_profile, a.mp.member_id == c.member_id)
     key = case((nobody, literal(UNIDENTIFIED)), (in_first, literal(groups[0])), else_=literal(groups[1]))
-    keyed = (
-        select(key.label("grp"), c.n, c.revenue, c.span)
-        .select_from(source)
-        .cte("keyed")
-        .prefix_with("MATERIALIZED")  # each customer keyed once, not once per FILTER-ed aggregate below
-    )
+    keyed = select(key.label("grp"), c.n, c.revenue, c.span).select_from(source).subquery("keyed")
     k = keyed.c
-    # each group's figures as aggregates FILTER-ed by group (no GROUP BY: the statement groups only by member,
-    # streamed, analytics.streamed)
-    figures_of = [
-        (
+    rows = conn.execute(
+        select(
+            k.grp,
             func.count(),
             func.sum(k.n),
             func.sum(k.revenue),
             func.sum(case((k.n >= 2, 1), else_=0)),
             func.sum(k.n - 1),
             func.sum(k.span),
-        )
-        for _ in (*groups, UNIDENTIFIED)
-    ]
-    columns = [
-        aggregate.filter(k.grp == group)
-        for group, aggregates in zip((*groups, UNIDENTIFIED), figures_of, strict=True)
-        for aggregate in aggregates
-    ]
-    with a.streamed(conn):
-        row = conn.execute(select(*columns)).one()
-    found = {group: tuple(row[6 * i : 6 * i + 6]) for i, group in enumerate((*groups, UNIDENTIFIED))}
+        ).group_by(k.grp)
+    ).all()
+    found = {str(row[0]): tuple(row[1:]) for row in rows}
     _, unidentified, unidentified_revenue, *_ = (int(v or 0) for v in found.get(UNIDENTIFIED, (0,) * 6))
 
     figures: dict[str, dict[str, Any]] = {}

@@ -133,15 +133,15 @@ def paid_in_range(query: ReportQuery) -> list[ColumnElement[bool]]:
 
 def _participation(conn: Connection, query: ReportQuery) -> tuple[int, int]:
     """(members ordering, customers seen): one pass over the range's paid orders (an index-only scan of
-    ``ix_order_state_program_id_paid_at_net`` on PostgreSQL) grouped by member (a hash aggregate: ``count(DISTINCT
-    ...)`` sorted a year of orders instead), the guest orders being the group of no member; a closed program's
-    members are those let in before the range's end."""
+    ``ix_order_state_program_id_member_id_net`` on PostgreSQL) grouped by member, streamed
+    (``analytics.by_member``; ``count(DISTINCT ...)`` sorted a year of orders instead), the guest orders being
+    the group of no member; a closed program's members are those let in before the range's end."""
     o, pr = t.order_state.c, t.member_profile.c
-    per_member = (
+    per_member = analytics.by_member(
         select(o.member_id.label("member_id"), func.count().label("n"))
         .where(*paid_in_range(query))
-        .group_by(o.member_id)
-        .subquery("per_member")
+        .group_by(o.member_id),
+        "per_member",
     )
     p = per_member.c
     guests = func.sum(case((p.member_id.is_(None), p.n), else_=0))
@@ -152,8 +152,7 @@ def _participation(conn: Connection, query: ReportQuery) -> tuple[int, int]:
         stmt = select(func.count(p.member_id), guests, func.count(pr.member_id)).select_from(
             per_member.outerjoin(t.member_profile, let_in)
         )
-    with analytics.streamed(conn):
-        members_seen, guest_orders, ordering = conn.execute(stmt).one()
+    members_seen, guest_orders, ordering = conn.execute(stmt).one()
     return int(ordering or 0), int(members_seen or 0) + int(guest_orders or 0)
 
 

@@ -34,8 +34,6 @@ from bridge.reports.program import rate
 from bridge.storage import tables as t
 
 r = t.redemption.c
-o = t.order_state.c
-VALUED_TYPES = ("fixed_cart", "variable")
 
 
 def build(conn: Connection, query: ReportQuery) -> Report:

@@ -33,7 +33,6 @@ from bridge.reports.base import Report, ReportQuery, Table
 
 o, r = a.o, a.r
 COHORT_MONTHS = 36
-AMOUNT_OFF = ("fixed_cart", "variable")
 COLUMNS = (
     "cohort",
     "engaged",
@@ -52,14 +51,14 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     policy = query.program.earning.membership.policy
     last_month = query.last.replace(day=1)
     months = [a.add_months(last_month, -n) for n in range(COHORT_MONTHS - 1, -1, -1)]
-    # each member's orders summed first (a streamed aggregate over the member-ordered covering index), then every
+    # each member's orders summed first (streamed in member order: analytics.by_member), then every
     # member keyed by cohort and engagement once, with its sum: no CTE of members to join the orders to (SQLite
     # would scan it once per order), and the cohort and engagement worked out per member, not per order
-    per_member = (
+    per_member = a.by_member(
         select(o.member_id.label("member_id"), func.sum(a.net_minor(cur)).label("net"))
         .where(a.paid(program_id, cur, query.start, query.end), o.member_id.is_not(None))
-        .group_by(o.member_id)
-        .subquery("per_member")
+        .group_by(o.member_id),
+        "per_member",
     )
     m, joined, p = a.m, a.joined_at(policy), per_member.c
     cohort = a.month_index(joined, months, query).label("cohort")
@@ -71,10 +70,10 @@ def build(conn: Connection, query: ReportQuery) -> Report:
         .group_by(cohort, is_engaged)
     )
     cells: dict[int, dict[int, tuple[int, int]]] = {}
-    with a.streamed(conn):
+    with a.merge_joins(conn):
         found = conn.execute(stmt).all()
-    for cohort, is_engaged, members, minor in found:
-        cells.setdefault(int(cohort), {})[int(is_engaged)] = (int(members), int(minor or 0))
+    for index, engaged_flag, members, minor in found:
+        cells.setdefault(int(index), {})[int(engaged_flag)] = (int(members), int(minor or 0))
 
     rows: list[tuple[Any, ...]] = []
     cohorts: list[dict[str, Any]] = []
@@ -120,8 +119,9 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     }
     method = (
         "Estimate: per join cohort, (revenue per engaged member - revenue per never-redeeming member) x engaged "
-        "members, summed over cohorts having both; minus the discounts of coupons used in the range (amount-off at "
-        "value, percent at total x p / (100 - p) of the carrying order). Correlation, not a controlled experiment."
+        "members, summed over cohorts having both; minus the discount given in the range (coupons used on orders "
+        "paid in it: amount-off at value, percent at total x p / (100 - p) of the carrying order). Correlation, "
+        "not a controlled experiment."
     )
     return Report("roi", data, (Table("cohorts", COLUMNS, rows),), method)
 
