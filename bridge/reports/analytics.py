@@ -121,6 +121,61 @@ def merge_joins(conn: Connection) -> Iterator[None]:
             conn.exec_driver_sql("SET LOCAL enable_hashjoin = on")
 
 
+PARTS = 4  # member id ranges a member-by-member report is split into on PostgreSQL (``member_parts``)
+WORKERS = 2  # parallel workers those parts are spread over, besides the connection's own process
+
+
+def member_parts(conn: Connection, program_id: str) -> list[tuple[int | None, int | None]]:
+    """The program's members as ``PARTS`` ranges [lo, hi) of ``member.id`` of equal width (ids are allocated in
+    sequence, so about as many members each), or one unbounded range ``(None, None)`` on SQLite or when the
+    program has no member.
+
+    Why: a report that sums each member's orders and then joins them to the members is one long serial pass (a
+    million members: 3 s and more). Cut by member, each part is the same report over its own members (orders,
+    tiers, segments are all per member, so the parts add up exactly) and PostgreSQL runs the parts of one
+    ``UNION ALL`` on parallel workers (``parallel_parts``): every member is read once, by one worker, in the one
+    snapshot of the statement. SQLite has no parallel workers: one part."""
+    if conn.dialect.name != "postgresql":
+        return [(None, None)]
+    lo, hi = conn.execute(select(func.min(m.id), func.max(m.id)).where(m.program_id == program_id)).one()
+    if lo is None:
+        return [(None, None)]
+    width = -(-(int(hi) - int(lo) + 1) // PARTS)
+    return [(lo + n * width, lo + (n + 1) * width) for n in range(PARTS) if lo + n * width <= hi]
+
+
+def in_part(column: Any, part: tuple[int | None, int | None]) -> list[ColumnElement[bool]]:
+    """The conditions keeping ``column`` (a member id) in ``part`` (``member_parts``): none for the whole."""
+    lo, hi = part
+    return [] if lo is None or hi is None else [column >= lo, column < hi]
+
+
+@contextmanager
+def parallel_parts(conn: Connection) -> Iterator[None]:
+    """PostgreSQL, for the statements run inside: up to ``WORKERS`` parallel workers, so that the parts of a
+    ``UNION ALL`` over ``member_parts`` run at once (a Parallel Append: each part wholly on one process, so no
+    worker repeats another's aggregation, which is why ``tune`` turns them off otherwise), and no setup cost
+    charged for them (else the planner keeps a serial plan it prices a little lower and that runs twice as
+    long: ``bench/reports.py --explain``)."""
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        conn.exec_driver_sql(f"SET LOCAL max_parallel_workers_per_gather = {WORKERS}")
+        conn.exec_driver_sql("SET LOCAL parallel_setup_cost = 0")
+    try:
+        yield
+    finally:
+        if postgres:
+            conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+            conn.exec_driver_sql("SET LOCAL parallel_setup_cost TO DEFAULT")
+
+
+def joined_strings(column: Any, separator: str, name: str, dialect: str) -> Any:
+    """An aggregate: the group's values of ``column`` joined by ``separator`` (in no set order), as ``name``."""
+    if dialect == "sqlite":
+        return func.group_concat(column, separator).label(name)
+    return func.string_agg(column, literal(separator)).label(name)
+
+
 def ratio(part: int | None, whole: int | None, places: int = 4) -> Decimal | None:
     if not whole:
         return None
