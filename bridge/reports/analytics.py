@@ -133,7 +133,7 @@ def member_parts(conn: Connection, program_id: str) -> list[tuple[int | None, in
     Why: a report that sums each member's orders and then joins them to the members is one long serial pass (a
     million members: 3 s and more). Cut by member, each part is the same report over its own members (orders,
     tiers, segments are all per member, so the parts add up exactly) and PostgreSQL runs the parts of one
-    ``UNION ALL`` on parallel workers (``parallel_parts``): every member is read once, by one worker, in the one
+    ``UNION ALL`` on parallel workers (``parallel``): every member is read once, by one worker, in the one
     snapshot of the statement. SQLite has no parallel workers: one part."""
     if conn.dialect.name != "postgresql":
         return [(None, None)]
@@ -151,12 +151,12 @@ def in_part(column: Any, part: tuple[int | None, int | None]) -> list[ColumnElem
 
 
 @contextmanager
-def parallel_parts(conn: Connection) -> Iterator[None]:
-    """PostgreSQL, for the statements run inside: up to ``WORKERS`` parallel workers, so that the parts of a
-    ``UNION ALL`` over ``member_parts`` run at once (a Parallel Append: each part wholly on one process, so no
-    worker repeats another's aggregation, which is why ``tune`` turns them off otherwise), and no setup cost
-    charged for them (else the planner keeps a serial plan it prices a little lower and that runs twice as
-    long: ``bench/reports.py --explain``)."""
+def parallel(conn: Connection) -> Iterator[None]:
+    """PostgreSQL, for the statements run inside: up to ``WORKERS`` parallel workers, and no setup cost charged
+    for them (else the planner keeps a serial plan it prices a little lower and that runs twice as long:
+    ``bench/reports.py --explain``). For the statements whose parallel plan does not repeat work (why ``tune``
+    turns workers off otherwise): the parts of a ``UNION ALL`` over ``member_parts`` (a Parallel Append: each
+    part wholly on one process), or a join whose inner side is built once by all (a Parallel Hash)."""
     postgres = conn.dialect.name == "postgresql"
     if postgres:
         conn.exec_driver_sql(f"SET LOCAL max_parallel_workers_per_gather = {WORKERS}")
@@ -230,14 +230,17 @@ def members_from(policy: str) -> Any:
     return t.member.outerjoin(t.member_profile, mp.member_id == m.id)
 
 
-def engaged(member_id: Any, program_id: str, before: datetime) -> ColumnElement[bool]:
+def engaged(
+    member_id: Any, program_id: str, before: datetime, part: tuple[int | None, int | None] = (None, None)
+) -> ColumnElement[bool]:
     """The member redeemed at least once before ``before`` (see the module's docstring).
 
     ``IN`` an uncorrelated subquery, not a correlated ``EXISTS``: both databases compute the set once (PostgreSQL
     a hashed subplan, SQLite an ephemeral index) and probe it per row, where ``EXISTS`` looked the member's
-    redemptions up again for each of a million rows."""
+    redemptions up again for each of a million rows. ``part``: only the redeemers among those members
+    (``member_parts``): the set each part hashes."""
     redeemers = select(r.member_id).where(
-        r.program_id == program_id, r.state.in_(ENGAGED_STATES), r.created_at < before
+        r.program_id == program_id, r.state.in_(ENGAGED_STATES), r.created_at < before, *in_part(r.member_id, part)
     )
     found: ColumnElement[bool] = member_id.in_(redeemers)
     return found

@@ -78,7 +78,7 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     found: dict[tuple[str, str], list[int]] = {}
     parts = a.member_parts(conn, program_id)
     stmt = union_all(*(_part(query, cur, part, window, between, year_ago, two_years_ago) for part in parts))
-    with a.merge_joins(conn), a.parallel_parts(conn):
+    with a.merge_joins(conn), a.parallel(conn):
         rows_found = conn.execute(stmt).all()
     for everyone, tier, segments, *figures in rows_found:
         groups = [("all", "all")] if everyone else []
