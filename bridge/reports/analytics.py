@@ -121,8 +121,10 @@ def merge_joins(conn: Connection) -> Iterator[None]:
             conn.exec_driver_sql("SET LOCAL enable_hashjoin = on")
 
 
-PARTS = 4  # member id ranges a member-by-member report is split into on PostgreSQL (``member_parts``)
+PARTS = 6  # member id ranges a member-by-member report is split into on PostgreSQL (``member_parts``): a multiple
+# of the processes (WORKERS and the connection's own), so that each runs as many parts and none waits for the last
 WORKERS = 2  # parallel workers those parts are spread over, besides the connection's own process
+NO_PARTIAL_SCAN = "1TB"  # min_parallel_*_scan_size that no table or index reaches: no scan split between workers
 
 
 def member_parts(conn: Connection, program_id: str) -> list[tuple[int | None, int | None]]:
@@ -151,22 +153,34 @@ def in_part(column: Any, part: tuple[int | None, int | None]) -> list[ColumnElem
 
 
 @contextmanager
-def parallel(conn: Connection) -> Iterator[None]:
+def parallel(conn: Connection, whole_parts: bool = False) -> Iterator[None]:
     """PostgreSQL, for the statements run inside: up to ``WORKERS`` parallel workers, and no setup cost charged
     for them (else the planner keeps a serial plan it prices a little lower and that runs twice as long:
-    ``bench/reports.py --explain``). For the statements whose parallel plan does not repeat work (why ``tune``
-    turns workers off otherwise): the parts of a ``UNION ALL`` over ``member_parts`` (a Parallel Append: each
-    part wholly on one process), or a join whose inner side is built once by all (a Parallel Hash)."""
+    ``bench/reports.py --explain``). Only for statements whose parallel plan repeats no work (why ``tune`` turns
+    workers off otherwise):
+
+    - ``whole_parts``: the parts of a ``UNION ALL`` over ``member_parts``, each run wholly by one process (a
+      Parallel Append). No table is scanned by several workers at once then: left to it, the planner split each
+      part's members between the workers, and each worker summed all of the part's orders again to join them;
+    - otherwise a join whose inner side all workers build once together (a Parallel Hash)."""
     postgres = conn.dialect.name == "postgresql"
     if postgres:
         conn.exec_driver_sql(f"SET LOCAL max_parallel_workers_per_gather = {WORKERS}")
         conn.exec_driver_sql("SET LOCAL parallel_setup_cost = 0")
+        if whole_parts:
+            conn.exec_driver_sql(f"SET LOCAL min_parallel_table_scan_size = '{NO_PARTIAL_SCAN}'")
+            conn.exec_driver_sql(f"SET LOCAL min_parallel_index_scan_size = '{NO_PARTIAL_SCAN}'")
     try:
         yield
     finally:
         if postgres:
+            for setting in (
+                "parallel_setup_cost",
+                "min_parallel_table_scan_size",
+                "min_parallel_index_scan_size",
+            ):
+                conn.exec_driver_sql(f"SET LOCAL {setting} TO DEFAULT")
             conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-            conn.exec_driver_sql("SET LOCAL parallel_setup_cost TO DEFAULT")
 
 
 def joined_strings(column: Any, separator: str, name: str, dialect: str) -> Any:

@@ -27,12 +27,13 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, func, select, union_all
+from sqlalchemy import Connection, Select, case, func, literal, select, union_all
 
 from bridge.reports import analytics as a
 from bridge.reports.base import Report, ReportQuery, Table
 from bridge.reports.days import day_start
 from bridge.storage import tables as t
+from bridge.storage.tables import UtcDateTime
 
 o = a.o
 COLUMNS = (
@@ -71,14 +72,11 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     two_years_ago = day_start(years_before(after, 2), query.zone)
     end = query.end
 
-    def between(lo: datetime, hi: datetime) -> Any:
-        return (o.paid_at >= lo) & (o.paid_at < hi)
-
     window = (min(query.start, two_years_ago), end)
     found: dict[tuple[str, str], list[int]] = {}
     parts = a.member_parts(conn, program_id)
-    stmt = union_all(*(_part(query, cur, part, window, between, year_ago, two_years_ago) for part in parts))
-    with a.merge_joins(conn), a.parallel(conn):
+    stmt = union_all(*(_part(query, cur, part, window, year_ago, two_years_ago) for part in parts))
+    with a.merge_joins(conn), a.parallel(conn, whole_parts=True):
         rows_found = conn.execute(stmt).all()
     for everyone, tier, segments, *figures in rows_found:
         groups = [("all", "all")] if everyone else []
@@ -121,7 +119,6 @@ def _part(
     cur: a.Money,
     part: tuple[int | None, int | None],
     window: tuple[datetime, datetime],
-    between: Any,
     year_ago: datetime,
     two_years_ago: datetime,
 ) -> Select[Any]:
@@ -131,14 +128,17 @@ def _part(
     and churned. All four joins read in member order and merge (``analytics.merge_joins``)."""
     program_id = query.program.id
     policy = query.program.earning.membership.policy
-    in_range = between(query.start, query.end)
+    # the window ends at the range's end; it starts at the range's start or two years before its end, the earlier
+    in_range = o.paid_at >= query.start
+    in_churn_window = o.paid_at >= two_years_ago
+    first = func.min(o.paid_at) if query.start >= two_years_ago else func.min(o.paid_at).filter(in_churn_window)
     per_member = a.by_member(
         select(
             o.member_id.label("member_id"),
-            func.sum(case((in_range, 1), else_=0)).label("orders"),
-            func.sum(case((in_range, a.net_minor(cur)), else_=0)).label("revenue"),
-            func.max(case((between(two_years_ago, year_ago), 1), else_=0)).label("was_buyer"),
-            func.max(case((between(year_ago, query.end), 1), else_=0)).label("is_buyer"),
+            func.count().filter(in_range).label("orders"),
+            func.sum(a.net_minor(cur)).filter(in_range).label("revenue"),
+            first.label("first_paid"),  # the first order in the churn window: a buyer of the year before last?
+            func.max(o.paid_at).label("last_paid"),  # the last: a buyer of the last year?
         )
         .where(a.paid(program_id, cur, *window), o.member_id.is_not(None), *a.in_part(o.member_id, part))
         .group_by(o.member_id),
@@ -160,7 +160,8 @@ def _part(
     )
     m, p, joined = a.m, per_member.c, a.joined_at(policy)
     everyone = case((joined.is_not(None) & (joined < query.end), 1), else_=0).label("everyone")
-    was, now = func.coalesce(p.was_buyer, 0), func.coalesce(p.is_buyer, 0)
+    since = literal(year_ago, UtcDateTime())
+    was, gone = p.first_paid < since, p.last_paid < since  # NULL (no order) counts as neither
     members = (
         a.members_from(policy)
         .outerjoin(per_member, p.member_id == m.id)
@@ -175,8 +176,8 @@ def _part(
             func.count(),
             func.coalesce(func.sum(p.orders), 0),
             func.coalesce(func.sum(p.revenue), 0),
-            func.sum(was),
-            func.sum(case(((was == 1) & (now == 0), 1), else_=0)),
+            func.sum(case((was, 1), else_=0)),
+            func.sum(case((was & gone, 1), else_=0)),
         )
         .select_from(members)
         .where(m.program_id == program_id, *a.in_part(m.id, part))

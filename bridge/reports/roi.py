@@ -58,7 +58,7 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     parts = a.member_parts(conn, program_id)
     stmt = union_all(*(_part(query, cur, months, part) for part in parts))
     cells: dict[int, dict[int, tuple[int, int]]] = {}
-    with a.merge_joins(conn), a.parallel(conn):
+    with a.merge_joins(conn), a.parallel(conn, whole_parts=True):
         found = conn.execute(stmt).all()
     for index, engaged_flag, members, minor in found:
         cell = cells.setdefault(int(index), {})
