@@ -144,10 +144,12 @@ def _minor(minor: Decimal, cur: a.Money) -> Decimal:
 
 
 def discount_cost(conn: Connection, program_id: str, cur: a.Money, query: ReportQuery) -> dict[str, Any]:
-    """The discount given in the range by the currency's shops (``bridge.reports.discounts``)."""
+    """The discount given in the range by the currency's shops (``bridge.reports.discounts.worth_given``)."""
     shops = [s for s in query.shops if s.id in cur.shop_ids]
-    with a.parallel(conn):  # a year of orders scanned and joined by all workers with one shared hash of coupons
-        given = discounts.given(conn, program_id, shops, query.start, query.end).values()
+    # a year of orders scanned by all workers, joined with one hash of the coupons they build together, and the
+    # coupons' worth summed per shop by each worker (the carrying orders, not needed here, are not counted)
+    with a.parallel(conn):
+        given = discounts.worth_given(conn, program_id, shops, query.start, query.end).values()
     return {
         "amount": cur.amount(sum(g.amount_minor for g in given)),
         "used_coupons": sum(g.coupons for g in given),
