@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, func, literal, select, union_all
+from sqlalchemy import Connection, Select, and_, case, func, literal, select, union_all
 
 from bridge.reports import analytics as a
 from bridge.reports.base import Report, ReportQuery, Table
@@ -152,12 +152,6 @@ def _part(
         .order_by(mis.member_id)
         .subquery("segments")
     )
-    tiers = (
-        select(mt.member_id, mt.tier_id)
-        .where(mt.program_id == program_id, mt.tier_id.is_not(None), *a.in_part(mt.member_id, part))
-        .order_by(mt.member_id)
-        .subquery("tiers")
-    )
     m, p, joined = a.m, per_member.c, a.joined_at(policy)
     everyone = case((joined.is_not(None) & (joined < query.end), 1), else_=0).label("everyone")
     since = literal(year_ago, UtcDateTime())
@@ -165,13 +159,13 @@ def _part(
     members = (
         a.members_from(policy)
         .outerjoin(per_member, p.member_id == m.id)
-        .outerjoin(tiers, tiers.c.member_id == m.id)
+        .outerjoin(t.member_tier, and_(mt.member_id == m.id, mt.program_id == program_id, mt.tier_id.is_not(None)))
         .outerjoin(segments, segments.c.member_id == m.id)
     )
     return (
         select(
             everyone,
-            tiers.c.tier_id,
+            mt.tier_id,
             segments.c.segments,
             func.count(),
             func.coalesce(func.sum(p.orders), 0),
@@ -181,7 +175,7 @@ def _part(
         )
         .select_from(members)
         .where(m.program_id == program_id, *a.in_part(m.id, part))
-        .group_by(everyone, tiers.c.tier_id, segments.c.segments)
+        .group_by(everyone, mt.tier_id, segments.c.segments)
     )
 
 
