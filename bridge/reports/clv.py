@@ -152,6 +152,8 @@ def _part(
         .order_by(mis.member_id)
         .subquery("segments")
     )
+    # the part's bounds on member_tier too: its merge with the members then starts at the part's first member
+    tiered = (mt.program_id == program_id, mt.tier_id.is_not(None), *a.in_part(mt.member_id, part))
     m, p, joined = a.m, per_member.c, a.joined_at(policy)
     everyone = case((joined.is_not(None) & (joined < query.end), 1), else_=0).label("everyone")
     since = literal(year_ago, UtcDateTime())
@@ -159,7 +161,7 @@ def _part(
     members = (
         a.members_from(policy)
         .outerjoin(per_member, p.member_id == m.id)
-        .outerjoin(t.member_tier, and_(mt.member_id == m.id, mt.program_id == program_id, mt.tier_id.is_not(None)))
+        .outerjoin(t.member_tier, and_(mt.member_id == m.id, *tiered))
         .outerjoin(segments, segments.c.member_id == m.id)
     )
     return (
