@@ -85,7 +85,8 @@ def tune(conn: Connection) -> None:
     more than a second of the report's time on a year of orders); enough ``work_mem`` to hash or sort a year of
     orders by member in memory instead of on disk (cohorts sorted 1M rows through 33 MB of temporary files at
     64 MB); no parallel workers: the planner's parallel hash joins had every worker aggregate the whole year of
-    orders again for its own copy of the inner side (three times the work); and ``random_page_cost`` as for
+    orders again for its own copy of the inner side (three times the work; ``parallel`` allows them where they
+    repeat nothing); and ``random_page_cost`` as for
     pages in memory or on SSD, so that a year of orders is read from the covering indexes of
     ``030_reportsperf_order_net`` (index-only, already in member or payment order) rather than by a sequential
     scan of the table (measured with ``bench/reports.py``)."""
