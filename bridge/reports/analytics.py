@@ -85,7 +85,8 @@ def tune(conn: Connection) -> None:
     more than a second of the report's time on a year of orders); enough ``work_mem`` to hash or sort a year of
     orders by member in memory instead of on disk (cohorts sorted 1M rows through 33 MB of temporary files at
     64 MB); no parallel workers: the planner's parallel hash joins had every worker aggregate the whole year of
-    orders again for its own copy of the inner side (three times the work); and ``random_page_cost`` as for
+    orders again for its own copy of the inner side (three times the work; ``parallel`` allows them where they
+    repeat nothing); and ``random_page_cost`` as for
     pages in memory or on SSD, so that a year of orders is read from the covering indexes of
     ``030_reportsperf_order_net`` (index-only, already in member or payment order) rather than by a sequential
     scan of the table (measured with ``bench/reports.py``)."""
@@ -119,6 +120,75 @@ def merge_joins(conn: Connection) -> Iterator[None]:
     finally:
         if postgres:
             conn.exec_driver_sql("SET LOCAL enable_hashjoin = on")
+
+
+PARTS = 6  # member id ranges a member-by-member report is split into on PostgreSQL (``member_parts``): a multiple
+# of the processes (WORKERS and the connection's own), so that each runs as many parts and none waits for the last
+WORKERS = 2  # parallel workers those parts are spread over, besides the connection's own process
+NO_PARTIAL_SCAN = "1TB"  # min_parallel_*_scan_size that no table or index reaches: no scan split between workers
+
+
+def member_parts(conn: Connection, program_id: str) -> list[tuple[int | None, int | None]]:
+    """The program's members as ``PARTS`` ranges [lo, hi) of ``member.id`` of equal width (ids are allocated in
+    sequence, so about as many members each), or one unbounded range ``(None, None)`` on SQLite or when the
+    program has no member.
+
+    Why: a report that sums each member's orders and then joins them to the members is one long serial pass (a
+    million members: 3 s and more). Cut by member, each part is the same report over its own members (orders,
+    tiers, segments are all per member, so the parts add up exactly) and PostgreSQL runs the parts of one
+    ``UNION ALL`` on parallel workers (``parallel``): every member is read once, by one worker, in the one
+    snapshot of the statement. SQLite has no parallel workers: one part."""
+    if conn.dialect.name != "postgresql":
+        return [(None, None)]
+    lo, hi = conn.execute(select(func.min(m.id), func.max(m.id)).where(m.program_id == program_id)).one()
+    if lo is None:
+        return [(None, None)]
+    width = -(-(int(hi) - int(lo) + 1) // PARTS)
+    return [(lo + n * width, lo + (n + 1) * width) for n in range(PARTS) if lo + n * width <= hi]
+
+
+def in_part(column: Any, part: tuple[int | None, int | None]) -> list[ColumnElement[bool]]:
+    """The conditions keeping ``column`` (a member id) in ``part`` (``member_parts``): none for the whole."""
+    lo, hi = part
+    return [] if lo is None or hi is None else [column >= lo, column < hi]
+
+
+@contextmanager
+def parallel(conn: Connection, whole_parts: bool = False) -> Iterator[None]:
+    """PostgreSQL, for the statements run inside: up to ``WORKERS`` parallel workers, and no setup cost charged
+    for them (else the planner keeps a serial plan it prices a little lower and that runs twice as long:
+    ``bench/reports.py --explain``). Only for statements whose parallel plan repeats no work (why ``tune`` turns
+    workers off otherwise):
+
+    - ``whole_parts``: the parts of a ``UNION ALL`` over ``member_parts``, each run wholly by one process (a
+      Parallel Append). No table is scanned by several workers at once then: left to it, the planner split each
+      part's members between the workers, and each worker summed all of the part's orders again to join them;
+    - otherwise a join whose inner side all workers build once together (a Parallel Hash)."""
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        conn.exec_driver_sql(f"SET LOCAL max_parallel_workers_per_gather = {WORKERS}")
+        conn.exec_driver_sql("SET LOCAL parallel_setup_cost = 0")
+        if whole_parts:
+            conn.exec_driver_sql(f"SET LOCAL min_parallel_table_scan_size = '{NO_PARTIAL_SCAN}'")
+            conn.exec_driver_sql(f"SET LOCAL min_parallel_index_scan_size = '{NO_PARTIAL_SCAN}'")
+    try:
+        yield
+    finally:
+        if postgres:
+            for setting in (
+                "parallel_setup_cost",
+                "min_parallel_table_scan_size",
+                "min_parallel_index_scan_size",
+            ):
+                conn.exec_driver_sql(f"SET LOCAL {setting} TO DEFAULT")
+            conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+
+
+def joined_strings(column: Any, separator: str, name: str, dialect: str) -> Any:
+    """An aggregate: the group's values of ``column`` joined by ``separator`` (in no set order), as ``name``."""
+    if dialect == "sqlite":
+        return func.group_concat(column, separator).label(name)
+    return func.string_agg(column, literal(separator)).label(name)
 
 
 def ratio(part: int | None, whole: int | None, places: int = 4) -> Decimal | None:
@@ -175,14 +245,17 @@ def members_from(policy: str) -> Any:
     return t.member.outerjoin(t.member_profile, mp.member_id == m.id)
 
 
-def engaged(member_id: Any, program_id: str, before: datetime) -> ColumnElement[bool]:
+def engaged(
+    member_id: Any, program_id: str, before: datetime, part: tuple[int | None, int | None] = (None, None)
+) -> ColumnElement[bool]:
     """The member redeemed at least once before ``before`` (see the module's docstring).
 
     ``IN`` an uncorrelated subquery, not a correlated ``EXISTS``: both databases compute the set once (PostgreSQL
     a hashed subplan, SQLite an ephemeral index) and probe it per row, where ``EXISTS`` looked the member's
-    redemptions up again for each of a million rows."""
+    redemptions up again for each of a million rows. ``part``: only the redeemers among those members
+    (``member_parts``): the set each part hashes."""
     redeemers = select(r.member_id).where(
-        r.program_id == program_id, r.state.in_(ENGAGED_STATES), r.created_at < before
+        r.program_id == program_id, r.state.in_(ENGAGED_STATES), r.created_at < before, *in_part(r.member_id, part)
     )
     found: ColumnElement[bool] = member_id.in_(redeemers)
     return found

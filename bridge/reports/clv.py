@@ -27,12 +27,13 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, String, case, func, literal, select, union_all
+from sqlalchemy import Connection, Select, and_, case, func, literal, select, union_all
 
 from bridge.reports import analytics as a
 from bridge.reports.base import Report, ReportQuery, Table
 from bridge.reports.days import day_start
 from bridge.storage import tables as t
+from bridge.storage.tables import UtcDateTime
 
 o = a.o
 COLUMNS = (
@@ -51,6 +52,7 @@ COLUMNS = (
     "expected_lifetime_years",
     "clv",
 )
+SEPARATOR = " "  # between a member's segment ids: ids are lower-case letters, digits, - and _
 FORMULA = "clv = average_order_value x purchase_frequency x expected_lifetime_years; lifetime = 1 / annual churn"
 
 
@@ -65,60 +67,35 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     cur = a.money(query, conn)
     a.tune(conn)
     program_id = query.program.id
-    policy = query.program.earning.membership.policy
     after = query.last + timedelta(days=1)
     year_ago = day_start(years_before(after, 1), query.zone)
     two_years_ago = day_start(years_before(after, 2), query.zone)
     end = query.end
 
-    def between(lo: datetime, hi: datetime) -> Any:
-        return (o.paid_at >= lo) & (o.paid_at < hi)
-
-    in_range = between(query.start, end)
-    per_member = (
-        select(
-            o.member_id.label("member_id"),
-            func.sum(case((in_range, 1), else_=0)).label("orders"),
-            func.sum(case((in_range, a.net_minor(cur)), else_=0)).label("revenue"),
-            func.max(case((between(two_years_ago, year_ago), 1), else_=0)).label("was_buyer"),
-            func.max(case((between(year_ago, end), 1), else_=0)).label("is_buyer"),
-        )
-        .where(a.paid(program_id, cur, min(query.start, two_years_ago), end), o.member_id.is_not(None))
-        .group_by(o.member_id)
-        .cte("per_member")
-    )
-    everyone = a.selectable_members(program_id, policy, end).subquery()
-    mis, mt = t.member_in_segment.c, t.member_tier.c
-    groups = union_all(
-        select(literal("all", String(16)).label("kind"), literal("all", String(64)).label("grp"), everyone.c.member_id),
-        select(literal("segment", String(16)), mis.segment_id, mis.member_id).where(mis.program_id == program_id),
-        select(literal("tier", String(16)), mt.tier_id, mt.member_id).where(
-            mt.program_id == program_id, mt.tier_id.is_not(None)
-        ),
-    ).subquery("groups")
-    g, p = groups.c, per_member.c
-    was, now = func.coalesce(p.was_buyer, 0), func.coalesce(p.is_buyer, 0)
-    stmt = (
-        select(
-            g.kind,
-            g.grp,
-            func.count(),
-            func.coalesce(func.sum(p.orders), 0),
-            func.coalesce(func.sum(p.revenue), 0),
-            func.sum(was),
-            func.sum(case(((was == 1) & (now == 0), 1), else_=0)),
-        )
-        .select_from(groups.outerjoin(per_member, p.member_id == g.member_id))
-        .group_by(g.kind, g.grp)
-    )
-    found = {(str(kind), str(grp)): tuple(int(v or 0) for v in rest) for kind, grp, *rest in conn.execute(stmt)}
+    window = (min(query.start, two_years_ago), end)
+    found: dict[tuple[str, str], list[int]] = {}
+    parts = a.member_parts(conn, program_id)
+    stmt = union_all(*(_part(query, cur, part, window, year_ago, two_years_ago) for part in parts))
+    with a.merge_joins(conn), a.parallel(conn, whole_parts=True):
+        rows_found = conn.execute(stmt).all()
+    for everyone, tier, segments, *figures in rows_found:
+        groups = [("all", "all")] if everyone else []
+        groups += [("tier", str(tier))] if tier is not None else []
+        groups += [("segment", s) for s in str(segments or "").split(SEPARATOR) if s]
+        for key in groups:
+            total = found.setdefault(key, [0] * len(figures))
+            for n, value in enumerate(figures):
+                total[n] += int(value or 0)
 
     keys = [("all", "all")] + [("segment", s) for s in query.program.segments.ids()]
     tiers = query.program.tiers
     keys += [("tier", tier.id) for tier in tiers.levels] if tiers is not None else []
     keys += sorted(key for key in found if key not in keys)  # a segment or tier no longer configured
     years = Decimal((end - query.start) / timedelta(days=1)) / 365
-    rows = [_figures(kind, grp, _name(query, kind, grp), found.get((kind, grp)), cur, years) for kind, grp in keys]
+    rows = [
+        _figures(kind, grp, _name(query, kind, grp), tuple(found.get((kind, grp), ())), cur, years)
+        for kind, grp in keys
+    ]
     data = {
         "currency": cur.currency,
         "formula": FORMULA,
@@ -137,6 +114,73 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     return Report("clv", data, (table,), method)
 
 
+def _part(
+    query: ReportQuery,
+    cur: a.Money,
+    part: tuple[int | None, int | None],
+    window: tuple[datetime, datetime],
+    year_ago: datetime,
+    two_years_ago: datetime,
+) -> Select[Any]:
+    """The members of ``part`` (``analytics.member_parts``) grouped by what decides their groups: got in before the
+    range ends (the ``all`` group), tier, and segments (their ids joined by ``SEPARATOR``: a member may be in
+    several; Python adds each such row to every group it names), with their members, orders, revenue, churn base
+    and churned. All four joins read in member order and merge (``analytics.merge_joins``)."""
+    program_id = query.program.id
+    policy = query.program.earning.membership.policy
+    # the window ends at the range's end; it starts at the range's start or two years before its end, the earlier
+    in_range = o.paid_at >= query.start
+    in_churn_window = o.paid_at >= two_years_ago
+    first = func.min(o.paid_at) if query.start >= two_years_ago else func.min(o.paid_at).filter(in_churn_window)
+    per_member = a.by_member(
+        select(
+            o.member_id.label("member_id"),
+            func.count().filter(in_range).label("orders"),
+            func.sum(a.net_minor(cur)).filter(in_range).label("revenue"),
+            first.label("first_paid"),  # the first order in the churn window: a buyer of the year before last?
+            func.max(o.paid_at).label("last_paid"),  # the last: a buyer of the last year?
+        )
+        .where(a.paid(program_id, cur, *window), o.member_id.is_not(None), *a.in_part(o.member_id, part))
+        .group_by(o.member_id),
+        "per_member",
+    )
+    mis, mt = t.member_in_segment.c, t.member_tier.c
+    segments = (
+        select(mis.member_id.label("member_id"), a.joined_strings(mis.segment_id, SEPARATOR, "segments", cur.dialect))
+        .where(mis.program_id == program_id, *a.in_part(mis.member_id, part))
+        .group_by(mis.member_id)
+        .order_by(mis.member_id)
+        .subquery("segments")
+    )
+    # the part's bounds on member_tier too: its merge with the members then starts at the part's first member
+    tiered = (mt.program_id == program_id, mt.tier_id.is_not(None), *a.in_part(mt.member_id, part))
+    m, p, joined = a.m, per_member.c, a.joined_at(policy)
+    everyone = case((joined.is_not(None) & (joined < query.end), 1), else_=0).label("everyone")
+    since = literal(year_ago, UtcDateTime())
+    was, gone = p.first_paid < since, p.last_paid < since  # NULL (no order) counts as neither
+    members = (
+        a.members_from(policy)
+        .outerjoin(per_member, p.member_id == m.id)
+        .outerjoin(t.member_tier, and_(mt.member_id == m.id, *tiered))
+        .outerjoin(segments, segments.c.member_id == m.id)
+    )
+    return (
+        select(
+            everyone,
+            mt.tier_id,
+            segments.c.segments,
+            func.count(),
+            func.coalesce(func.sum(p.orders), 0),
+            func.coalesce(func.sum(p.revenue), 0),
+            func.sum(case((was, 1), else_=0)),
+            func.sum(case((was & gone, 1), else_=0)),
+        )
+        .select_from(members)
+        .where(m.program_id == program_id, *a.in_part(m.id, part))
+        .group_by(everyone, mt.tier_id, segments.c.segments)
+    )
+
+
 def _name(query: ReportQuery, kind: str, grp: str) -> str:
     if kind == "segment":
         return query.program.segments.name(grp)
@@ -147,9 +191,7 @@ def _name(query: ReportQuery, kind: str, grp: str) -> str:
     return grp
 
 
-def _figures(
-    kind: str, grp: str, name: str, found: tuple[int, ...] | None, cur: a.Money, years: Decimal
-) -> dict[str, Any]:
+def _figures(kind: str, grp: str, name: str, found: tuple[int, ...], cur: a.Money, years: Decimal) -> dict[str, Any]:
     members, orders, revenue, base, churned = found or (0, 0, 0, 0, 0)
     aov = cur.amount(revenue) / orders if orders else None
     frequency = Decimal(orders) / members / years if members and years else None

@@ -22,10 +22,11 @@ margin. Points still outstanding (the liability report) are not a cost here.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, Select, case, func, select, union_all
 
 from bridge.reports import analytics as a
 from bridge.reports import discounts
@@ -48,32 +49,21 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     cur = a.money(query, conn)
     a.tune(conn)
     program_id = query.program.id
-    policy = query.program.earning.membership.policy
     last_month = query.last.replace(day=1)
     months = [a.add_months(last_month, -n) for n in range(COHORT_MONTHS - 1, -1, -1)]
-    # each member's orders summed first (streamed in member order: analytics.by_member), then every
-    # member keyed by cohort and engagement once, with its sum: no CTE of members to join the orders to (SQLite
-    # would scan it once per order), and the cohort and engagement worked out per member, not per order
-    per_member = a.by_member(
-        select(o.member_id.label("member_id"), func.sum(a.net_minor(cur)).label("net"))
-        .where(a.paid(program_id, cur, query.start, query.end), o.member_id.is_not(None))
-        .group_by(o.member_id),
-        "per_member",
-    )
-    m, joined, p = a.m, a.joined_at(policy), per_member.c
-    cohort = a.month_index(joined, months, query).label("cohort")
-    is_engaged = case((a.engaged(m.id, program_id, query.end), 1), else_=0).label("engaged")
-    stmt = (
-        select(cohort, is_engaged, func.count(), func.sum(p.net))
-        .select_from(a.members_from(policy).outerjoin(per_member, p.member_id == m.id))
-        .where(m.program_id == program_id, joined.is_not(None), joined < query.end)
-        .group_by(cohort, is_engaged)
-    )
+    # cut by member (analytics.member_parts), each part on its own worker: its members' orders summed first
+    # (streamed in member order: analytics.by_member), then each member keyed by cohort and engagement once, with
+    # its sum, the two merged in member order (analytics.merge_joins); no CTE of members to join the orders to
+    # (SQLite would scan it once per order)
+    parts = a.member_parts(conn, program_id)
+    stmt = union_all(*(_part(query, cur, months, part) for part in parts))
     cells: dict[int, dict[int, tuple[int, int]]] = {}
-    with a.merge_joins(conn):
+    with a.merge_joins(conn), a.parallel(conn, whole_parts=True):
         found = conn.execute(stmt).all()
     for index, engaged_flag, members, minor in found:
-        cells.setdefault(int(index), {})[int(engaged_flag)] = (int(members), int(minor or 0))
+        cell = cells.setdefault(int(index), {})
+        had_members, had_minor = cell.get(int(engaged_flag), (0, 0))
+        cell[int(engaged_flag)] = (had_members + int(members), had_minor + int(minor or 0))
 
     rows: list[tuple[Any, ...]] = []
     cohorts: list[dict[str, Any]] = []
@@ -126,15 +116,40 @@ def build(conn: Connection, query: ReportQuery) -> Report:
     return Report("roi", data, (Table("cohorts", COLUMNS, rows),), method)
 
 
+def _part(query: ReportQuery, cur: a.Money, months: list[date], part: tuple[int | None, int | None]) -> Select[Any]:
+    """The members of ``part`` (``analytics.member_parts``) who got in before the range ends, counted and their
+    revenue in the range summed, per join cohort (``analytics.month_index`` of ``months``) and engagement."""
+    program_id = query.program.id
+    policy = query.program.earning.membership.policy
+    per_member = a.by_member(
+        select(o.member_id.label("member_id"), func.sum(a.net_minor(cur)).label("net"))
+        .where(a.paid(program_id, cur, query.start, query.end), o.member_id.is_not(None), *a.in_part(o.member_id, part))
+        .group_by(o.member_id),
+        "per_member",
+    )
+    m, joined, p = a.m, a.joined_at(policy), per_member.c
+    cohort = a.month_index(joined, months, query).label("cohort")
+    is_engaged = case((a.engaged(m.id, program_id, query.end, part), 1), else_=0).label("engaged")
+    return (
+        select(cohort, is_engaged, func.count(), func.sum(p.net))
+        .select_from(a.members_from(policy).outerjoin(per_member, p.member_id == m.id))
+        .where(m.program_id == program_id, joined.is_not(None), joined < query.end, *a.in_part(m.id, part))
+        .group_by(cohort, is_engaged)
+    )
+
+
 def _minor(minor: Decimal, cur: a.Money) -> Decimal:
     quantum = Decimal(1).scaleb(-cur.minor_unit)
     return (minor.scaleb(-cur.minor_unit)).quantize(quantum, ROUND_HALF_UP)
 
 
 def discount_cost(conn: Connection, program_id: str, cur: a.Money, query: ReportQuery) -> dict[str, Any]:
-    """The discount given in the range by the currency's shops (``bridge.reports.discounts``)."""
+    """The discount given in the range by the currency's shops (``bridge.reports.discounts.worth_given``)."""
     shops = [s for s in query.shops if s.id in cur.shop_ids]
-    given = discounts.given(conn, program_id, shops, query.start, query.end).values()
+    # a year of orders scanned by all workers, joined with one hash of the coupons they build together, and the
+    # coupons' worth summed per shop by each worker (the carrying orders, not needed here, are not counted)
+    with a.parallel(conn):
+        given = discounts.worth_given(conn, program_id, shops, query.start, query.end).values()
     return {
         "amount": cur.amount(sum(g.amount_minor for g in given)),
         "used_coupons": sum(g.coupons for g in given),

@@ -767,6 +767,14 @@ Index(
     redemption.c.member_id,
     redemption.c.state,
 )
+# Each member's segments in member order, without the table (030_clvroi_segment_members): clv reads them merged with
+# the members, a range of members at a time.
+Index(
+    "ix_member_in_segment_program_id_member_id_segment_id",
+    member_in_segment.c.program_id,
+    member_in_segment.c.member_id,
+    member_in_segment.c.segment_id,
+)
 
 # --- issue 18: segment history for the rfm report (021_reports_segments), written by bridge/reports/segment_history.py
 # at the first nightly scoring of each local month: how many members moved from which RFM segment to which.

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import insert
 
 from bridge.reports import clv
+from bridge.reports.base import Report
 from bridge.storage import db
 from bridge.storage import tables as t
 from tests.integration.conftest import BOTH_BACKENDS
@@ -36,7 +37,8 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def test_clv_per_group_from_its_inputs(make_bridge: Callable[..., Bridge]) -> None:
+def seeded(make_bridge: Callable[..., Bridge], segments: dict[str, tuple[int, ...]]) -> Bridge:
+    """The club with its older orders, ``segments`` and ``TIERS`` written."""
     bridge = club(make_bridge, policy="open")
     program_id = bridge.rt.settings.program.id
     with db.write(bridge.rt.engine) as conn:
@@ -51,7 +53,7 @@ def test_clv_per_group_from_its_inputs(make_bridge: Callable[..., Bridge]) -> No
         )  # fmt: skip
         conn.execute(
             insert(t.member_in_segment),
-            [{"program_id": program_id, "segment_id": s, "member_id": m} for s, ms in SEGMENTS.items() for m in ms],
+            [{"program_id": program_id, "segment_id": s, "member_id": m} for s, ms in segments.items() for m in ms],
         )
         conn.execute(
             insert(t.member_tier),
@@ -62,8 +64,17 @@ def test_clv_per_group_from_its_inputs(make_bridge: Callable[..., Bridge]) -> No
                 for m in ms
             ],
         )  # fmt: skip
+    return bridge
+
+
+def build(bridge: Bridge) -> Report:
     with db.read(bridge.rt.engine) as conn:
-        report = clv.build(conn, query(bridge, first=date(2025, 11, 1), last=date(2026, 10, 31)))
+        return clv.build(conn, query(bridge, first=date(2025, 11, 1), last=date(2026, 10, 31)))
+
+
+def test_clv_per_group_from_its_inputs(make_bridge: Callable[..., Bridge]) -> None:
+    bridge = seeded(make_bridge, SEGMENTS)
+    report = build(bridge)
     groups = {(g["kind"], g["group"]): g for g in report.data["groups"]}
 
     def inputs(kind: str, group: str) -> tuple[object, ...]:
@@ -115,3 +126,18 @@ def test_clv_per_group_from_its_inputs(make_bridge: Callable[..., Bridge]) -> No
         "base": ["2024-11-01T00:00:00+00:00", "2025-11-01T00:00:00+00:00"],
         "churned_if_no_order": ["2025-11-01T00:00:00+00:00", "2026-11-01T00:00:00+00:00"],
     }
+
+
+def test_a_member_in_two_segments_counts_in_each_and_once_in_all(make_bridge: Callable[..., Bridge]) -> None:
+    # A (a champion) is in at_risk too, as an owner's segment overlapping the RFM ones would put them
+    bridge = seeded(make_bridge, {"champions": (1, 6), "at_risk": (1, 2, 7)})
+    groups = {(g["kind"], g["group"]): g for g in build(bridge).data["groups"]}
+
+    def inputs(kind: str, group: str) -> tuple[object, ...]:
+        return tuple(groups[(kind, group)][k] for k in ("members", "orders", "revenue", "churn_base", "churned"))
+
+    # at_risk A, B, G: A's 4 orders (215.00) and B's 2 (100.00); A, B, G in the base year, G gone since
+    assert inputs("segment", "at_risk") == (3, 6, D("315.00"), 3, 1)
+    assert inputs("segment", "champions") == (2, 7, D("245.00"), 1, 0)  # as before
+    assert inputs("all", "all") == (7, 14, D("540.50"), 3, 1)  # A once
+    assert inputs("tier", "gold") == (2, 6, D("315.00"), 2, 0)
