@@ -1,7 +1,7 @@
 """each member's segments in member order, read from the index alone (issue 18)
 
 Revision ID: 030_clvroi_segment_members
-Revises: 030_reportsperf_order_net
+Revises: 030_tierperf_derived_keys
 
 The clv report joins every member with their segments, a range of members at a time, merged in member order
 (``bridge.reports.clv``). ``ix_member_in_segment_member_id`` gives that order but not the segment: at 1M members
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "030_clvroi_segment_members"
-down_revision = "030_reportsperf_order_net"
+down_revision = "030_tierperf_derived_keys"
 branch_labels = None
 depends_on = None
 
