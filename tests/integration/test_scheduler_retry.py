@@ -5,6 +5,7 @@ interval. The worker's real scheduler function, a real runtime; the job is one r
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import datetime
 
 import pytest
@@ -29,43 +30,58 @@ class Flaky:
             raise RuntimeError("deadlock detected")
 
 
-def only(monkeypatch: pytest.MonkeyPatch, flaky: Flaky) -> None:
-    monkeypatch.setattr(schedule, "PERIODIC", [schedule.PeriodicJob("nightly", lambda rt: DAY, flaky)])
+class Ticks:
+    """The worker's scheduler with one job: ``at(moment)`` runs ``run_due`` then, with the timetable (last runs,
+    failures in a row) kept between calls as the worker's thread keeps it."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.timetable = schedule.Scheduler(rt)
+
+    @property
+    def failures(self) -> dict[str, int]:
+        return self.timetable.failures
+
+    def at(self, moment: float) -> list[str]:
+        return schedule.run_due(self.rt, self.timetable.last_run, moment, self.timetable.failures)
 
 
-def test_a_failed_job_runs_again_after_30_s_then_keeps_its_interval(
-    bridge: Bridge, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def tick(bridge: Bridge, monkeypatch: pytest.MonkeyPatch) -> Callable[[Flaky], Ticks]:
+    """``tick(flaky)``: the scheduler with ``flaky`` as its only (nightly) job."""
+
+    def only(flaky: Flaky) -> Ticks:
+        monkeypatch.setattr(schedule, "PERIODIC", [schedule.PeriodicJob("nightly", lambda rt: DAY, flaky)])
+        return Ticks(bridge.rt)
+
+    return only
+
+
+def test_a_failed_job_runs_again_after_30_s_then_keeps_its_interval(tick: Callable[[Flaky], Ticks]) -> None:
     flaky = Flaky(failing=1)
-    only(monkeypatch, flaky)
-    last_run: dict[str, float] = {}
-    failures: dict[str, int] = {}
+    ticks = tick(flaky)
 
-    assert schedule.run_due(bridge.rt, last_run, 0.0, failures) == []  # failed
-    assert schedule.run_due(bridge.rt, last_run, 29.0, failures) == []  # not yet
+    assert ticks.at(0.0) == []  # failed
+    assert ticks.at(29.0) == []  # not yet
     assert flaky.runs == 1
-    assert schedule.run_due(bridge.rt, last_run, 30.0, failures) == ["nightly"]  # the retry succeeds
-    assert failures == {}
-    assert schedule.run_due(bridge.rt, last_run, 30.0 + DAY - 1, failures) == []  # back on its interval
-    assert schedule.run_due(bridge.rt, last_run, 30.0 + DAY, failures) == ["nightly"]
+    assert ticks.at(30.0) == ["nightly"]  # the retry succeeds
+    assert ticks.failures == {}
+    assert ticks.at(30.0 + DAY - 1) == []  # back on its interval
+    assert ticks.at(30.0 + DAY) == ["nightly"]
     assert flaky.runs == 3
 
 
-def test_retries_back_off_and_never_wait_longer_than_the_interval(
-    bridge: Bridge, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_retries_back_off_and_never_wait_longer_than_the_interval(tick: Callable[[Flaky], Ticks]) -> None:
     flaky = Flaky(failing=1_000)
-    only(monkeypatch, flaky)
-    last_run: dict[str, float] = {}
-    failures: dict[str, int] = {}
+    ticks = tick(flaky)
     started = []
     for second in range(0, int(3 * DAY), 30):
         before = flaky.runs
-        schedule.run_due(bridge.rt, last_run, float(second), failures)
+        ticks.at(float(second))
         if flaky.runs > before:
             started.append(second)
 
     gaps = [b - a for a, b in itertools.pairwise(started)]
     assert gaps[:6] == [30, 60, 120, 240, 480, 960]  # doubling from 30 s
     assert max(gaps) == DAY and gaps[-1] == DAY  # capped at the job's own interval
-    assert failures == {"nightly": len(started)}
+    assert ticks.failures == {"nightly": len(started)}
